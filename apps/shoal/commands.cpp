@@ -1,0 +1,184 @@
+#include "commands.hpp"
+
+#include <fmt/format.h>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "store/store.hpp"
+
+namespace shoal::cli {
+namespace {
+
+using nlohmann::json;
+
+void print_json(const json& j) {
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+result<std::unique_ptr<store::store>> open_store(const context& c, store::access mode) {
+  auto s = store::store::open(c.config.data_dir, mode);
+  if (s)
+    for (const auto& w : (*s)->warnings()) std::fprintf(stderr, "shoal: warning: %s\n", w.c_str());
+  return s;
+}
+
+json to_json(const store::content_summary& s) {
+  return json{{"id", s.id.str()},
+              {"name", s.name},
+              {"kind", s.kind == root_kind::file ? "file" : "directory"},
+              {"size", s.total_size},
+              {"files", s.file_count},
+              {"pieces", s.piece_count},
+              {"pieces_present", s.have_count},
+              {"complete", s.complete()},
+              {"pinned", s.pinned},
+              {"added_at", s.added_at}};
+}
+
+std::string state_of(const store::content_summary& s) {
+  if (s.complete()) return "complete";
+  return fmt::format("partial {:.0f}%", 100.0 * static_cast<double>(s.have_count) /
+                                            static_cast<double>(s.piece_count));
+}
+
+store::progress_fn reporter_fn(node::progress_reporter& r) {
+  return [&r](std::uint64_t done, std::uint64_t total) { r.update(done, total); };
+}
+
+}  // namespace
+
+int fail(const context& c, const error& e) {
+  std::fprintf(stderr, "shoal: error: %s\n", e.message.c_str());
+  if (c.json) print_json(json{{"error", {{"code", errc_name(e.code)}, {"message", e.message}}}});
+  return 1;
+}
+
+int add(const context& c, const std::filesystem::path& source, bool pin) {
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  node::progress_reporter progress("adding " + source.filename().string(), c.style);
+  auto r = (*s)->add(source, pin, reporter_fn(progress));
+  progress.finish();
+  if (!r) return fail(c, r.err());
+  const auto& info = r->content;
+  if (c.json) {
+    json j = to_json(info);
+    j["already_present"] = r->already_present;
+    print_json(j);
+  } else {
+    if (c.style != node::progress_style::quiet)
+      std::fprintf(stderr, "%s %s: %s in %llu file%s%s\n",
+                   r->already_present ? "already held" : "added", info.name.c_str(),
+                   node::format_bytes(static_cast<double>(info.total_size)).c_str(),
+                   static_cast<unsigned long long>(info.file_count),
+                   info.file_count == 1 ? "" : "s", info.pinned ? ", pinned" : "");
+    std::printf("%s\n", info.id.str().c_str());
+  }
+  return 0;
+}
+
+int list(const context& c) {
+  auto s = open_store(c, store::access::read_only);
+  if (!s) return fail(c, s.err());
+  auto all = (*s)->list();
+  if (!all) return fail(c, all.err());
+  if (c.json) {
+    json arr = json::array();
+    for (const auto& x : *all) arr.push_back(to_json(x));
+    print_json(arr);
+    return 0;
+  }
+  if (all->empty()) {
+    std::fprintf(stderr, "no content in %s\n", c.config.data_dir.c_str());
+    return 0;
+  }
+  std::printf("%-55s  %10s  %-13s  %-6s  %s\n", "ID", "SIZE", "STATE", "PINNED", "NAME");
+  for (const auto& x : *all)
+    std::printf("%-55s  %10s  %-13s  %-6s  %s\n", x.id.str().c_str(),
+                node::format_bytes(static_cast<double>(x.total_size)).c_str(), state_of(x).c_str(),
+                x.pinned ? "yes" : "no", x.name.c_str());
+  return 0;
+}
+
+int export_content(const context& c, const std::string& id_text, const std::filesystem::path& out) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  node::progress_reporter progress("exporting " + id_text.substr(0, 12), c.style);
+  auto r = (*s)->export_to(*id, out, reporter_fn(progress));
+  progress.finish();
+  if (!r) return fail(c, r.err());
+  if (c.json)
+    print_json(json{{"id", id->str()}, {"path", r->path.string()}, {"bytes", r->bytes}});
+  else
+    std::printf("%s\n", r->path.c_str());
+  return 0;
+}
+
+int remove(const context& c, const std::string& id_text) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  auto freed = (*s)->remove(*id);
+  if (!freed) return fail(c, freed.err());
+  if (c.json)
+    print_json(json{{"removed", id->str()}, {"bytes_freed", *freed}});
+  else
+    std::printf("removed %s (%s freed)\n", id->str().c_str(),
+                node::format_bytes(static_cast<double>(*freed)).c_str());
+  return 0;
+}
+
+int pin(const context& c, const std::string& id_text, bool pinned) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  if (auto r = (*s)->set_pinned(*id, pinned); !r) return fail(c, r.err());
+  if (c.json)
+    print_json(json{{"id", id->str()}, {"pinned", pinned}});
+  else
+    std::printf("%s %s\n", pinned ? "pinned" : "unpinned", id->str().c_str());
+  return 0;
+}
+
+int gc(const context& c) {
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  auto removed = (*s)->collect_garbage();
+  if (!removed) return fail(c, removed.err());
+  if (c.json) {
+    json arr = json::array();
+    for (const auto& x : *removed) arr.push_back(to_json(x));
+    print_json(json{{"removed", arr}});
+    return 0;
+  }
+  for (const auto& x : *removed) std::printf("removed %s %s\n", x.id.str().c_str(), x.name.c_str());
+  std::printf("%zu content%s removed\n", removed->size(), removed->size() == 1 ? "" : "s");
+  return 0;
+}
+
+int verify(const context& c, const std::string& id_text) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto s = open_store(c, store::access::read_write);
+  if (!s) return fail(c, s.err());
+  node::progress_reporter progress("verifying " + id_text.substr(0, 12), c.style);
+  auto r = (*s)->verify(*id, reporter_fn(progress));
+  progress.finish();
+  if (!r) return fail(c, r.err());
+  if (c.json) {
+    json bad = json::array();
+    for (auto p : r->bad_pieces) bad.push_back(p.value);
+    print_json(json{{"id", id->str()}, {"pieces_checked", r->pieces_checked}, {"bad_pieces", bad}});
+  } else {
+    std::printf("%s: %llu pieces checked, %zu bad%s\n", id->str().c_str(),
+                static_cast<unsigned long long>(r->pieces_checked), r->bad_pieces.size(),
+                r->bad_pieces.empty() ? "" : " (now marked missing)");
+  }
+  return r->bad_pieces.empty() ? 0 : 1;
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,469 @@
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include "core/merkle.hpp"
+#include "core/path_rules.hpp"
+
+namespace shoal::store {
+namespace {
+
+std::string quoted(const fs::path& p) {
+  return "\"" + p.string() + "\"";
+}
+
+// Reads piece p of a content from its data file and checks it against its piece hash. On a
+// mismatch the piece is dropped from `have` and from the catalog (when writable), so the store
+// never again reports a piece it cannot prove.
+result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
+                           const content_layout& layout, int fd, const fs::path& data_file,
+                           piece_index p, std::vector<std::uint8_t>& buf,
+                           crypto::sha256_hasher& hasher) {
+  const piece_location loc = layout.locate(p);
+  const file_layout& f = layout.files()[loc.file];
+  buf.resize(loc.length);
+  SHOAL_TRY(pread_exact(fd, buf, f.data_offset + loc.offset_in_file, data_file));
+  if (merkle::piece_hash(hasher, buf) == rec.piece_hashes[p.value]) return {};
+  have.erase(p);
+  std::string note = "piece " + std::to_string(p.value) + " of " + rec.summary.id.str() +
+                     " (bytes " + std::to_string(loc.offset_in_file) + ".." +
+                     std::to_string(loc.offset_in_file + loc.length) + " of file entry " +
+                     std::to_string(f.entry) + ") failed verification: data file " +
+                     quoted(data_file) + " is damaged";
+  if (cat) {
+    if (cat->set_have(rec.summary.id, have.bytes(), have.count()).ok())
+      note += "; the piece is now marked missing";
+  }
+  return error{errc::hash_mismatch, note};
+}
+
+content_summary summarize(const content_id& id, const manifest& m, std::string name,
+                          const content_layout& layout, std::uint64_t have_count, bool pinned) {
+  content_summary s;
+  s.id = id;
+  s.name = std::move(name);
+  s.kind = m.kind;
+  s.total_size = layout.total_size();
+  s.file_count = layout.files().size();
+  s.piece_count = layout.piece_count();
+  s.have_count = have_count;
+  s.pinned = pinned;
+  s.added_at = static_cast<std::int64_t>(std::time(nullptr));
+  return s;
+}
+
+// Removes a temporary path unless dismissed, so that every early return cleans up.
+class cleanup {
+ public:
+  explicit cleanup(fs::path p) : p_(std::move(p)) {}
+  ~cleanup() {
+    if (!p_.empty()) (void)remove_tree(p_);
+  }
+  void dismiss() { p_.clear(); }
+
+ private:
+  fs::path p_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
+  if (mode == access::read_write) {
+    SHOAL_TRY(make_directories(dir, 0700));
+    SHOAL_TRY(make_directories(dir / "data", 0700));
+    SHOAL_TRY(make_directories(dir / "tmp", 0700));
+  } else if (!fs::exists(dir / "catalog.db")) {
+    // Nothing was ever stored here; an empty read-only view needs no files.
+    SHOAL_TRY(make_directories(dir, 0700));
+  }
+  unique_fd lock;
+  if (mode == access::read_write) {
+    auto fd = open_file(dir / "lock", O_RDWR | O_CREAT, 0600);
+    if (!fd) return std::move(fd).err();
+    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {};
+      ssize_t n = ::pread(fd->get(), pid, sizeof(pid) - 1, 0);
+      std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "unknown";
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      return error{errc::busy, "data directory " + quoted(dir) +
+                                   " is in use by another shoal process (pid " + holder + ")"};
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd->get(), 0) == 0)
+      (void)pwrite_all(fd->get(),
+                       byte_span(reinterpret_cast<const std::uint8_t*>(pid.data()), pid.size()), 0,
+                       dir / "lock");
+    lock = std::move(*fd);
+  }
+  auto cat = catalog::open(dir / "catalog.db");
+  if (!cat) return std::move(cat).err();
+  std::unique_ptr<store> s(new store(dir, mode, std::move(*cat), std::move(lock)));
+  if (mode == access::read_write) SHOAL_TRY(s->sweep());
+  return s;
+}
+
+store::~store() = default;
+
+fs::path store::data_path(const content_id& id) const {
+  return dir_ / "data" / id.str();
+}
+
+result<void> store::require_write() const {
+  if (mode_ != access::read_write)
+    return error{errc::invalid_argument, "the store was opened read-only"};
+  return {};
+}
+
+result<void> store::sweep() {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir_ / "tmp", ec), end; !ec && it != end; it.increment(ec))
+    SHOAL_TRY(remove_tree(it->path()));
+  auto contents = catalog_->list();
+  if (!contents) return std::move(contents).err();
+  std::set<std::string> known;
+  for (const auto& c : *contents) known.insert(c.id.str());
+  for (fs::directory_iterator it(dir_ / "data", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (known.contains(name)) continue;
+    SHOAL_TRY(remove_tree(it->path()));
+    warnings_.push_back("removed " + quoted(it->path()) +
+                        ", which no catalog entry claims (left by an interrupted add or fetch)");
+  }
+  if (ec) return system_error(ec.value(), "cannot list " + quoted(dir_ / "data"));
+  for (const auto& c : *contents) {
+    if (c.have_count == 0) continue;
+    struct stat st {};
+    const fs::path p = data_path(c.id);
+    if (::stat(p.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= c.total_size)
+      continue;
+    // The data is gone or cut short: nothing it claimed can be proven, so claim nothing.
+    piece_set none(c.piece_count);
+    SHOAL_TRY(catalog_->set_have(c.id, none.bytes(), 0));
+    warnings_.push_back("data file " + quoted(p) + " is missing or truncated; " + c.id.str() +
+                        " is now marked as having no pieces");
+  }
+  return {};
+}
+
+result<content_record> store::record(const content_id& id) {
+  auto r = catalog_->find(id);
+  if (!r) return std::move(r).err();
+  if (!r->has_value()) return error{errc::not_found, "no content " + id.str() + " in this store"};
+  return std::move(**r);
+}
+
+result<add_result> store::add(const fs::path& source, bool pin, const progress_fn& progress) {
+  SHOAL_TRY(require_write());
+  auto tree = scan_source(source);
+  if (!tree) return std::move(tree).err();
+  const fs::path tmp = dir_ / "tmp" / ("add-" + random_token());
+  cleanup guard(tmp);
+  auto imported = import_tree(*tree, tmp, progress);
+  if (!imported) return std::move(imported).err();
+
+  const auto manifest_bytes = encode(imported->m);
+  const content_id id = content_id::of_manifest(manifest_bytes);
+  if (fetching_.contains(id))
+    return error{errc::busy, "content " + id.str() + " is being fetched; add it again when done"};
+  auto existing = catalog_->find(id);
+  if (!existing) return std::move(existing).err();
+  const bool was_pinned = existing->has_value() && (*existing)->summary.pinned;
+  if (existing->has_value() && (*existing)->summary.complete()) {
+    if (pin && !was_pinned) SHOAL_TRY(catalog_->set_pinned(id, true));
+    auto summary = (*existing)->summary;
+    summary.pinned = summary.pinned || pin;
+    return add_result{summary, true};
+  }
+
+  const content_layout layout(imported->m);
+  content_record rec;
+  rec.summary =
+      summarize(id, imported->m, imported->name, layout, layout.piece_count(), pin || was_pinned);
+  rec.manifest_bytes = manifest_bytes;
+  rec.piece_hashes = std::move(imported->piece_hashes);
+  rec.have = piece_set(layout.piece_count(), true).bytes();
+  // Rename before commit: a crash in between leaves an unclaimed data file that sweep() removes.
+  SHOAL_TRY(rename_path(tmp, data_path(id)));
+  guard.dismiss();
+  if (auto r = catalog_->put(rec); !r) {
+    (void)remove_tree(data_path(id));
+    return r.err();
+  }
+  return add_result{rec.summary, false};
+}
+
+result<std::vector<content_summary>> store::list() {
+  return catalog_->list();
+}
+
+result<content_summary> store::info(const content_id& id) {
+  auto r = record(id);
+  if (!r) return std::move(r).err();
+  return r->summary;
+}
+
+result<manifest> store::manifest_of(const content_id& id) {
+  auto r = record(id);
+  if (!r) return std::move(r).err();
+  auto m = decode_manifest(r->manifest_bytes);
+  if (!m)
+    return error{errc::store_corrupt,
+                 "the catalog's manifest of " + id.str() + " is damaged: " + m.err().message};
+  return m;
+}
+
+result<export_result> store::export_to(const content_id& id, const fs::path& out,
+                                       const progress_fn& progress) {
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  const content_summary& sum = rec->summary;
+  if (!sum.complete())
+    return error{errc::not_found, "content " + id.str() + " is incomplete (" +
+                                      std::to_string(sum.have_count) + " of " +
+                                      std::to_string(sum.piece_count) +
+                                      " pieces); it can be exported once complete"};
+  auto m = manifest_of(id);
+  if (!m) return std::move(m).err();
+  auto have = piece_set::from_bytes(sum.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
+
+  fs::path target = out;
+  std::error_code ec;
+  if (fs::is_directory(out, ec)) {
+    const std::string name = path_rules::check_component(sum.name).ok() ? sum.name : id.str();
+    target = out / name;
+  }
+  if (fs::exists(fs::symlink_status(target, ec)))
+    return error{errc::already_exists,
+                 "cannot export to " + quoted(target) + ": it already exists"};
+  fs::path parent = target.parent_path();
+  if (parent.empty()) parent = ".";
+  if (!fs::is_directory(parent, ec))
+    return error{errc::not_found, "cannot export to " + quoted(target) + ": directory " +
+                                      quoted(parent) + " does not exist"};
+
+  const fs::path tmp = parent / ("." + target.filename().string() + ".shoal-" + random_token());
+  cleanup guard(tmp);
+  const fs::path data_file = data_path(id);
+  auto data = open_file(data_file, O_RDONLY);
+  if (!data) return std::move(data).err();
+
+  const content_layout layout(*m);
+  catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
+  crypto::sha256_hasher hasher;
+  std::vector<std::uint8_t> buf;
+  std::uint64_t written = 0;
+  std::size_t next_file = 0;
+  if (m->kind == root_kind::directory && ::mkdir(tmp.c_str(), 0777) != 0)
+    return system_error(errno, "cannot create " + quoted(tmp));
+
+  for (const manifest_entry& e : m->entries) {
+    const fs::path dest = m->kind == root_kind::file ? tmp : tmp / e.path;
+    if (e.type == entry_type::directory) {
+      if (::mkdir(dest.c_str(), 0777) != 0)
+        return system_error(errno, "cannot create " + quoted(dest));
+      continue;
+    }
+    const file_layout& f = layout.files()[next_file++];
+    auto fd = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, e.executable ? 0777 : 0666);
+    if (!fd) return std::move(fd).err();
+    for (std::uint64_t k = 0; k < f.piece_count; ++k) {
+      const piece_index p{f.first_piece + k};
+      SHOAL_TRY(
+          read_verified(writable, *rec, *have, layout, data->get(), data_file, p, buf, hasher));
+      SHOAL_TRY(pwrite_all(fd->get(), buf, k * merkle::piece_size, dest));
+      written += buf.size();
+      if (progress) progress(written, sum.total_size);
+    }
+    SHOAL_TRY(sync_file(fd->get(), dest));
+  }
+  // RENAME_NOREPLACE: a directory created at the target meanwhile is not silently replaced.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
+    return system_error(errno, "cannot move the export into place at " + quoted(target));
+  guard.dismiss();
+  SHOAL_TRY(sync_directory(parent));
+  if (progress) progress(sum.total_size, sum.total_size);
+  return export_result{target, written};
+}
+
+result<verify_result> store::verify(const content_id& id, const progress_fn& progress) {
+  SHOAL_TRY(require_write());
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  auto m = manifest_of(id);
+  if (!m) return std::move(m).err();
+  auto have = piece_set::from_bytes(rec->summary.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
+  const content_layout layout(*m);
+  const fs::path data_file = data_path(id);
+  auto data = open_file(data_file, O_RDONLY);
+  if (!data) return std::move(data).err();
+  crypto::sha256_hasher hasher;
+  std::vector<std::uint8_t> buf;
+  verify_result out;
+  std::uint64_t done = 0;
+  for (std::uint64_t i = 0; i < layout.piece_count(); ++i) {
+    const piece_index p{i};
+    if (!have->contains(p)) continue;
+    ++out.pieces_checked;
+    auto r =
+        read_verified(catalog_.get(), *rec, *have, layout, data->get(), data_file, p, buf, hasher);
+    if (!r) {
+      if (r.err().code != errc::hash_mismatch) return std::move(r).err();
+      out.bad_pieces.push_back(p);
+    }
+    done += layout.locate(p).length;
+    if (progress) progress(done, rec->summary.total_size);
+  }
+  return out;
+}
+
+result<void> store::set_pinned(const content_id& id, bool pinned) {
+  SHOAL_TRY(require_write());
+  return catalog_->set_pinned(id, pinned);
+}
+
+result<std::uint64_t> store::remove(const content_id& id) {
+  SHOAL_TRY(require_write());
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  if (rec->summary.pinned)
+    return error{errc::pinned, "content " + id.str() + " is pinned; unpin it first (shoal unpin " +
+                                   id.str() + ")"};
+  if (fetching_.contains(id)) return error{errc::busy, "content " + id.str() + " is being fetched"};
+  struct stat st {};
+  const fs::path p = data_path(id);
+  const std::uint64_t freed =
+      ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+  // Row first: a crash before the unlink leaves an unclaimed file that sweep() removes.
+  SHOAL_TRY(catalog_->erase(id));
+  SHOAL_TRY(remove_tree(p));
+  return freed;
+}
+
+result<std::vector<content_summary>> store::collect_garbage() {
+  SHOAL_TRY(require_write());
+  auto all = catalog_->list();
+  if (!all) return std::move(all).err();
+  std::vector<content_summary> removed;
+  for (const auto& c : *all) {
+    if (c.pinned || fetching_.contains(c.id)) continue;
+    SHOAL_TRY(remove(c.id));
+    removed.push_back(c);
+  }
+  return removed;
+}
+
+result<std::unique_ptr<partial_content>> store::open_partial(const manifest& m, std::string name,
+                                                             std::vector<hash256> piece_hashes) {
+  SHOAL_TRY(require_write());
+  SHOAL_TRY(validate(m));
+  const content_layout layout(m);
+  if (piece_hashes.size() != layout.piece_count())
+    return error{errc::hash_mismatch, std::to_string(piece_hashes.size()) +
+                                          " piece hashes given for " +
+                                          std::to_string(layout.piece_count()) + " pieces"};
+  crypto::sha256_hasher hasher;
+  for (const file_layout& f : layout.files()) {
+    const std::span<const hash256> slice(piece_hashes.data() + f.first_piece, f.piece_count);
+    if (merkle::root_from_pieces(hasher, slice, f.size) != m.entries[f.entry].root)
+      return error{errc::hash_mismatch, "the piece hashes of \"" + m.entries[f.entry].path +
+                                            "\" do not match its Merkle root"};
+  }
+  const auto manifest_bytes = encode(m);
+  const content_id id = content_id::of_manifest(manifest_bytes);
+  if (fetching_.contains(id))
+    return error{errc::busy, "content " + id.str() + " is already being fetched"};
+
+  auto existing = catalog_->find(id);
+  if (!existing) return std::move(existing).err();
+  piece_set have(layout.piece_count());
+  const fs::path path = data_path(id);
+  if (existing->has_value()) {
+    auto h = piece_set::from_bytes(layout.piece_count(), (*existing)->have);
+    if (!h) return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + h.err().message};
+    have = std::move(*h);
+  }
+  auto fd = open_file(path, O_RDWR | O_CREAT, 0600);
+  if (!fd) return std::move(fd).err();
+  if (!existing->has_value()) {
+    // Reserve first so a full disk is reported now rather than halfway through the fetch.
+    if (auto r = reserve_space(fd->get(), layout.total_size(), path); !r) {
+      (void)remove_tree(path);
+      return r.err();
+    }
+    content_record rec;
+    rec.summary = summarize(id, m, std::move(name), layout, 0, false);
+    rec.manifest_bytes = manifest_bytes;
+    rec.piece_hashes = piece_hashes;
+    rec.have = have.bytes();
+    SHOAL_TRY(catalog_->put(rec));
+  }
+  fetching_.insert(id);
+  return std::unique_ptr<partial_content>(new partial_content(
+      *this, id, m, std::move(piece_hashes), std::move(have), std::move(*fd), path));
+}
+
+result<std::vector<std::uint8_t>> store::read_piece(const content_id& id, piece_index p) {
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  if (p.value >= rec->summary.piece_count)
+    return error{errc::invalid_argument,
+                 "piece " + std::to_string(p.value) + " is out of range for " + id.str()};
+  auto have = piece_set::from_bytes(rec->summary.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
+  if (!have->contains(p))
+    return error{errc::not_found,
+                 "piece " + std::to_string(p.value) + " of " + id.str() + " is not present"};
+  auto m = manifest_of(id);
+  if (!m) return std::move(m).err();
+  const content_layout layout(*m);
+  auto data = open_file(data_path(id), O_RDONLY);
+  if (!data) return std::move(data).err();
+  crypto::sha256_hasher hasher;
+  std::vector<std::uint8_t> buf;
+  catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
+  SHOAL_TRY(
+      read_verified(writable, *rec, *have, layout, data->get(), data_path(id), p, buf, hasher));
+  return buf;
+}
+
+partial_content::~partial_content() {
+  store_.fetching_.erase(id_);
+}
+
+result<void> partial_content::write_piece(piece_index p, byte_span data) {
+  if (p.value >= layout_.piece_count())
+    return error{errc::invalid_argument,
+                 "piece " + std::to_string(p.value) + " is out of range for " + id_.str()};
+  if (have_.contains(p)) return {};
+  const piece_location loc = layout_.locate(p);
+  if (data.size() != loc.length)
+    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
+                                          " has " + std::to_string(data.size()) +
+                                          " bytes; expected " + std::to_string(loc.length)};
+  crypto::sha256_hasher hasher;
+  if (merkle::piece_hash(hasher, data) != hashes_[p.value])
+    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
+                                          " does not match its hash"};
+  SHOAL_TRY(pwrite_all(fd_.get(), data, layout_.files()[loc.file].data_offset + loc.offset_in_file,
+                       path_));
+  have_.insert(p);
+  if (auto r = store_.catalog_->set_have(id_, have_.bytes(), have_.count()); !r) {
+    have_.erase(p);
+    return r;
+  }
+  return {};
+}
+
+}  // namespace shoal::store

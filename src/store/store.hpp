@@ -1,0 +1,145 @@
+// The node's content store: a data directory holding
+//   catalog.db    the SQLite catalog (what is held, which pieces are verified, pins)
+//   data/<id>     one bulk data file per content, its files laid end to end
+//   tmp/          imports and partial writes in progress, swept on open
+//   lock          held (flock) by the one process that writes the store
+//
+// Invariants, kept across a process killed at any instruction:
+//   - a piece is marked present in the catalog only after its bytes were verified against the
+//     piece hash and written to the data file;
+//   - a data file is renamed into data/ before its catalog row is committed, and a data file
+//     without a row is garbage that open() removes;
+//   - every piece read back for export or serving is verified again, so a damaged data file is
+//     caught, reported and the piece marked missing rather than passed on.
+//
+// Thread safety: a store object is used by one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/piece_set.hpp"
+#include "shoal/content_id.hpp"
+#include "shoal/error.hpp"
+#include "shoal/manifest.hpp"
+#include "store/catalog.hpp"
+#include "store/file_io.hpp"
+#include "store/importer.hpp"
+
+namespace shoal::store {
+
+struct add_result {
+  content_summary content;
+  bool already_present = false;  // the same ID was complete in the store before
+};
+
+struct export_result {
+  fs::path path;  // where the content now is
+  std::uint64_t bytes = 0;
+};
+
+struct verify_result {
+  std::uint64_t pieces_checked = 0;
+  std::vector<piece_index> bad_pieces;  // now marked missing
+};
+
+enum class access { read_only, read_write };
+
+class partial_content;
+
+class store {
+ public:
+  // Opens (creating if needed) the store in `dir`. read_write takes the directory lock, sweeps
+  // leftovers of killed processes and checks data files; read_only only reads the catalog.
+  static result<std::unique_ptr<store>> open(const fs::path& dir, access mode = access::read_write);
+  ~store();
+
+  const fs::path& dir() const { return dir_; }
+  // Problems found and repaired by open(), for the caller to report.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  result<add_result> add(const fs::path& source, bool pin, const progress_fn& progress = {});
+  result<std::vector<content_summary>> list();
+  result<content_summary> info(const content_id& id);
+  result<manifest> manifest_of(const content_id& id);
+  // Writes the content to `out` atomically (a temporary name, renamed once every piece has been
+  // verified and flushed). If `out` is an existing directory, the content goes inside it under
+  // its name.
+  result<export_result> export_to(const content_id& id, const fs::path& out,
+                                  const progress_fn& progress = {});
+  // Re-reads every present piece; pieces that fail are marked missing.
+  result<verify_result> verify(const content_id& id, const progress_fn& progress = {});
+  result<void> set_pinned(const content_id& id, bool pinned);
+  // Removes a content and its data; refuses pinned content and content being fetched.
+  // Returns the bytes of data freed.
+  result<std::uint64_t> remove(const content_id& id);
+  // Removes every content that is neither pinned nor being fetched.
+  result<std::vector<content_summary>> collect_garbage();
+
+  // Starts or resumes a partial content whose manifest and piece layer are known (a fetch).
+  // The piece hashes are checked against the manifest's roots.
+  result<std::unique_ptr<partial_content>> open_partial(const manifest& m, std::string name,
+                                                        std::vector<hash256> piece_hashes);
+  // The verified bytes of one present piece.
+  result<std::vector<std::uint8_t>> read_piece(const content_id& id, piece_index p);
+
+ private:
+  friend class partial_content;
+  store(fs::path dir, access mode, std::unique_ptr<catalog> cat, unique_fd lock)
+      : dir_(std::move(dir)), mode_(mode), catalog_(std::move(cat)), lock_(std::move(lock)) {}
+  result<void> sweep();
+  fs::path data_path(const content_id& id) const;
+  result<content_record> record(const content_id& id);
+  result<void> require_write() const;
+
+  fs::path dir_;
+  access mode_;
+  std::unique_ptr<catalog> catalog_;
+  unique_fd lock_;
+  std::vector<std::string> warnings_;
+  std::set<content_id> fetching_;  // IDs with an open partial_content
+};
+
+// A content being filled piece by piece. Pieces are verified before they are written, and
+// recorded in the catalog once written, so a restart resumes from the verified pieces.
+class partial_content {
+ public:
+  ~partial_content();
+  partial_content(const partial_content&) = delete;
+  partial_content& operator=(const partial_content&) = delete;
+
+  const content_id& id() const { return id_; }
+  const piece_set& have() const { return have_; }
+  bool complete() const { return have_.complete(); }
+  const content_layout& layout() const { return layout_; }
+
+  // hash_mismatch if the bytes are not piece p; the store is unchanged then.
+  result<void> write_piece(piece_index p, byte_span data);
+
+ private:
+  friend class store;
+  partial_content(store& s, content_id id, manifest m, std::vector<hash256> hashes, piece_set have,
+                  unique_fd fd, fs::path path)
+      : store_(s),
+        id_(id),
+        manifest_(std::move(m)),
+        layout_(manifest_),
+        hashes_(std::move(hashes)),
+        have_(std::move(have)),
+        fd_(std::move(fd)),
+        path_(std::move(path)) {}
+
+  store& store_;
+  content_id id_;
+  manifest manifest_;
+  content_layout layout_;
+  std::vector<hash256> hashes_;
+  piece_set have_;
+  unique_fd fd_;
+  fs::path path_;
+};
+
+}  // namespace shoal::store
