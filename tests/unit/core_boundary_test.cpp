@@ -1,0 +1,104 @@
+// Keeps src/core I/O-free: no sockets, threads, files, clocks or ambient randomness, directly
+// or through a project header that core includes. The core must run unchanged in the daemon and
+// in the deterministic simulator, where time and randomness are inputs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path source_root = SHOAL_SOURCE_DIR;
+
+struct rule {
+  std::regex pattern;
+  const char* why;
+};
+
+const std::vector<rule>& rules() {
+  static const std::vector<rule> r = {
+      {std::regex(R"(#\s*include\s*[<"](boost/)?asio)"), "includes asio"},
+      {std::regex(R"(#\s*include\s*[<"]openssl/)"), "includes OpenSSL"},
+      {std::regex(R"(#\s*include\s*[<"]sqlite3)"), "includes SQLite"},
+      {std::regex(R"(#\s*include\s*<(thread|mutex|condition_variable|future|fstream|filesystem)>)"),
+       "includes a threading or file header"},
+      {std::regex(R"(#\s*include\s*<(sys/socket|netinet/|arpa/|unistd|fcntl|sys/stat)\S*>)"),
+       "includes a POSIX I/O header"},
+      {std::regex(R"(\b(system_clock|steady_clock|high_resolution_clock|file_clock)\b)"),
+       "reads a clock"},
+      {std::regex(R"(\b(clock_gettime|gettimeofday|std::time|time\s*\(\s*(nullptr|NULL|0)\s*\)))"),
+       "reads a clock"},
+      {std::regex(R"(\b(random_device|std::rand|srand)\b)"), "uses ambient randomness"},
+      {std::regex(R"(\b(fopen|popen|socket|connect|accept)\s*\()"), "does I/O"},
+  };
+  return r;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Scans a file and every project header it includes, transitively.
+void scan(const fs::path& file, std::set<fs::path>& seen, std::vector<std::string>& problems) {
+  if (!seen.insert(file).second) return;
+  const std::string text = read_file(file);
+  std::istringstream lines(text);
+  std::string line;
+  int n = 0;
+  static const std::regex project_include(R"(#\s*include\s*"([^"]+)\")");
+  while (std::getline(lines, line)) {
+    ++n;
+    const auto comment = line.find("//");
+    const std::string code = comment == std::string::npos ? line : line.substr(0, comment);
+    for (const auto& r : rules())
+      if (std::regex_search(code, r.pattern))
+        problems.push_back(fs::relative(file, source_root).string() + ":" + std::to_string(n) +
+                           " " + r.why + ": " + line);
+    std::smatch m;
+    if (std::regex_search(code, m, project_include)) {
+      for (const fs::path& base : {source_root / "src", source_root / "include"}) {
+        const fs::path candidate = base / m[1].str();
+        if (fs::exists(candidate)) scan(candidate, seen, problems);
+      }
+    }
+  }
+}
+
+TEST(core_boundary, core_does_no_io_and_reads_no_clock) {
+  const fs::path core = source_root / "src" / "core";
+  ASSERT_TRUE(fs::is_directory(core)) << core;
+  std::set<fs::path> seen;
+  std::vector<std::string> problems;
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(core)) {
+    const auto ext = entry.path().extension();
+    if (ext != ".cpp" && ext != ".hpp") continue;
+    ++files;
+    scan(entry.path(), seen, problems);
+  }
+  EXPECT_GT(files, 5u);
+  for (const auto& p : problems) ADD_FAILURE() << p;
+}
+
+// The checker must be able to fail: each rule fires on a line written to break it.
+TEST(core_boundary, rules_catch_violations) {
+  for (const char* bad : {"#include <boost/asio.hpp>", "#include <openssl/evp.h>",
+                          "#include <sqlite3.h>", "#include <thread>", "#include <sys/socket.h>",
+                          "auto t = std::chrono::steady_clock::now();", "time(nullptr);",
+                          "std::random_device rd;", "FILE* f = fopen(\"x\", \"r\");"}) {
+    bool caught = false;
+    for (const auto& r : rules()) caught = caught || std::regex_search(std::string(bad), r.pattern);
+    EXPECT_TRUE(caught) << bad;
+  }
+}
+
+}  // namespace
