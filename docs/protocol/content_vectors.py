@@ -362,6 +362,13 @@ def main():
                       t.root().hex()))
     out.append("")
 
+    out.append('#### The path from leaf to root for `b"abc"`\n')
+    out.append("Node 0 of each level (every right sibling on the way is Z):\n")
+    abc = FileTree(b"abc")
+    for level in range(abc.height + 1):
+        out.append("- level %d: `%s`" % (level, abc.node(level, 0).hex()))
+    out.append("")
+
     out.append("#### Piece hashes of pattern(1000000)\n")
     big = FileTree(pattern(1000000))
     for i, p in enumerate(big.pieces()):

@@ -1,6 +1,7 @@
 #include "store/store.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,6 +72,21 @@ class cleanup {
  private:
   fs::path p_;
 };
+
+// Removes "<prefix><pid>-<token>" entries in `dir` whose process no longer exists.
+void sweep_dead_exports(const fs::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      (void)remove_tree(it->path());
+  }
+}
 
 }  // namespace
 
@@ -250,7 +266,11 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
     return error{errc::not_found, "cannot export to " + quoted(target) + ": directory " +
                                       quoted(parent) + " does not exist"};
 
-  const fs::path tmp = parent / ("." + target.filename().string() + ".shoal-" + random_token());
+  // The temporary name carries our pid, so leftovers of a killed export can be told apart from
+  // one still running and removed.
+  const std::string tmp_prefix = "." + target.filename().string() + ".shoal-";
+  sweep_dead_exports(parent, tmp_prefix);
+  const fs::path tmp = parent / (tmp_prefix + std::to_string(::getpid()) + "-" + random_token());
   cleanup guard(tmp);
   const fs::path data_file = data_path(id);
   auto data = open_file(data_file, O_RDONLY);

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_dir.hpp"
+#include "support/test_dir.hpp"
 
 namespace shoal::store {
 namespace {
@@ -78,7 +78,9 @@ TEST(catalog, refuses_what_it_cannot_read) {
     ASSERT_TRUE(cat.ok());
   }
   // A schema from a newer build is refused rather than misread.
-  ASSERT_EQ(std::system(("sqlite3 " + (dir / "new.db").string() + " 'PRAGMA user_version=99'").c_str()), 0);
+  ASSERT_EQ(
+      std::system(("sqlite3 " + (dir / "new.db").string() + " 'PRAGMA user_version=99'").c_str()),
+      0);
   auto newer = catalog::open(dir / "new.db");
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.err().code, errc::unsupported);

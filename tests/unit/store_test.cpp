@@ -1,13 +1,13 @@
 #include "store/store.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/merkle.hpp"
-#include "test_dir.hpp"
+#include "support/test_dir.hpp"
 
 namespace shoal::store {
 namespace {
@@ -140,7 +140,8 @@ TEST(store, refuses_bad_pieces_and_bad_piece_layers) {
   auto short_piece = src.pieces[0];
   short_piece.pop_back();
   EXPECT_EQ((*partial)->write_piece(piece_index{0}, short_piece).err().code, errc::hash_mismatch);
-  EXPECT_EQ((*partial)->write_piece(piece_index{999}, src.pieces[0]).err().code, errc::invalid_argument);
+  EXPECT_EQ((*partial)->write_piece(piece_index{999}, src.pieces[0]).err().code,
+            errc::invalid_argument);
   EXPECT_EQ((*partial)->have().count(), 0u);
   EXPECT_EQ((*(*s)->info(src.id)).have_count, 0u);
   // While a fetch holds it, the content cannot be removed or fetched twice.
@@ -166,7 +167,8 @@ TEST(store, damaged_data_is_caught_and_the_piece_marked_missing) {
   EXPECT_NE(out.err().message.find("piece 2"), std::string::npos) << out.err().message;
   EXPECT_FALSE(fs::exists(dir / "out"));
   for (const auto& e : fs::directory_iterator(dir.path()))
-    EXPECT_EQ(e.path().filename().string().find(".out.shoal-"), std::string::npos) << "leftover " << e.path();
+    EXPECT_EQ(e.path().filename().string().find(".out.shoal-"), std::string::npos)
+        << "leftover " << e.path();
   EXPECT_EQ((*(*s)->info(src.id)).have_count, src.pieces.size() - 1);
   EXPECT_EQ((*s)->read_piece(src.id, piece_index{2}).err().code, errc::not_found);
   auto v = (*s)->verify(src.id);

@@ -1,0 +1,298 @@
+// End-to-end tests through the `shoal` binary: what a user types, what they get back, and what
+// is left on disk when things go wrong.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cli.hpp"
+#include "support/test_dir.hpp"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::size_t piece = 256 * 1024;
+
+class cli_test : public ::testing::Test {
+ protected:
+  cli_test() : shoal_(dir_ / "scratch") { fs::create_directories(dir_ / "scratch"); }
+
+  std::vector<std::string> in(const fs::path& data, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data-dir", data.string()});
+    return args;
+  }
+  // Adds and returns the ID, failing the test on error.
+  std::string add(const fs::path& data, const fs::path& source) {
+    auto r = shoal_.run(in(data, {"add", source.string()}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return trim(r.out);
+  }
+  void make_tree(const fs::path& root) {
+    write_bytes(root / "README", pattern_bytes(1234, 1));
+    write_bytes(root / "empty.txt", {});
+    write_bytes(root / "bin/tool", pattern_bytes(5000, 2));
+    ::chmod((root / "bin/tool").c_str(), 0755);
+    write_bytes(root / "data/odd.bin", pattern_bytes(3 * piece + 5, 3));
+    write_bytes(root / "data/nested/deeper/leaf.bin", pattern_bytes(16384, 4));
+    fs::create_directories(root / "data/empty_dir");
+  }
+  void expect_same_tree(const fs::path& a, const fs::path& b) {
+    std::vector<std::string> names_a, names_b;
+    for (const auto& e : fs::recursive_directory_iterator(a))
+      names_a.push_back(fs::relative(e.path(), a).string());
+    for (const auto& e : fs::recursive_directory_iterator(b))
+      names_b.push_back(fs::relative(e.path(), b).string());
+    std::sort(names_a.begin(), names_a.end());
+    std::sort(names_b.begin(), names_b.end());
+    ASSERT_EQ(names_a, names_b);
+    for (const auto& n : names_a) {
+      const auto pa = a / n, pb = b / n;
+      ASSERT_EQ(fs::is_directory(pa), fs::is_directory(pb)) << n;
+      if (fs::is_directory(pa)) continue;
+      EXPECT_EQ(read_bytes(pa), read_bytes(pb)) << n;
+      const bool exec_a = (fs::status(pa).permissions() & fs::perms::owner_exec) != fs::perms::none;
+      const bool exec_b = (fs::status(pb).permissions() & fs::perms::owner_exec) != fs::perms::none;
+      EXPECT_EQ(exec_a, exec_b) << n;
+    }
+  }
+  // Starts `args`, waits until `ready` holds, then kills the process with SIGKILL. Returns true
+  // if the kill landed before the process finished on its own. Bounded in attempts and time.
+  bool kill_when(const std::vector<std::string>& args, const std::function<bool()>& ready) {
+    const pid_t pid = shoal_.start(args);
+    for (int i = 0; i < 20000 && !ready(); ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    ::kill(pid, SIGKILL);
+    return shoal_.wait(pid).signal == SIGKILL;
+  }
+  static bool any_entry(const fs::path& dir, const std::string& prefix) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().filename().string().rfind(prefix, 0) == 0) return true;
+    return false;
+  }
+
+  temp_dir dir_;
+  cli shoal_;
+};
+
+TEST_F(cli_test, add_and_export_a_tree) {
+  make_tree(dir_ / "release");
+  auto r = shoal_.run(in(dir_ / "d1", {"--json", "add", (dir_ / "release").string()}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  const std::string id = j.at("id");
+  EXPECT_EQ(j.at("files"), 5);
+  EXPECT_EQ(j.at("size"), 1234 + 5000 + 3 * piece + 5 + 16384);
+  EXPECT_TRUE(j.at("complete"));
+  EXPECT_TRUE(j.at("pinned"));
+
+  auto ls = shoal_.run(in(dir_ / "d1", {"ls"}));
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find(id), std::string::npos);
+  EXPECT_NE(ls.out.find("complete"), std::string::npos);
+  EXPECT_NE(ls.out.find("release"), std::string::npos);
+
+  auto ex = shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "out").string()}));
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  expect_same_tree(dir_ / "release", dir_ / "out");
+  // An existing directory receives the content under its name.
+  fs::create_directories(dir_ / "into");
+  ASSERT_EQ(shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "into").string()})).exit_code,
+            0);
+  expect_same_tree(dir_ / "release", dir_ / "into" / "release");
+  // A single file exports to a file.
+  const std::string file_id = add(dir_ / "d1", dir_ / "release/data/odd.bin");
+  ASSERT_EQ(shoal_.run(in(dir_ / "d1", {"export", file_id, "-o", (dir_ / "odd.copy").string()}))
+                .exit_code,
+            0);
+  EXPECT_EQ(read_bytes(dir_ / "odd.copy"), read_bytes(dir_ / "release/data/odd.bin"));
+}
+
+TEST_F(cli_test, same_tree_same_id_in_two_data_directories) {
+  make_tree(dir_ / "release");
+  const std::string a = add(dir_ / "d1", dir_ / "release");
+  const std::string b = add(dir_ / "d2", dir_ / "release");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 55u);
+  // A copy under another name and path has the same ID: the top-level name is not content.
+  fs::create_directories(dir_ / "copy");
+  fs::copy(dir_ / "release", dir_ / "copy" / "renamed", fs::copy_options::recursive);
+  EXPECT_EQ(add(dir_ / "d2", dir_ / "copy" / "renamed"), a);
+  // One changed byte changes it.
+  write_bytes(dir_ / "copy/renamed/README", pattern_bytes(1234, 99));
+  EXPECT_NE(add(dir_ / "d2", dir_ / "copy" / "renamed"), a);
+  // So does the executable bit.
+  fs::copy(dir_ / "release", dir_ / "copy2", fs::copy_options::recursive);
+  ::chmod((dir_ / "copy2/README").c_str(), 0755);
+  EXPECT_NE(add(dir_ / "d2", dir_ / "copy2"), a);
+}
+
+TEST_F(cli_test, killed_add_leaves_a_clean_store_and_can_be_redone) {
+  write_bytes(dir_ / "big.bin", pattern_bytes(384u << 20, 5));
+  const std::string expected = add(dir_ / "reference", dir_ / "big.bin");
+  bool killed = false;
+  for (int attempt = 0; attempt < 5 && !killed; ++attempt) {
+    fs::remove_all(dir_ / "d");
+    killed = kill_when(in(dir_ / "d", {"add", (dir_ / "big.bin").string()}),
+                       [&] { return any_entry(dir_ / "d" / "tmp", "add-"); });
+  }
+  ASSERT_TRUE(killed) << "add always finished before it could be killed";
+  EXPECT_TRUE(any_entry(dir_ / "d" / "tmp", "add-"));  // the interrupted import's leftovers
+
+  auto ls = shoal_.run(in(dir_ / "d", {"--json", "ls"}));
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(json::parse(ls.out).size(), 0u) << "an interrupted add must not be listed";
+  EXPECT_EQ(add(dir_ / "d", dir_ / "big.bin"), expected);
+  EXPECT_FALSE(any_entry(dir_ / "d" / "tmp", "add-")) << "leftovers swept on the next write";
+  auto ex = shoal_.run(in(dir_ / "d", {"export", expected, "-o", (dir_ / "big.out").string()}));
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_EQ(fs::file_size(dir_ / "big.out"), 384u << 20);
+}
+
+TEST_F(cli_test, killed_export_leaves_nothing_at_the_target) {
+  write_bytes(dir_ / "big.bin", pattern_bytes(384u << 20, 6));
+  const std::string id = add(dir_ / "d", dir_ / "big.bin");
+  bool killed = false;
+  for (int attempt = 0; attempt < 5 && !killed; ++attempt) {
+    fs::remove_all(dir_ / "out.bin");
+    killed = kill_when(in(dir_ / "d", {"export", id, "-o", (dir_ / "out.bin").string()}),
+                       [&] { return any_entry(dir_.path(), ".out.bin.shoal-"); });
+  }
+  ASSERT_TRUE(killed) << "export always finished before it could be killed";
+  EXPECT_FALSE(fs::exists(dir_ / "out.bin")) << "a partial export must never appear at the target";
+  auto ex = shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "out.bin").string()}));
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_EQ(read_bytes(dir_ / "out.bin"), read_bytes(dir_ / "big.bin"));
+  EXPECT_FALSE(any_entry(dir_.path(), ".out.bin.shoal-"))
+      << "the killed export's leftovers are swept";
+}
+
+TEST_F(cli_test, bad_inputs_get_clear_errors) {
+  auto missing = shoal_.run(in(dir_ / "d", {"add", (dir_ / "nope").string()}));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
+
+  const std::string unknown = "sh1" + std::string(51, 'a') + "a";
+  auto u = shoal_.run(in(dir_ / "d", {"export", unknown, "-o", (dir_ / "x").string()}));
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_NE(u.err.find("no content " + unknown), std::string::npos) << u.err;
+
+  auto bad = shoal_.run(in(dir_ / "d", {"--json", "rm", "sh1-not-an-id"}));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(json::parse(bad.out).at("error").at("code"), "invalid_argument");
+
+  write_bytes(dir_ / "tree/file", pattern_bytes(10));
+  fs::create_symlink("file", dir_ / "tree/link");
+  auto link = shoal_.run(in(dir_ / "d", {"add", (dir_ / "tree").string()}));
+  EXPECT_EQ(link.exit_code, 1);
+  EXPECT_NE(link.err.find("symbolic link"), std::string::npos) << link.err;
+  EXPECT_NE(link.err.find("tree/link"), std::string::npos) << link.err;
+
+  write_bytes(dir_ / "f.bin", pattern_bytes(100));
+  const std::string id = add(dir_ / "d", dir_ / "f.bin");
+  write_bytes(dir_ / "taken", {});
+  auto taken = shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "taken").string()}));
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_NE(taken.err.find("already exists"), std::string::npos) << taken.err;
+  auto no_parent =
+      shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "no/such/dir/x").string()}));
+  EXPECT_EQ(no_parent.exit_code, 1);
+  EXPECT_NE(no_parent.err.find("does not exist"), std::string::npos) << no_parent.err;
+
+  std::ofstream(dir_ / "bad.toml") << "data_dir = \n";
+  auto cfg = shoal_.run({"--config", (dir_ / "bad.toml").string(), "ls"});
+  EXPECT_EQ(cfg.exit_code, 1);
+  EXPECT_NE(cfg.err.find("bad.toml"), std::string::npos) << cfg.err;
+}
+
+TEST_F(cli_test, unreadable_file_is_reported) {
+  write_bytes(dir_ / "secret/ok.txt", pattern_bytes(10));
+  write_bytes(dir_ / "secret/locked.txt", pattern_bytes(10));
+  ::chmod((dir_ / "secret/locked.txt").c_str(), 0);
+  std::vector<std::string> prefix;
+  if (::geteuid() == 0) {
+    // Root reads anything, so run as nobody, as a real user would be.
+    if (std::system("command -v setpriv >/dev/null") != 0)
+      GTEST_SKIP() << "running as root without setpriv";
+    prefix = {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"};
+    fs::permissions(dir_.path(), fs::perms::all);
+    fs::permissions(dir_ / "secret", fs::perms::all);
+    fs::permissions(dir_ / "secret/ok.txt", fs::perms::all);
+  }
+  auto r = shoal_.run(in(dir_ / "d", {"add", (dir_ / "secret").string()}), prefix);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("locked.txt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+}
+
+TEST_F(cli_test, damaged_data_file_is_caught_on_export) {
+  make_tree(dir_ / "release");
+  const std::string id = add(dir_ / "d", dir_ / "release");
+  const fs::path data = dir_ / "d" / "data" / id;
+  auto bytes = read_bytes(data);
+  bytes[bytes.size() / 2] ^= 0xFF;
+  write_bytes(data, bytes);
+
+  auto r = shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "out").string()}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("failed verification"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+  auto ls = shoal_.run(in(dir_ / "d", {"--json", "ls"}));
+  EXPECT_FALSE(json::parse(ls.out).at(0).at("complete"))
+      << "the damaged piece is no longer claimed";
+  // Adding the original again repairs the content.
+  EXPECT_EQ(add(dir_ / "d", dir_ / "release"), id);
+  ASSERT_EQ(shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "out").string()})).exit_code, 0);
+  expect_same_tree(dir_ / "release", dir_ / "out");
+}
+
+TEST_F(cli_test, rm_and_gc_reclaim_space) {
+  write_bytes(dir_ / "a.bin", pattern_bytes(4u << 20, 7));
+  write_bytes(dir_ / "b.bin", pattern_bytes(4u << 20, 8));
+  const std::string a = add(dir_ / "d", dir_ / "a.bin");
+  auto b_run = shoal_.run(in(dir_ / "d", {"add", "--no-pin", (dir_ / "b.bin").string()}));
+  const std::string b = trim(b_run.out);
+  auto pinned = shoal_.run(in(dir_ / "d", {"rm", a}));
+  EXPECT_EQ(pinned.exit_code, 1);
+  EXPECT_NE(pinned.err.find("pinned"), std::string::npos);
+  auto gc = shoal_.run(in(dir_ / "d", {"gc"}));
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find(b), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "d" / "data" / b));
+  ASSERT_EQ(shoal_.run(in(dir_ / "d", {"unpin", a})).exit_code, 0);
+  auto rm = shoal_.run(in(dir_ / "d", {"--json", "rm", a}));
+  ASSERT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_GE(json::parse(rm.out).at("bytes_freed").get<std::uint64_t>(), 4u << 20);
+  EXPECT_FALSE(fs::exists(dir_ / "d" / "data" / a));
+}
+
+TEST_F(cli_test, full_disk_is_reported_and_leaves_the_store_consistent) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  fs::create_directories(dir_ / "small");
+  if (::mount("tmpfs", (dir_ / "small").c_str(), "tmpfs", 0, "size=8m") != 0)
+    GTEST_SKIP() << "cannot mount tmpfs here: " << std::strerror(errno);
+  struct unmount {
+    fs::path p;
+    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{dir_ / "small"};
+
+  write_bytes(dir_ / "big.bin", pattern_bytes(16u << 20, 9));
+  auto r = shoal_.run(in(dir_ / "small/d", {"--json", "add", (dir_ / "big.bin").string()}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.out).at("error").at("code"), "disk_full") << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_FALSE(any_entry(dir_ / "small/d/tmp", "add-")) << "the failed import is cleaned up";
+  write_bytes(dir_ / "small.bin", pattern_bytes(100000, 10));
+  const std::string id = add(dir_ / "small/d", dir_ / "small.bin");
+  auto ls = shoal_.run(in(dir_ / "small/d", {"--json", "ls"}));
+  ASSERT_EQ(json::parse(ls.out).size(), 1u);
+  EXPECT_EQ(json::parse(ls.out).at(0).at("id"), id);
+}
+
+}  // namespace
+}  // namespace shoal::testing
