@@ -13,7 +13,6 @@ namespace {
 constexpr std::uint8_t magic[4] = {'S', 'H', 'M', 'F'};
 constexpr std::uint8_t format_version = 1;
 constexpr std::uint8_t flag_executable = 0x01;
-constexpr std::size_t header_size = 10;
 constexpr std::size_t entry_fixed_size = 4;  // type, flags, path length
 constexpr std::size_t file_fields_size = 8 + 32;
 
@@ -88,8 +87,15 @@ result<void> validate(const manifest& m) {
   }
 
   std::unordered_set<std::string_view> directories;
+  std::uint64_t encoded_size = 4 + 2 + 4;  // magic, version and kind, entry count
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     const manifest_entry& e = m.entries[i];
+    encoded_size +=
+        entry_fixed_size + e.path.size() + (e.type == entry_type::file ? file_fields_size : 0);
+    if (encoded_size > manifest_bytes_max)
+      return error{errc::limit_exceeded, "the manifest would exceed the limit of 64 MiB at " +
+                                             describe(e, i) +
+                                             "; split the tree into several contents"};
     if (m.kind == root_kind::directory) {
       if (auto r = path_rules::check_relative(e.path); !r)
         return invalid(describe(e, i) + ": " + r.err().message);

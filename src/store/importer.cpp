@@ -23,9 +23,6 @@ std::string quoted(const fs::path& p) {
 
 result<void> scan_directory(const fs::path& dir, const std::string& prefix, scanned_tree& out,
                             std::size_t depth) {
-  if (depth > path_rules::depth_max)
-    return error{errc::limit_exceeded, "cannot add " + quoted(dir) + ": deeper than " +
-                                           std::to_string(path_rules::depth_max) + " levels"};
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) return system_error(ec.value(), "cannot read directory " + quoted(dir));
@@ -35,6 +32,10 @@ result<void> scan_directory(const fs::path& dir, const std::string& prefix, scan
     const std::string name = p.filename().string();
     if (auto r = path_rules::check_component(name); !r)
       return error{errc::invalid_path, "cannot add " + quoted(p) + ": " + r.err().message};
+    // Entries of this directory have `depth` path components.
+    if (depth > path_rules::depth_max)
+      return error{errc::limit_exceeded, "cannot add " + quoted(p) + ": deeper than " +
+                                             std::to_string(path_rules::depth_max) + " levels"};
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0) return system_error(errno, "cannot stat " + quoted(p));
@@ -83,14 +84,19 @@ result<std::size_t> read_up_to(int fd, std::span<std::uint8_t> out, const fs::pa
 
 }  // namespace
 
-result<scanned_tree> scan_source(const fs::path& source) {
+result<scanned_tree> scan_source(const fs::path& given) {
   struct stat st {};
-  if (::stat(source.c_str(), &st) != 0) return system_error(errno, "cannot add " + quoted(source));
+  if (::stat(given.c_str(), &st) != 0) return system_error(errno, "cannot add " + quoted(given));
   scanned_tree tree;
-  fs::path normal = fs::absolute(source).lexically_normal();
+  fs::path normal = fs::absolute(given).lexically_normal();
   if (normal.filename().empty()) normal = normal.parent_path();
   tree.name = normal.filename().string();
   if (tree.name.empty()) tree.name = "root";
+  // The path the user named may itself be a symbolic link (to a file or a directory): follow
+  // it once here. Links inside the tree are refused by scan_directory.
+  std::error_code ec;
+  const fs::path source = fs::canonical(given, ec);
+  if (ec) return system_error(ec.value(), "cannot add " + quoted(given));
   if (S_ISREG(st.st_mode)) {
     tree.kind = root_kind::file;
     scanned_entry e;

@@ -131,6 +131,31 @@ TEST_F(cli_test, same_tree_same_id_in_two_data_directories) {
   EXPECT_NE(add(dir_ / "d2", dir_ / "copy2"), a);
 }
 
+TEST_F(cli_test, deepest_allowed_tree_and_top_level_links) {
+  // An empty directory 128 levels down is the deepest path the format allows; 129 is refused.
+  fs::path deep = dir_ / "deep";
+  for (int i = 0; i < 128; ++i) deep /= "d";
+  fs::create_directories(deep);
+  const std::string id = add(dir_ / "d", dir_ / "deep");
+  ASSERT_EQ(id.size(), 55u);
+  ASSERT_EQ(
+      shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "deep.out").string()})).exit_code, 0);
+  fs::path deep_out = dir_ / "deep.out";
+  for (int i = 0; i < 128; ++i) deep_out /= "d";
+  EXPECT_TRUE(fs::is_directory(deep_out));
+  fs::create_directories(deep / "d");
+  auto too_deep = shoal_.run(in(dir_ / "d", {"add", (dir_ / "deep").string()}));
+  EXPECT_EQ(too_deep.exit_code, 1);
+  EXPECT_NE(too_deep.err.find("deeper than 128"), std::string::npos) << too_deep.err;
+
+  // A link named on the command line is followed, whether it points at a file or a directory.
+  make_tree(dir_ / "release");
+  fs::create_symlink(dir_ / "release", dir_ / "release-link");
+  fs::create_symlink(dir_ / "release" / "README", dir_ / "readme-link");
+  EXPECT_EQ(add(dir_ / "d", dir_ / "release-link"), add(dir_ / "d", dir_ / "release"));
+  EXPECT_EQ(add(dir_ / "d", dir_ / "readme-link"), add(dir_ / "d", dir_ / "release" / "README"));
+}
+
 TEST_F(cli_test, killed_add_leaves_a_clean_store_and_can_be_redone) {
   write_bytes(dir_ / "big.bin", pattern_bytes(384u << 20, 5));
   const std::string expected = add(dir_ / "reference", dir_ / "big.bin");

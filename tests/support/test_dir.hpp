@@ -40,8 +40,8 @@ inline std::vector<std::uint8_t> pattern_bytes(std::size_t n, unsigned seed = 0)
 
 inline void write_bytes(const std::filesystem::path& p, const std::vector<std::uint8_t>& data) {
   std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                           static_cast<std::streamsize>(data.size()));
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
 inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p) {

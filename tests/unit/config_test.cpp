@@ -15,7 +15,8 @@ class config_test : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("shoal-config-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    for (const char* v : {"SHOAL_DATA_DIR", "SHOAL_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME"}) ::unsetenv(v);
+    for (const char* v : {"SHOAL_DATA_DIR", "SHOAL_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME"})
+      ::unsetenv(v);
     ::setenv("HOME", dir_.c_str(), 1);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -40,7 +41,8 @@ TEST_F(config_test, precedence_flag_env_file_default) {
   EXPECT_EQ(from_file->data_dir, "/srv/from-file");
   ::setenv("SHOAL_DATA_DIR", "/srv/from-env", 1);
   EXPECT_EQ(load_config({})->data_dir, "/srv/from-env");
-  EXPECT_EQ(load_config({.data_dir = fs::path("/srv/from-flag"), .config_file = {}})->data_dir, "/srv/from-flag");
+  EXPECT_EQ(load_config({.data_dir = fs::path("/srv/from-flag"), .config_file = {}})->data_dir,
+            "/srv/from-flag");
 }
 
 TEST_F(config_test, relative_data_dir_is_relative_to_the_file) {
@@ -51,9 +53,12 @@ TEST_F(config_test, relative_data_dir_is_relative_to_the_file) {
 }
 
 TEST_F(config_test, errors_name_the_problem) {
-  EXPECT_EQ(load_config({.data_dir = {}, .config_file = dir_ / "missing.toml"}).err().code, errc::not_found);
+  EXPECT_EQ(load_config({.data_dir = {}, .config_file = dir_ / "missing.toml"}).err().code,
+            errc::not_found);
   write(dir_ / "bad.toml", "data_dir = [1, 2\n");
-  EXPECT_NE(load_config({.data_dir = {}, .config_file = dir_ / "bad.toml"}).err().message.find("line"), std::string::npos);
+  EXPECT_NE(
+      load_config({.data_dir = {}, .config_file = dir_ / "bad.toml"}).err().message.find("line"),
+      std::string::npos);
   write(dir_ / "typo.toml", "\n\ndatadir = \"x\"\n");
   auto typo = load_config({.data_dir = {}, .config_file = dir_ / "typo.toml"});
   ASSERT_FALSE(typo.ok());

@@ -34,8 +34,9 @@ manifest_entry file(std::string path, std::uint64_t size, bool exec = false) {
 manifest sample() {
   manifest m;
   m.kind = root_kind::directory;
-  m.entries = {file("a.txt", 6), file("empty", 0), file("run.sh", 18, true), dir("sub"),
-               dir("sub/deep"), file("sub/deep/data.bin", 1000000), dir("sub/empty_dir")};
+  m.entries = {file("a.txt", 6),    file("empty", 0), file("run.sh", 18, true),
+               dir("sub"),          dir("sub/deep"),  file("sub/deep/data.bin", 1000000),
+               dir("sub/empty_dir")};
   return m;
 }
 
@@ -99,6 +100,27 @@ TEST(manifest, rejects_broken_trees) {
   expect_invalid({file("huge", file_size_max + 1)}, "too large");
 }
 
+TEST(manifest, encoded_size_is_bounded_before_encoding) {
+  // 18,000 entries with ~3,800-byte paths would encode to about 66 MiB, over the 64 MiB limit
+  // that every decoder enforces, so validate() must refuse to produce such a manifest.
+  manifest m;
+  const std::string dir_name(250, 'd');
+  std::string prefix;
+  for (int level = 0; level < 15; ++level) {
+    prefix += (level ? "/" : "") + dir_name;
+    m.entries.push_back(dir(prefix));
+  }
+  for (int i = 0; i < 18000; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "%08d", i);
+    m.entries.push_back(file(prefix + "/" + name, 0));
+  }
+  auto r = validate(m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::limit_exceeded);
+  EXPECT_NE(r.err().message.find("64 MiB"), std::string::npos);
+}
+
 TEST(manifest, decoder_rejects_every_truncation) {
   const auto bytes = encode(sample());
   for (std::size_t n = 0; n < bytes.size(); ++n) {
@@ -115,10 +137,10 @@ TEST(manifest, decoder_rejects_bad_fields) {
     b[at] = v;
     return decode_manifest(b);
   };
-  EXPECT_EQ(with(0, 'X').err().code, errc::invalid_manifest);  // magic
-  EXPECT_EQ(with(4, 2).err().code, errc::unsupported);         // version
-  EXPECT_EQ(with(5, 9).err().code, errc::invalid_manifest);    // kind
-  EXPECT_EQ(with(10, 7).err().code, errc::invalid_manifest);   // first entry's type
+  EXPECT_EQ(with(0, 'X').err().code, errc::invalid_manifest);    // magic
+  EXPECT_EQ(with(4, 2).err().code, errc::unsupported);           // version
+  EXPECT_EQ(with(5, 9).err().code, errc::invalid_manifest);      // kind
+  EXPECT_EQ(with(10, 7).err().code, errc::invalid_manifest);     // first entry's type
   EXPECT_EQ(with(11, 0x02).err().code, errc::invalid_manifest);  // undefined flag
   auto trailing = good;
   trailing.push_back(0);
@@ -162,8 +184,10 @@ TEST(content_id, parse_names_what_is_wrong) {
   const std::string good = id_of(sample()).str();
   EXPECT_NE(content_id::parse("hello").err().message.find("not a content ID"), std::string::npos);
   EXPECT_EQ(content_id::parse("sh2" + good.substr(3)).err().code, errc::unsupported);
-  EXPECT_NE(content_id::parse(good.substr(0, 54)).err().message.find("54 characters"), std::string::npos);
-  EXPECT_NE(content_id::parse(good.substr(0, 54) + "A").err().message.find("'A'"), std::string::npos);
+  EXPECT_NE(content_id::parse(good.substr(0, 54)).err().message.find("54 characters"),
+            std::string::npos);
+  EXPECT_NE(content_id::parse(good.substr(0, 54) + "A").err().message.find("'A'"),
+            std::string::npos);
   // The last character carries 1 bit of the digest and 4 padding bits that must be zero, so it
   // is always 'a' or 'q'; 'b' sets a padding bit.
   ASSERT_TRUE(good.back() == 'a' || good.back() == 'q');
@@ -179,8 +203,9 @@ TEST(path_rules, accepts_and_rejects) {
   EXPECT_TRUE(check_relative("dir/sub/file.tar.gz").ok());
   EXPECT_TRUE(check_relative("caf\xc3\xa9/\xe2\x82\xac").ok());  // UTF-8
   EXPECT_TRUE(check_relative("...").ok());                       // only "." and ".." are special
-  for (const char* bad : {"", "/abs", "a/", "a//b", ".", "..", "a/..", "../a", "a/./b", "a\\b",
-                          "tab\there", "nl\n", "\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+  for (const char* bad :
+       {"", "/abs", "a/", "a//b", ".", "..", "a/..", "../a", "a/./b", "a\\b", "tab\there", "nl\n",
+        "\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
     auto r = check_relative(bad);
     EXPECT_FALSE(r.ok()) << "accepted \"" << bad << "\"";
     if (!r.ok()) {

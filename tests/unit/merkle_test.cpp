@@ -18,7 +18,8 @@ hash256 root_from_leaves(byte_span data) {
   crypto::sha256_hasher h;
   std::vector<hash256> leaves;
   for (std::size_t off = 0; off < data.size(); off += block_size)
-    leaves.push_back(leaf_hash(h, data.subspan(off, std::min<std::size_t>(block_size, data.size() - off))));
+    leaves.push_back(
+        leaf_hash(h, data.subspan(off, std::min<std::size_t>(block_size, data.size() - off))));
   return fold(h, leaves, tree_height(data.size()));
 }
 
@@ -60,10 +61,10 @@ TEST(merkle, empty_file_root_is_zero) {
 }
 
 TEST(merkle, piece_layer_gives_the_same_root_as_all_leaves) {
-  for (std::size_t size : {std::size_t{1}, std::size_t{3}, std::size_t{block_size},
-                           std::size_t{block_size + 1}, std::size_t{piece_size - 1},
-                           std::size_t{piece_size}, std::size_t{piece_size + 1},
-                           std::size_t{1000000}, std::size_t{5 * piece_size + 12345}}) {
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{3}, std::size_t{block_size}, std::size_t{block_size + 1},
+        std::size_t{piece_size - 1}, std::size_t{piece_size}, std::size_t{piece_size + 1},
+        std::size_t{1000000}, std::size_t{5 * piece_size + 12345}}) {
     const auto data = pattern(size);
     EXPECT_EQ(build(data).root, root_from_leaves(data)) << "size " << size;
   }
@@ -87,9 +88,11 @@ TEST(merkle, every_block_proof_verifies) {
     for (std::uint64_t b = 0; b < leaf_count(size); ++b) {
       const auto piece = b / blocks_per_piece;
       const auto p = make_proof(h, t.piece_leaves[piece], t.pieces, size, block_index{b});
-      const auto block = byte_span(data).subspan(b * block_size, std::min<std::size_t>(block_size, size - b * block_size));
+      const auto block = byte_span(data).subspan(
+          b * block_size, std::min<std::size_t>(block_size, size - b * block_size));
       ASSERT_EQ(p.siblings.size(), tree_height(size));
-      EXPECT_TRUE(verify_block(h, t.root, size, block_index{b}, block, p)) << "size " << size << " block " << b;
+      EXPECT_TRUE(verify_block(h, t.root, size, block_index{b}, block, p))
+          << "size " << size << " block " << b;
     }
   }
 }
@@ -112,8 +115,8 @@ TEST(merkle, tampered_proofs_fail) {
   auto tampered = std::vector<std::uint8_t>(block.begin(), block.end());
   tampered[100] ^= 0x80;
   EXPECT_FALSE(verify_block(h, t.root, size, b, tampered, good));
-  EXPECT_FALSE(verify_block(h, t.root, size, block_index{16}, block, good));  // wrong position
-  EXPECT_FALSE(verify_block(h, t.root, size, block_index{999}, block, good)); // out of range
+  EXPECT_FALSE(verify_block(h, t.root, size, block_index{16}, block, good));   // wrong position
+  EXPECT_FALSE(verify_block(h, t.root, size, block_index{999}, block, good));  // out of range
   auto short_proof = good;
   short_proof.siblings.pop_back();
   EXPECT_FALSE(verify_block(h, t.root, size, b, block, short_proof));
