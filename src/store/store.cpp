@@ -24,8 +24,8 @@ std::string quoted(const fs::path& p) {
 // mismatch the piece is dropped from `have` and from the catalog (when writable), so the store
 // never again reports a piece it cannot prove.
 result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
-                           const content_layout& layout, int fd, const fs::path& data_file,
-                           piece_index p, std::vector<std::uint8_t>& buf,
+                           const manifest& m, const content_layout& layout, int fd,
+                           const fs::path& data_file, piece_index p, std::vector<std::uint8_t>& buf,
                            crypto::sha256_hasher& hasher) {
   const piece_location loc = layout.locate(p);
   const file_layout& f = layout.files()[loc.file];
@@ -35,9 +35,10 @@ result<void> read_verified(catalog* cat, const content_record& rec, piece_set& h
   have.erase(p);
   std::string note = "piece " + std::to_string(p.value) + " of " + rec.summary.id.str() +
                      " (bytes " + std::to_string(loc.offset_in_file) + ".." +
-                     std::to_string(loc.offset_in_file + loc.length) + " of file entry " +
-                     std::to_string(f.entry) + ") failed verification: data file " +
-                     quoted(data_file) + " is damaged";
+                     std::to_string(loc.offset_in_file + loc.length) + " of " +
+                     (m.kind == root_kind::file ? std::string("the file")
+                                                : "\"" + m.entries[f.entry].path + "\"") +
+                     ") failed verification: data file " + quoted(data_file) + " is damaged";
   if (cat) {
     if (cat->set_have(rec.summary.id, have.bytes(), have.count()).ok())
       note += "; the piece is now marked missing";
@@ -298,7 +299,7 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
     for (std::uint64_t k = 0; k < f.piece_count; ++k) {
       const piece_index p{f.first_piece + k};
       SHOAL_TRY(
-          read_verified(writable, *rec, *have, layout, data->get(), data_file, p, buf, hasher));
+          read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf, hasher));
       SHOAL_TRY(pwrite_all(fd->get(), buf, k * merkle::piece_size, dest));
       written += buf.size();
       if (progress) progress(written, sum.total_size);
@@ -335,8 +336,8 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
     const piece_index p{i};
     if (!have->contains(p)) continue;
     ++out.pieces_checked;
-    auto r =
-        read_verified(catalog_.get(), *rec, *have, layout, data->get(), data_file, p, buf, hasher);
+    auto r = read_verified(catalog_.get(), *rec, *have, *m, layout, data->get(), data_file, p, buf,
+                           hasher);
     if (!r) {
       if (r.err().code != errc::hash_mismatch) return std::move(r).err();
       out.bad_pieces.push_back(p);
@@ -454,7 +455,7 @@ result<std::vector<std::uint8_t>> store::read_piece(const content_id& id, piece_
   std::vector<std::uint8_t> buf;
   catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
   SHOAL_TRY(
-      read_verified(writable, *rec, *have, layout, data->get(), data_path(id), p, buf, hasher));
+      read_verified(writable, *rec, *have, *m, layout, data->get(), data_path(id), p, buf, hasher));
   return buf;
 }
 
