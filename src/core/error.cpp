@@ -6,45 +6,43 @@
 namespace shoal {
 namespace {
 
+// One row per errc, in enum order: the name for machine-readable output and the message.
+struct errc_text {
+  errc code;
+  const char* name;
+  const char* message;
+};
+constexpr errc_text texts[] = {
+    {errc::ok, "ok", "ok"},
+    {errc::invalid_argument, "invalid_argument", "invalid argument"},
+    {errc::invalid_path, "invalid_path", "invalid path"},
+    {errc::invalid_manifest, "invalid_manifest", "invalid manifest"},
+    {errc::hash_mismatch, "hash_mismatch", "hash mismatch"},
+    {errc::not_found, "not_found", "not found"},
+    {errc::already_exists, "already_exists", "already exists"},
+    {errc::io_error, "io_error", "input/output error"},
+    {errc::disk_full, "disk_full", "disk full"},
+    {errc::permission_denied, "permission_denied", "permission denied"},
+    {errc::store_corrupt, "store_corrupt", "store corrupt"},
+    {errc::busy, "busy", "busy"},
+    {errc::unsupported, "unsupported", "unsupported"},
+    {errc::pinned, "pinned", "pinned"},
+    {errc::limit_exceeded, "limit_exceeded", "limit exceeded"},
+    {errc::source_changed, "source_changed", "source changed"},
+};
+
+const errc_text* find_text(int code) {
+  for (const auto& t : texts)
+    if (static_cast<int>(t.code) == code) return &t;
+  return nullptr;
+}
+
 class category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "shoal"; }
   std::string message(int c) const override {
-    switch (static_cast<errc>(c)) {
-      case errc::ok:
-        return "ok";
-      case errc::invalid_argument:
-        return "invalid argument";
-      case errc::invalid_path:
-        return "invalid path";
-      case errc::invalid_manifest:
-        return "invalid manifest";
-      case errc::hash_mismatch:
-        return "hash mismatch";
-      case errc::not_found:
-        return "not found";
-      case errc::already_exists:
-        return "already exists";
-      case errc::io_error:
-        return "input/output error";
-      case errc::disk_full:
-        return "disk full";
-      case errc::permission_denied:
-        return "permission denied";
-      case errc::store_corrupt:
-        return "store corrupt";
-      case errc::busy:
-        return "busy";
-      case errc::unsupported:
-        return "unsupported";
-      case errc::pinned:
-        return "pinned";
-      case errc::limit_exceeded:
-        return "limit exceeded";
-      case errc::source_changed:
-        return "source changed";
-    }
-    return "unknown shoal error";
+    const errc_text* t = find_text(c);
+    return t ? t->message : "unknown shoal error";
   }
 };
 
@@ -56,41 +54,8 @@ const std::error_category& shoal_category() noexcept {
 }
 
 const char* errc_name(errc e) noexcept {
-  switch (e) {
-    case errc::ok:
-      return "ok";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::invalid_path:
-      return "invalid_path";
-    case errc::invalid_manifest:
-      return "invalid_manifest";
-    case errc::hash_mismatch:
-      return "hash_mismatch";
-    case errc::not_found:
-      return "not_found";
-    case errc::already_exists:
-      return "already_exists";
-    case errc::io_error:
-      return "io_error";
-    case errc::disk_full:
-      return "disk_full";
-    case errc::permission_denied:
-      return "permission_denied";
-    case errc::store_corrupt:
-      return "store_corrupt";
-    case errc::busy:
-      return "busy";
-    case errc::unsupported:
-      return "unsupported";
-    case errc::pinned:
-      return "pinned";
-    case errc::limit_exceeded:
-      return "limit_exceeded";
-    case errc::source_changed:
-      return "source_changed";
-  }
-  return "unknown";
+  const errc_text* t = find_text(static_cast<int>(e));
+  return t ? t->name : "unknown";
 }
 
 errc errc_from_errno(int err) noexcept {

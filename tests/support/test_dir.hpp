@@ -38,6 +38,13 @@ inline std::vector<std::uint8_t> pattern_bytes(std::size_t n, unsigned seed = 0)
   return v;
 }
 
+// The bytes of the content format's test vectors: byte i is i % 251.
+inline std::vector<std::uint8_t> mod251_bytes(std::size_t n) {
+  std::vector<std::uint8_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i % 251);
+  return v;
+}
+
 inline void write_bytes(const std::filesystem::path& p, const std::vector<std::uint8_t>& data) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary)

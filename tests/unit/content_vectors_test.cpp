@@ -6,21 +6,21 @@
 
 #include "core/merkle.hpp"
 #include "shoal/manifest.hpp"
+#include "support/test_dir.hpp"
 
 namespace shoal {
 namespace {
 
 std::vector<std::uint8_t> pattern(std::size_t n) {
-  std::vector<std::uint8_t> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i % 251);
-  return v;
+  return testing::mod251_bytes(n);
 }
 
 hash256 root_of(byte_span data) {
   crypto::sha256_hasher h;
   std::vector<hash256> pieces;
   for (std::size_t off = 0; off < data.size(); off += merkle::piece_size)
-    pieces.push_back(merkle::piece_hash(h, data.subspan(off, std::min<std::size_t>(merkle::piece_size, data.size() - off))));
+    pieces.push_back(merkle::piece_hash(
+        h, data.subspan(off, std::min<std::size_t>(merkle::piece_size, data.size() - off))));
   return merkle::root_from_pieces(h, pieces, data.size());
 }
 
@@ -40,16 +40,24 @@ manifest_entry dir_entry(std::string path) {
   return e;
 }
 
-byte_span text(const char* s) { return byte_span(reinterpret_cast<const std::uint8_t*>(s), std::strlen(s)); }
+byte_span text(const char* s) {
+  return byte_span(reinterpret_cast<const std::uint8_t*>(s), std::strlen(s));
+}
 
 TEST(content_vectors, file_roots) {
   EXPECT_TRUE(root_of({}).is_zero());
-  EXPECT_EQ(root_of(text("abc")).hex(), "4cce399bc8d08520887a707c8882b5fd553fe54a18abae349005f613b5e56ada");
-  EXPECT_EQ(root_of(pattern(16384)).hex(), "f8defb82e34aed7f127452f64d8aa78956cf34dbf470ab4824647434dc712df9");
-  EXPECT_EQ(root_of(pattern(16385)).hex(), "0b96353be53a74706ac4c1f52d40c066406d1fed948760ce5fa24a7fba164358");
-  EXPECT_EQ(root_of(pattern(262144)).hex(), "d33d490cd019060ebe50c6fbb044a1370596f6eff6c36f2e943821c3f65b67be");
-  EXPECT_EQ(root_of(pattern(1000000)).hex(), "2c09f00347d01954cbb7d0df0b24952f0793ded10f1dd5fe41e62cf159b1dc9a");
-  EXPECT_EQ(root_of(pattern(2 * 262144 + 1)).hex(), "edb41db7c65d30fbf82d4a34e2952fa6872035cca4e03a393a7ed30ddd4bda73");
+  EXPECT_EQ(root_of(text("abc")).hex(),
+            "4cce399bc8d08520887a707c8882b5fd553fe54a18abae349005f613b5e56ada");
+  EXPECT_EQ(root_of(pattern(16384)).hex(),
+            "f8defb82e34aed7f127452f64d8aa78956cf34dbf470ab4824647434dc712df9");
+  EXPECT_EQ(root_of(pattern(16385)).hex(),
+            "0b96353be53a74706ac4c1f52d40c066406d1fed948760ce5fa24a7fba164358");
+  EXPECT_EQ(root_of(pattern(262144)).hex(),
+            "d33d490cd019060ebe50c6fbb044a1370596f6eff6c36f2e943821c3f65b67be");
+  EXPECT_EQ(root_of(pattern(1000000)).hex(),
+            "2c09f00347d01954cbb7d0df0b24952f0793ded10f1dd5fe41e62cf159b1dc9a");
+  EXPECT_EQ(root_of(pattern(2 * 262144 + 1)).hex(),
+            "edb41db7c65d30fbf82d4a34e2952fa6872035cca4e03a393a7ed30ddd4bda73");
 }
 
 TEST(content_vectors, content_ids) {

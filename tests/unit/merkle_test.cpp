@@ -1,4 +1,5 @@
 #include "core/merkle.hpp"
+#include "support/test_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +9,7 @@ namespace shoal::merkle {
 namespace {
 
 std::vector<std::uint8_t> pattern(std::size_t n) {
-  std::vector<std::uint8_t> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i % 251);
-  return v;
+  return testing::mod251_bytes(n);
 }
 
 // The root computed the long way: every leaf, padded and folded to the tree's height.
