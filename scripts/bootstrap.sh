@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev
   libisal-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  coreutils procps util-linux iproute2 bc
+  coreutils procps util-linux iproute2 bc python3 gdb
 )
 
 missing=()

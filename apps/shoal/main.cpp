@@ -14,8 +14,9 @@ int main(int argc, char** argv) {
 
   std::string data_dir, config_file;
   bool json = false, quiet = false;
-  app.add_option("--data-dir", data_dir,
-                 "Data directory (env SHOAL_DATA_DIR; default ~/.local/share/shoal)");
+  app.add_option(
+      "--data-dir", data_dir,
+      "Data directory (env SHOAL_DATA_DIR; default $XDG_DATA_HOME/shoal or ~/.local/share/shoal)");
   app.add_option("--config", config_file,
                  "TOML config file (env SHOAL_CONFIG; default ~/.config/shoal/config.toml)");
   app.add_flag("--json", json, "Machine-readable JSON on stdout");
@@ -46,7 +47,18 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "Re-read and check every piece of a content");
   verify->add_option("id", id, "Content ID")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);  // prints the problem and the usage
+    return 2;           // usage errors are 2, like other Unix tools; failures are 1
+  }
 
   shoal::cli::context c;
   c.json = json;

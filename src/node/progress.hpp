@@ -23,7 +23,7 @@ class progress_reporter {
   progress_reporter(std::string label, progress_style style);
   ~progress_reporter();
   void update(std::uint64_t done, std::uint64_t total);
-  // Clears the bar; prints a final line in `lines` style.
+  // Clears the bar (the caller prints the outcome).
   void finish();
 
  private:

@@ -133,7 +133,7 @@ result<std::unique_ptr<catalog>> catalog::open(const std::filesystem::path& file
                                         std::to_string(schema_version) + "; upgrade shoal"};
   if (version < schema_version) {
     SHOAL_TRY(c->exec(schema_sql));
-    SHOAL_TRY(c->exec("PRAGMA user_version=1"));
+    SHOAL_TRY(c->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()));
   }
   return c;
 }

@@ -81,9 +81,11 @@ result<void> sync_directory(const fs::path& dir) {
 
 result<void> make_directories(const fs::path& dir, unsigned mode) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  // Only a directory created here gets `mode`: an existing one (say, a home directory given as
+  // --data-dir) keeps the permissions its owner chose.
+  const bool created = fs::create_directories(dir, ec);
   if (ec) return system_error(ec.value(), "cannot create directory \"" + dir.string() + "\"");
-  ::chmod(dir.c_str(), mode);
+  if (created) ::chmod(dir.c_str(), mode);
   return {};
 }
 

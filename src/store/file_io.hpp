@@ -54,6 +54,7 @@ result<void> pwrite_all(int fd, byte_span data, std::uint64_t offset, const fs::
 result<void> reserve_space(int fd, std::uint64_t size, const fs::path& name);
 result<void> sync_file(int fd, const fs::path& name);
 result<void> sync_directory(const fs::path& dir);
+// Creates `dir` and its parents; sets `mode` on `dir` only if it did not exist.
 result<void> make_directories(const fs::path& dir, unsigned mode = 0755);
 result<void> rename_path(const fs::path& from, const fs::path& to);
 // Removes a file or a whole tree; a missing path is not an error.

@@ -96,9 +96,6 @@ result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
     SHOAL_TRY(make_directories(dir, 0700));
     SHOAL_TRY(make_directories(dir / "data", 0700));
     SHOAL_TRY(make_directories(dir / "tmp", 0700));
-  } else if (!fs::exists(dir / "catalog.db")) {
-    // Nothing was ever stored here; an empty read-only view needs no files.
-    SHOAL_TRY(make_directories(dir, 0700));
   }
   unique_fd lock;
   if (mode == access::read_write) {
@@ -119,7 +116,10 @@ result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
                        dir / "lock");
     lock = std::move(*fd);
   }
-  auto cat = catalog::open(dir / "catalog.db");
+  // A read-only view of a directory where nothing was ever stored is an empty in-memory
+  // catalog, so that `shoal ls` creates no files.
+  const bool nothing_stored = mode == access::read_only && !fs::exists(dir / "catalog.db");
+  auto cat = catalog::open(nothing_stored ? fs::path(":memory:") : dir / "catalog.db");
   if (!cat) return std::move(cat).err();
   std::unique_ptr<store> s(new store(dir, mode, std::move(*cat), std::move(lock)));
   if (mode == access::read_write) SHOAL_TRY(s->sweep());
@@ -283,14 +283,18 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
   std::vector<std::uint8_t> buf;
   std::uint64_t written = 0;
   std::size_t next_file = 0;
-  if (m->kind == root_kind::directory && ::mkdir(tmp.c_str(), 0777) != 0)
-    return system_error(errno, "cannot create " + quoted(tmp));
+  std::vector<fs::path> created_dirs;
+  if (m->kind == root_kind::directory) {
+    if (::mkdir(tmp.c_str(), 0777) != 0) return system_error(errno, "cannot create " + quoted(tmp));
+    created_dirs.push_back(tmp);
+  }
 
   for (const manifest_entry& e : m->entries) {
     const fs::path dest = m->kind == root_kind::file ? tmp : tmp / e.path;
     if (e.type == entry_type::directory) {
       if (::mkdir(dest.c_str(), 0777) != 0)
         return system_error(errno, "cannot create " + quoted(dest));
+      created_dirs.push_back(dest);
       continue;
     }
     const file_layout& f = layout.files()[next_file++];
@@ -306,6 +310,8 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
     }
     SHOAL_TRY(sync_file(fd->get(), dest));
   }
+  // Directory entries are flushed too, so that after a crash the renamed tree is whole.
+  for (const fs::path& d : created_dirs) SHOAL_TRY(sync_directory(d));
   // RENAME_NOREPLACE: a directory created at the target meanwhile is not silently replaced.
   if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
     return system_error(errno, "cannot move the export into place at " + quoted(target));

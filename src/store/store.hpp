@@ -11,6 +11,10 @@
 //     without a row is garbage that open() removes;
 //   - every piece read back for export or serving is verified again, so a damaged data file is
 //     caught, reported and the piece marked missing rather than passed on.
+// Bulk data is not fsynced on the add and fetch paths: a killed process loses nothing the kernel
+// already has, and after a power loss a piece whose bytes did not reach the disk fails that
+// re-verification and is fetched or added again. Until it is read, `ls` may still call such a
+// content complete; `shoal verify` checks it on demand.
 //
 // Thread safety: a store object is used by one thread at a time.
 #pragma once
@@ -52,8 +56,9 @@ class partial_content;
 
 class store {
  public:
-  // Opens (creating if needed) the store in `dir`. read_write takes the directory lock, sweeps
-  // leftovers of killed processes and checks data files; read_only only reads the catalog.
+  // Opens the store in `dir`. read_write creates it if needed, takes the directory lock, sweeps
+  // leftovers of killed processes and checks data files; read_only takes no lock and creates
+  // nothing (SQLite may still add its WAL index file beside an existing catalog).
   static result<std::unique_ptr<store>> open(const fs::path& dir, access mode = access::read_write);
   ~store();
 

@@ -235,6 +235,23 @@ TEST_F(cli_test, bad_inputs_get_clear_errors) {
   EXPECT_NE(cfg.err.find("bad.toml"), std::string::npos) << cfg.err;
 }
 
+TEST_F(cli_test, usage_errors_and_data_directory_hygiene) {
+  EXPECT_EQ(shoal_.run({"export"}).exit_code, 2);
+  EXPECT_EQ(shoal_.run({"add"}).exit_code, 2);
+  EXPECT_EQ(shoal_.run({"--help"}).exit_code, 0);
+  // Listing a directory where nothing was stored creates nothing.
+  auto ls = shoal_.run(in(dir_ / "never", {"--json", "ls"}));
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_FALSE(fs::exists(dir_ / "never"));
+  // An existing directory used as the data directory keeps its permissions.
+  fs::create_directories(dir_ / "shared");
+  fs::permissions(dir_ / "shared", fs::perms(0755));
+  write_bytes(dir_ / "f.bin", pattern_bytes(10));
+  add(dir_ / "shared", dir_ / "f.bin");
+  EXPECT_EQ(fs::status(dir_ / "shared").permissions() & fs::perms::all, fs::perms(0755));
+  EXPECT_EQ(fs::status(dir_ / "shared" / "data").permissions() & fs::perms::all, fs::perms(0700));
+}
+
 TEST_F(cli_test, unreadable_file_is_reported) {
   write_bytes(dir_ / "secret/ok.txt", pattern_bytes(10));
   write_bytes(dir_ / "secret/locked.txt", pattern_bytes(10));
