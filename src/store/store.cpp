@@ -229,7 +229,12 @@ result<content_summary> store::info(const content_id& id) {
 result<manifest> store::manifest_of(const content_id& id) {
   auto r = record(id);
   if (!r) return std::move(r).err();
-  auto m = decode_manifest(r->manifest_bytes);
+  return manifest_of(*r);
+}
+
+result<manifest> store::manifest_of(const content_record& r) {
+  const content_id& id = r.summary.id;
+  auto m = decode_manifest(r.manifest_bytes);
   if (!m)
     return error{errc::store_corrupt,
                  "the catalog's manifest of " + id.str() + " is damaged: " + m.err().message};
@@ -246,7 +251,7 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
                                       std::to_string(sum.have_count) + " of " +
                                       std::to_string(sum.piece_count) +
                                       " pieces); it can be exported once complete"};
-  auto m = manifest_of(id);
+  auto m = manifest_of(*rec);
   if (!m) return std::move(m).err();
   auto have = piece_set::from_bytes(sum.piece_count, rec->have);
   if (!have)
@@ -325,7 +330,7 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
   SHOAL_TRY(require_write());
   auto rec = record(id);
   if (!rec) return std::move(rec).err();
-  auto m = manifest_of(id);
+  auto m = manifest_of(*rec);
   if (!m) return std::move(m).err();
   auto have = piece_set::from_bytes(rec->summary.piece_count, rec->have);
   if (!have)
@@ -452,7 +457,7 @@ result<std::vector<std::uint8_t>> store::read_piece(const content_id& id, piece_
   if (!have->contains(p))
     return error{errc::not_found,
                  "piece " + std::to_string(p.value) + " of " + id.str() + " is not present"};
-  auto m = manifest_of(id);
+  auto m = manifest_of(*rec);
   if (!m) return std::move(m).err();
   const content_layout layout(*m);
   auto data = open_file(data_path(id), O_RDONLY);
@@ -479,8 +484,7 @@ result<void> partial_content::write_piece(piece_index p, byte_span data) {
     return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
                                           " has " + std::to_string(data.size()) +
                                           " bytes; expected " + std::to_string(loc.length)};
-  crypto::sha256_hasher hasher;
-  if (merkle::piece_hash(hasher, data) != hashes_[p.value])
+  if (merkle::piece_hash(hasher_, data) != hashes_[p.value])
     return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
                                           " does not match its hash"};
   SHOAL_TRY(pwrite_all(fd_.get(), data, layout_.files()[loc.file].data_offset + loc.offset_in_file,

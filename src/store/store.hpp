@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/piece_set.hpp"
+#include "crypto/sha256.hpp"
 #include "shoal/content_id.hpp"
 #include "shoal/error.hpp"
 #include "shoal/manifest.hpp"
@@ -98,6 +99,8 @@ class store {
   result<void> sweep();
   fs::path data_path(const content_id& id) const;
   result<content_record> record(const content_id& id);
+  // The record's manifest, decoded (store_corrupt if the catalog's bytes do not decode).
+  result<manifest> manifest_of(const content_record& r);
   result<void> require_write() const;
 
   fs::path dir_;
@@ -145,6 +148,7 @@ class partial_content {
   piece_set have_;
   unique_fd fd_;
   fs::path path_;
+  crypto::sha256_hasher hasher_;
 };
 
 }  // namespace shoal::store
