@@ -1,0 +1,192 @@
+// The peer wire protocol, version 1 (docs/protocol/wire.md): the messages two nodes exchange
+// inside their TLS 1.3 connection, and their strict, bounded encoding.
+//
+// A frame is a 4-byte big-endian body length L (1 <= L <= max_frame_body) followed by the body:
+// one type byte, then that type's fields, all integers big-endian. Decoding is total: every byte
+// string either decodes to exactly one message or gives an error naming what was wrong; a frame
+// with trailing bytes, an unknown type, a field out of range or a length over a limit is an error.
+//
+// Pure computation, no I/O. Thread safety: plain values; a frame_reader is used by one thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "shoal/content_id.hpp"
+#include "shoal/error.hpp"
+#include "shoal/types.hpp"
+
+namespace shoal::wire {
+
+inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::uint32_t hello_magic = 0x5348574c;  // "SHWL"
+
+// Hard limits. A receiver rejects a frame whose length prefix exceeds max_frame_body before it
+// buffers a byte of the body.
+inline constexpr std::uint32_t max_frame_body = 1024 * 1024 + 1024;
+inline constexpr std::uint32_t max_manifest_chunk = 256 * 1024;
+inline constexpr std::uint32_t max_hashes_per_message = 8192;
+inline constexpr std::uint64_t max_bitfield_pieces = 8ull * 1024 * 1024;  // 1 MiB of bits
+inline constexpr std::size_t max_agent = 64;
+inline constexpr std::size_t max_reason = 1024;
+inline constexpr std::size_t block_proof_length = 4;  // levels from a leaf to its piece
+inline constexpr std::uint8_t blocks_per_piece = 16;
+inline constexpr std::uint32_t max_block_data = 16 * 1024;
+
+enum class msg_type : std::uint8_t {
+  hello = 0x01,
+  keepalive = 0x02,
+  goodbye = 0x03,
+  get_manifest = 0x10,
+  manifest_part = 0x11,
+  get_hashes = 0x12,
+  hashes = 0x13,
+  bitfield = 0x14,
+  have = 0x15,
+  request = 0x16,
+  block = 0x17,
+  cancel = 0x18,
+  reject = 0x19,
+};
+
+// Why a connection ends or a request is refused. Unknown codes decode (as themselves) so that a
+// newer peer's reason is still shown as a number.
+enum class reason : std::uint16_t {
+  none = 0,
+  protocol_violation = 1,  // a malformed frame or a message out of order
+  not_found = 2,           // the content is not held
+  unavailable = 3,         // the piece is not held (yet)
+  overloaded = 4,          // too many outstanding requests
+  shutting_down = 5,
+  version_mismatch = 6,
+  bad_block = 7,  // a block failed verification; the connection is cut at that block
+  timeout = 8,
+  internal = 9,  // the sender failed locally (a disk error, a store problem)
+};
+const char* reason_name(reason r) noexcept;
+
+// One 16 KiB block: a piece of a content and the block's position in it.
+struct block_ref {
+  content_id content;
+  piece_index piece;
+  std::uint8_t block = 0;  // 0 .. blocks_per_piece-1
+  auto operator<=>(const block_ref&) const = default;
+};
+
+struct hello {
+  std::uint16_t min_version = protocol_version;
+  std::uint16_t max_version = protocol_version;
+  std::uint16_t max_requests = 0;  // block requests the sender accepts outstanding, >= 1
+  std::string agent;               // printable ASCII, at most max_agent bytes
+  bool operator==(const hello&) const = default;
+};
+struct keepalive {
+  bool operator==(const keepalive&) const = default;
+};
+struct goodbye {
+  reason code = reason::none;
+  std::string text;  // UTF-8, at most max_reason bytes
+  bool operator==(const goodbye&) const = default;
+};
+struct get_manifest {
+  content_id content;
+  std::uint64_t offset = 0;
+  bool operator==(const get_manifest&) const = default;
+};
+struct manifest_part {
+  content_id content;
+  std::uint64_t total_size = 0;  // of the encoded manifest, 1 .. 64 MiB
+  std::uint64_t offset = 0;      // offset + data.size() <= total_size
+  std::vector<std::uint8_t> data;  // 1 .. max_manifest_chunk bytes
+  bool operator==(const manifest_part&) const = default;
+};
+struct get_hashes {
+  content_id content;
+  piece_index first;
+  std::uint32_t count = 0;  // 1 .. max_hashes_per_message
+  bool operator==(const get_hashes&) const = default;
+};
+struct hashes {
+  content_id content;
+  piece_index first;
+  std::vector<hash256> pieces;  // 1 .. max_hashes_per_message
+  bool operator==(const hashes&) const = default;
+};
+struct bitfield {
+  content_id content;
+  std::uint64_t piece_count = 0;  // <= max_bitfield_pieces
+  std::vector<std::uint8_t> bits;  // (piece_count+7)/8 bytes, MSB first, padding bits zero
+  bool operator==(const bitfield&) const = default;
+};
+struct have {
+  content_id content;
+  piece_index piece;
+  bool operator==(const have&) const = default;
+};
+struct request {
+  block_ref ref;
+  bool operator==(const request&) const = default;
+};
+struct block {
+  block_ref ref;
+  // Sibling hashes from the block's leaf up to its piece's subtree root, lowest first. With the
+  // piece hash from the verified piece layer, they prove the data.
+  std::array<hash256, block_proof_length> proof{};
+  std::vector<std::uint8_t> data;  // 1 .. max_block_data bytes
+  bool operator==(const block&) const = default;
+};
+struct cancel {
+  block_ref ref;
+  bool operator==(const cancel&) const = default;
+};
+// A request that will not be answered: what it asked for, and why.
+enum class request_kind : std::uint8_t { manifest = 1, hashes = 2, block = 3 };
+struct reject {
+  request_kind kind = request_kind::block;
+  block_ref ref;  // manifest: piece = offset; hashes: piece = first; block: the block
+  reason code = reason::none;
+  std::string text;  // at most max_reason bytes
+  bool operator==(const reject&) const = default;
+};
+
+using message = std::variant<hello, keepalive, goodbye, get_manifest, manifest_part, get_hashes,
+                             hashes, bitfield, have, request, block, cancel, reject>;
+
+msg_type type_of(const message& m) noexcept;
+const char* type_name(msg_type t) noexcept;
+
+// Appends one frame (length prefix and body) to `out`. REQUIRES: the message is within the
+// limits above (encoding an out-of-range message is a bug, caught by an assertion).
+void encode(const message& m, std::vector<std::uint8_t>& out);
+
+// Decodes one frame body (the bytes after the length prefix).
+result<message> decode_body(byte_span body);
+
+// Splits a byte stream into frames and decodes them.
+class frame_reader {
+ public:
+  // Appends received bytes. Call next() until it yields nothing before appending more, so the
+  // buffer stays under one frame plus one read.
+  void append(byte_span bytes);
+  // The next complete message, nothing if more bytes are needed, or an error: a length prefix
+  // of zero or over max_frame_body (limit_exceeded, reported as soon as the 4 prefix bytes are
+  // in, before any of the body is buffered) or a body that does not decode. After an error the
+  // reader stays failed.
+  result<std::optional<message>> next();
+  // Call when the stream ends: an error if it ended inside a frame (naming how many of the
+  // frame's bytes arrived).
+  result<void> finish() const;
+  // Bytes buffered and not yet decoded.
+  std::size_t buffered() const { return buffer_.size() - start_; }
+
+ private:
+  std::vector<std::uint8_t> buffer_;
+  std::size_t start_ = 0;
+  std::optional<error> failed_;
+};
+
+}  // namespace shoal::wire
