@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "node/config.hpp"
 #include "node/progress.hpp"
@@ -23,6 +24,27 @@ int remove(const context& c, const std::string& id);
 int pin(const context& c, const std::string& id, bool pinned);
 int gc(const context& c);
 int verify(const context& c, const std::string& id);
+
+// Membership (member_commands.cpp).
+struct sign_args {
+  std::filesystem::path request;
+  std::filesystem::path authority_key;
+  std::filesystem::path authority_cert;  // empty: authority_key with .key replaced by .cert
+  std::filesystem::path output;          // empty: request with .csr replaced by .cert
+  std::string expires_in = "30d";
+  std::vector<std::string> labels;  // "key=value"
+};
+int network_create(const context& c, const std::string& name, const std::filesystem::path& dir);
+int network_sign(const context& c, const sign_args& a);
+int init_node(const context& c, const std::filesystem::path& network_cert, const std::string& name);
+int install_certificate(const context& c, const std::filesystem::path& cert);
+int show_identity(const context& c);
+
+// The daemon and the commands that talk to it (net_commands.cpp).
+int run_daemon(const context& c, const std::string& listen);
+int get(const context& c, const std::string& id, const std::vector<std::string>& from,
+        const std::filesystem::path& out);
+int status(const context& c);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

@@ -47,6 +47,55 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "Re-read and check every piece of a content");
   verify->add_option("id", id, "Content ID")->required();
 
+  // Membership: the network authority, node identity and certificates.
+  std::string network_name, node_name;
+  std::string net_out = ".", network_cert, certificate;
+  shoal::cli::sign_args sign_args;
+  auto* network = app.add_subcommand("network", "Manage a network authority (its CA key)");
+  network->require_subcommand(1);
+  auto* net_create =
+      network->add_subcommand("create", "Create a network authority: NAME.key and NAME.cert");
+  net_create->add_option("name", network_name, "Network name")->required();
+  net_create->add_option("--out", net_out, "Directory for NAME.key and NAME.cert (default .)");
+  auto* net_sign =
+      network->add_subcommand("sign", "Issue a node certificate for a certificate request");
+  net_sign->add_option("request", sign_args.request, "Certificate request (node.csr)")->required();
+  net_sign->add_option("--authority", sign_args.authority_key, "Authority key (NAME.key)")
+      ->required();
+  net_sign->add_option("--authority-cert", sign_args.authority_cert,
+                       "Authority certificate (default: the key's path with .cert)");
+  net_sign->add_option("--expires-in", sign_args.expires_in,
+                       "Validity: a number and s, m, h or d (default 30d, at most 3650d)");
+  net_sign->add_option("--label", sign_args.labels, "A label key=value (repeatable)");
+  net_sign->add_option("-o,--output", sign_args.output,
+                       "Certificate to write (default: the request's path with .cert)");
+  auto* init = app.add_subcommand(
+      "init",
+      "Create this node's identity (--network), or install its certificate (--certificate)");
+  auto* init_network =
+      init->add_option("--network", network_cert, "The network certificate (NAME.cert)");
+  auto* init_cert =
+      init->add_option("--certificate", certificate, "A signed node certificate to install");
+  auto* init_name = init->add_option("--name", node_name, "Node name (default: the host name)");
+  init_network->excludes(init_cert);
+  init_name->excludes(init_cert);
+  std::string listen;
+  std::vector<std::string> from;
+  auto* daemon = app.add_subcommand("daemon", "Run this node: serve its content, fetch for `get`");
+  daemon->add_option("--listen", listen,
+                     "Address to accept peers on, HOST:PORT (config key `listen`; default "
+                     "0.0.0.0:7420)");
+  auto* get = app.add_subcommand(
+      "get", "Fetch a content through the running daemon and write it out (atomically)");
+  get->add_option("id", id, "Content ID")->required();
+  get->add_option("--from", from, "A peer that holds it, HOST:PORT (repeatable)");
+  get->add_option("-o,--output", out,
+                  "Output path; an existing directory receives the content inside it")
+      ->required();
+  auto* status = app.add_subcommand("status", "What the running daemon is doing: peers, fetches");
+
+  auto* id_cmd = app.add_subcommand("id", "Show this node's ID, name, network and certificate");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -58,6 +107,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     (void)app.exit(e);  // prints the problem and the usage
     return 2;           // usage errors are 2, like other Unix tools; failures are 1
+  }
+
+  if (*init && init_network->count() == 0 && init_cert->count() == 0) {
+    std::fprintf(stderr,
+                 "init: give --network NAME.cert (a new node) or --certificate FILE (install "
+                 "this node's signed certificate)\nRun with --help for more information.\n");
+    return 2;
   }
 
   shoal::cli::context c;
@@ -80,5 +136,13 @@ int main(int argc, char** argv) {
   if (*unpin) return shoal::cli::pin(c, id, false);
   if (*gc) return shoal::cli::gc(c);
   if (*verify) return shoal::cli::verify(c, id);
+  if (*net_create) return shoal::cli::network_create(c, network_name, net_out);
+  if (*net_sign) return shoal::cli::network_sign(c, sign_args);
+  if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
+  if (*init) return shoal::cli::init_node(c, network_cert, node_name);
+  if (*id_cmd) return shoal::cli::show_identity(c);
+  if (*daemon) return shoal::cli::run_daemon(c, listen);
+  if (*get) return shoal::cli::get(c, id, from, out);
+  if (*status) return shoal::cli::status(c);
   return 2;
 }

@@ -31,6 +31,7 @@ enum class errc {
   pinned,                // the operation would drop pinned content
   limit_exceeded,        // an input is larger than a documented bound
   source_changed,        // a file changed while it was being imported
+  untrusted,             // a certificate or signature that does not verify (expired, foreign)
 };
 
 const std::error_category& shoal_category() noexcept;

@@ -86,7 +86,9 @@ node_id node_id::of_public_key(byte_span public_key) {
   return node_id{crypto::sha256(public_key)};
 }
 
-std::string node_id::str() const { return std::string(prefix) + base32_encode(digest.bytes); }
+std::string node_id::str() const {
+  return std::string(prefix) + base32_encode(digest.bytes);
+}
 
 result<node_id> node_id::parse(std::string_view text) {
   auto d = parse_versioned(text, prefix, text_size, "node ID");

@@ -29,6 +29,7 @@ constexpr errc_text texts[] = {
     {errc::pinned, "pinned", "pinned"},
     {errc::limit_exceeded, "limit_exceeded", "limit exceeded"},
     {errc::source_changed, "source_changed", "source changed"},
+    {errc::untrusted, "untrusted", "untrusted"},
 };
 
 const errc_text* find_text(int code) {

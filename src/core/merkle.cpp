@@ -1,5 +1,6 @@
 #include "core/merkle.hpp"
 
+#include <algorithm>
 #include <bit>
 
 #include "shoal/error.hpp"
@@ -113,6 +114,30 @@ bool verify_block(crypto::sha256_hasher& h, const hash256& root, std::uint64_t f
     index >>= 1;
   }
   return node == root;
+}
+
+std::array<hash256, piece_level> piece_proof(crypto::sha256_hasher& h,
+                                             std::span<const hash256> piece_leaves,
+                                             unsigned block_in_piece) {
+  SHOAL_ASSERT(block_in_piece < piece_leaves.size() && piece_leaves.size() <= blocks_per_piece);
+  std::vector<hash256> siblings;
+  append_siblings(h, {piece_leaves.begin(), piece_leaves.end()}, block_in_piece, piece_level,
+                  siblings);
+  std::array<hash256, piece_level> out;
+  std::copy(siblings.begin(), siblings.end(), out.begin());
+  return out;
+}
+
+bool verify_in_piece(crypto::sha256_hasher& h, const hash256& piece_hash, unsigned block_in_piece,
+                     byte_span data, std::span<const hash256, piece_level> siblings) {
+  if (block_in_piece >= blocks_per_piece || data.empty() || data.size() > block_size) return false;
+  hash256 node = leaf_hash(h, data);
+  unsigned index = block_in_piece;
+  for (const hash256& sibling : siblings) {
+    node = (index & 1) ? node_hash(h, sibling, node) : node_hash(h, node, sibling);
+    index >>= 1;
+  }
+  return node == piece_hash;
 }
 
 }  // namespace shoal::merkle

@@ -10,6 +10,7 @@
 // must not be shared between threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -63,5 +64,17 @@ proof make_proof(crypto::sha256_hasher& h, std::span<const hash256> piece_leaves
 // True iff `data` is block `block` of a file with this root and size, by the proof.
 bool verify_block(crypto::sha256_hasher& h, const hash256& root, std::uint64_t file_size,
                   block_index block, byte_span data, const proof& p);
+
+// The siblings of block `block_in_piece` inside its piece, from the leaf up to the piece's subtree
+// root (lowest first), given the piece's leaf hashes. This is the proof a block message carries;
+// the receiver already holds the verified piece hash. REQUIRES: block_in_piece < leaves.size().
+std::array<hash256, piece_level> piece_proof(crypto::sha256_hasher& h,
+                                             std::span<const hash256> piece_leaves,
+                                             unsigned block_in_piece);
+
+// True iff `data` is block `block_in_piece` of the piece whose hash is `piece_hash`, by the
+// siblings from piece_proof(). The caller checks the data's length against the layout.
+bool verify_in_piece(crypto::sha256_hasher& h, const hash256& piece_hash, unsigned block_in_piece,
+                     byte_span data, std::span<const hash256, piece_level> siblings);
 
 }  // namespace shoal::merkle

@@ -36,6 +36,10 @@ inline constexpr std::size_t max_reason = 1024;
 inline constexpr std::size_t block_proof_length = 4;  // levels from a leaf to its piece
 inline constexpr std::uint8_t blocks_per_piece = 16;
 inline constexpr std::uint32_t max_block_data = 16 * 1024;
+// Every piece index on the wire is below 2^40 (and first + count <= 2^40). 2^40 pieces of
+// 256 KiB are 256 PiB, beyond any content a node will transfer; the bound keeps index arithmetic
+// (first + count, piece * piece size in bytes) far from overflowing 64 bits.
+inline constexpr std::uint64_t piece_index_limit = std::uint64_t{1} << 40;
 
 enum class msg_type : std::uint8_t {
   hello = 0x01,
@@ -99,8 +103,8 @@ struct get_manifest {
 };
 struct manifest_part {
   content_id content;
-  std::uint64_t total_size = 0;  // of the encoded manifest, 1 .. 64 MiB
-  std::uint64_t offset = 0;      // offset + data.size() <= total_size
+  std::uint64_t total_size = 0;    // of the encoded manifest, 1 .. 64 MiB
+  std::uint64_t offset = 0;        // offset + data.size() <= total_size
   std::vector<std::uint8_t> data;  // 1 .. max_manifest_chunk bytes
   bool operator==(const manifest_part&) const = default;
 };
@@ -118,7 +122,7 @@ struct hashes {
 };
 struct bitfield {
   content_id content;
-  std::uint64_t piece_count = 0;  // <= max_bitfield_pieces
+  std::uint64_t piece_count = 0;   // 1 .. max_bitfield_pieces
   std::vector<std::uint8_t> bits;  // (piece_count+7)/8 bytes, MSB first, padding bits zero
   bool operator==(const bitfield&) const = default;
 };
@@ -163,7 +167,9 @@ const char* type_name(msg_type t) noexcept;
 // limits above (encoding an out-of-range message is a bug, caught by an assertion).
 void encode(const message& m, std::vector<std::uint8_t>& out);
 
-// Decodes one frame body (the bytes after the length prefix).
+// Decodes one frame body (the bytes after the length prefix). Errors: limit_exceeded for a
+// length or count over a limit above (or a field past the piece index limit), invalid_argument
+// for anything else malformed; the message names the message type, the field and its value.
 result<message> decode_body(byte_span body);
 
 // Splits a byte stream into frames and decodes them.
@@ -173,15 +179,18 @@ class frame_reader {
   // buffer stays under one frame plus one read.
   void append(byte_span bytes);
   // The next complete message, nothing if more bytes are needed, or an error: a length prefix
-  // of zero or over max_frame_body (limit_exceeded, reported as soon as the 4 prefix bytes are
-  // in, before any of the body is buffered) or a body that does not decode. After an error the
-  // reader stays failed.
+  // over max_frame_body (limit_exceeded) or of zero (invalid_argument), reported as soon as the
+  // 4 prefix bytes are in, before the body is awaited; or a body that does not decode. After an
+  // error the reader stays failed, drops its buffer and ignores appended bytes.
   result<std::optional<message>> next();
   // Call when the stream ends: an error if it ended inside a frame (naming how many of the
-  // frame's bytes arrived).
+  // frame's bytes arrived), or the reader's error if it failed. Complete frames still buffered
+  // are skipped, not decoded.
   result<void> finish() const;
   // Bytes buffered and not yet decoded.
   std::size_t buffered() const { return buffer_.size() - start_; }
+  // Memory the buffer holds, for tests and metrics: it stays near one frame plus one read.
+  std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
   std::vector<std::uint8_t> buffer_;

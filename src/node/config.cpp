@@ -51,6 +51,12 @@ result<config> load_config(const config_overrides& flags) {
         fs::path p(s->get());
         // A relative data_dir is taken relative to the config file, not the working directory.
         file_data_dir = p.is_absolute() ? p : file->parent_path() / p;
+      } else if (key.str() == "listen") {
+        const auto* s = value.as_string();
+        if (s == nullptr || s->get().empty())
+          return error{errc::invalid_argument,
+                       "config file \"" + file->string() + "\": listen must be a string HOST:PORT"};
+        c.listen = s->get();
       } else {
         return error{errc::invalid_argument, "config file \"" + file->string() + "\" line " +
                                                  std::to_string(value.source().begin.line) +

@@ -19,6 +19,8 @@ struct config {
   std::filesystem::path data_dir;
   std::string data_dir_source;  // "flag", "environment", "config file", "default"
   std::optional<std::filesystem::path> config_file;  // the file that was read, if any
+  // Where `shoal daemon` accepts peers (the `listen` key; --listen overrides it).
+  std::string listen = "0.0.0.0:7420";
 };
 
 struct config_overrides {

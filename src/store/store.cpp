@@ -470,6 +470,45 @@ result<std::vector<std::uint8_t>> store::read_piece(const content_id& id, piece_
   return buf;
 }
 
+result<std::unique_ptr<content_reader>> store::open_reader(const content_id& id) {
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  auto have = piece_set::from_bytes(rec->summary.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
+  auto m = manifest_of(*rec);
+  if (!m) return std::move(m).err();
+  auto fd = open_file(data_path(id), O_RDONLY);
+  if (!fd) return std::move(fd).err();
+  return std::unique_ptr<content_reader>(new content_reader(
+      *this, std::move(*rec), std::move(*m), std::move(*have), std::move(*fd), data_path(id)));
+}
+
+result<void> content_reader::refresh() {
+  auto rec = store_.record(id());
+  if (!rec) return std::move(rec).err();
+  auto have = piece_set::from_bytes(record_.summary.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id().str() + ": " + have.err().message};
+  have_ = std::move(*have);
+  record_.summary.have_count = have_.count();
+  return {};
+}
+
+result<std::vector<std::uint8_t>> content_reader::read_piece(piece_index p) {
+  if (p.value >= layout_.piece_count())
+    return error{errc::invalid_argument,
+                 "piece " + std::to_string(p.value) + " is out of range for " + id().str()};
+  if (!have_.contains(p))
+    return error{errc::not_found,
+                 "piece " + std::to_string(p.value) + " of " + id().str() + " is not present"};
+  std::vector<std::uint8_t> buf;
+  catalog* writable = store_.mode_ == access::read_write ? store_.catalog_.get() : nullptr;
+  SHOAL_TRY(read_verified(writable, record_, have_, manifest_, layout_, fd_.get(), path_, p, buf,
+                          hasher_));
+  return buf;
+}
+
 partial_content::~partial_content() {
   store_.fetching_.erase(id_);
 }

@@ -54,6 +54,7 @@ struct verify_result {
 enum class access { read_only, read_write };
 
 class partial_content;
+class content_reader;
 
 class store {
  public:
@@ -91,9 +92,12 @@ class store {
                                                         std::vector<hash256> piece_hashes);
   // The verified bytes of one present piece.
   result<std::vector<std::uint8_t>> read_piece(const content_id& id, piece_index p);
+  // A handle for reading many pieces of one content (complete or partial), for serving it.
+  result<std::unique_ptr<content_reader>> open_reader(const content_id& id);
 
  private:
   friend class partial_content;
+  friend class content_reader;
   store(fs::path dir, access mode, std::unique_ptr<catalog> cat, unique_fd lock)
       : dir_(std::move(dir)), mode_(mode), catalog_(std::move(cat)), lock_(std::move(lock)) {}
   result<void> sweep();
@@ -145,6 +149,41 @@ class partial_content {
   manifest manifest_;
   content_layout layout_;
   std::vector<hash256> hashes_;
+  piece_set have_;
+  unique_fd fd_;
+  fs::path path_;
+  crypto::sha256_hasher hasher_;
+};
+
+// One content's record, layout and data file, kept open to read pieces for serving. Every piece
+// is verified as it is read; a damaged one is marked missing and reported.
+class content_reader {
+ public:
+  const content_id& id() const { return record_.summary.id; }
+  const content_record& record() const { return record_; }
+  const manifest& get_manifest() const { return manifest_; }
+  const content_layout& layout() const { return layout_; }
+  const piece_set& have() const { return have_; }
+  // Re-reads which pieces are present (a fetch in progress adds pieces).
+  result<void> refresh();
+  result<std::vector<std::uint8_t>> read_piece(piece_index p);
+
+ private:
+  friend class store;
+  content_reader(store& s, content_record rec, manifest m, piece_set have, unique_fd fd,
+                 fs::path path)
+      : store_(s),
+        record_(std::move(rec)),
+        manifest_(std::move(m)),
+        layout_(manifest_),
+        have_(std::move(have)),
+        fd_(std::move(fd)),
+        path_(std::move(path)) {}
+
+  store& store_;
+  content_record record_;
+  manifest manifest_;
+  content_layout layout_;
   piece_set have_;
   unique_fd fd_;
   fs::path path_;

@@ -1,10 +1,70 @@
-// Writes a few valid manifests and content IDs into a directory, as the fuzzer's starting corpus.
+// Writes the fuzzers' starting corpora into a directory:
+//   shoal_fuzz_seeds DIR        valid manifests and content IDs (shoal_manifest_fuzz)
+//   shoal_fuzz_seeds wire DIR   valid frames of every wire message type (shoal_wire_fuzz)
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "core/wire.hpp"
 #include "shoal/manifest.hpp"
 
+namespace {
+
+void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+// One seed per message (read in one piece), one stream of all of them read a byte at a time and
+// one read in uneven chunks. The header layout is described in wire_fuzz.cpp.
+int wire_seeds(const std::string& dir) {
+  using namespace shoal;
+  using namespace shoal::wire;
+  content_id c;
+  for (std::uint8_t i = 0; i < 32; ++i) c.digest.bytes[i] = i;
+  hash256 h;
+  h.bytes.fill(0x5a);
+  const block_ref ref{c, piece_index{2}, 3};
+  const std::vector<std::uint8_t> small{'a', 'b', 'c', 0, 0xff};
+  const std::vector<message> messages = {
+      hello{1, 1, 64, "shoal/0.1"},
+      keepalive{},
+      goodbye{reason::bad_block, "bad block piece 2 block 3"},
+      get_manifest{c, 0},
+      manifest_part{c, 300, 100, std::vector<std::uint8_t>(50, 0x11)},
+      get_hashes{c, piece_index{0}, 3},
+      hashes{c, piece_index{5}, {h, h, h}},
+      bitfield{c, 20, {0xa4, 0xff, 0xf0}},
+      have{c, piece_index{7}},
+      request{ref},
+      block{ref, {h, h, h, h}, small},
+      cancel{ref},
+      reject{request_kind::block, ref, reason::unavailable, "not yet"},
+      reject{request_kind::manifest, block_ref{c, piece_index{0}, 0}, reason::not_found, ""},
+  };
+  std::vector<std::uint8_t> all;
+  int n = 0;
+  for (const auto& m : messages) {
+    std::vector<std::uint8_t> seed{0};
+    encode(m, seed);
+    encode(m, all);
+    write_file(dir + "/w" + std::to_string(n++), seed);
+  }
+  std::vector<std::uint8_t> bytewise{1, 0};
+  bytewise.insert(bytewise.end(), all.begin(), all.end());
+  write_file(dir + "/w-bytewise", bytewise);
+  std::vector<std::uint8_t> chunked{3, 6, 40, 200};
+  chunked.insert(chunked.end(), all.begin(), all.end());
+  write_file(dir + "/w-chunked", chunked);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "wire") == 0) return wire_seeds(argv[2]);
   if (argc != 2) return 2;
   using namespace shoal;
   auto file_entry = [](std::string path, std::uint64_t size, bool exec) {

@@ -1,0 +1,126 @@
+// `shoal daemon`, `shoal get` and `shoal status`: the commands that run or talk to the daemon.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "node/control_client.hpp"
+#include "node/daemon.hpp"
+#include "store/store.hpp"
+
+namespace shoal::cli {
+namespace {
+
+using nlohmann::json;
+
+error error_from(const json& j) {
+  const std::string code = j.value("code", "io_error");
+  errc e = errc::io_error;
+  for (int i = 1; i <= static_cast<int>(errc::source_changed); ++i)
+    if (code == errc_name(static_cast<errc>(i))) e = static_cast<errc>(i);
+  return error{e, j.value("message", "the daemon reported an error")};
+}
+
+}  // namespace
+
+int run_daemon(const context& c, const std::string& listen) {
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen};
+  auto d = node::daemon::create(opts);
+  if (!d) return fail(c, d.err());
+  return (*d)->run();
+}
+
+int get(const context& c, const std::string& id_text, const std::vector<std::string>& from,
+        const std::filesystem::path& out) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto conn = node::control_connection::open(c.config.data_dir);
+  if (!conn) return fail(c, conn.err());
+  if (auto r = conn->send(json{
+          {"op", "get"}, {"id", id->str()}, {"from", from}, {"name", out.filename().string()}});
+      !r)
+    return fail(c, r.err());
+  node::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
+  json last;
+  while (true) {
+    auto msg = conn->next();
+    if (!msg) return fail(c, msg.err());
+    if (!msg->has_value())
+      return fail(c, {errc::io_error,
+                      "the daemon closed the control channel before the fetch "
+                      "finished (it may have stopped; run the command again to "
+                      "resume)"});
+    last = std::move(**msg);
+    const std::string ev = last.value("event", "");
+    if (ev == "progress") {
+      progress.update(last.value("stored_bytes", 0ull), last.value("total_bytes", 0ull));
+    } else if (ev == "error") {
+      progress.finish();
+      return fail(c, error_from(last));
+    } else if (ev == "done") {
+      break;
+    }
+  }
+  progress.finish();
+  // The daemon holds the store for writing; reading it alongside is safe (SQLite WAL, and
+  // every piece is verified again as it is exported).
+  auto s = store::store::open(c.config.data_dir, store::access::read_only);
+  if (!s) return fail(c, s.err());
+  node::progress_reporter writing("writing " + out.filename().string(), c.style);
+  auto r = (*s)->export_to(
+      *id, out, [&](std::uint64_t done, std::uint64_t total) { writing.update(done, total); });
+  writing.finish();
+  if (!r) return fail(c, r.err());
+  const double seconds = last.value("seconds", 0.0);
+  const auto received = last.value("received_bytes", 0ull);
+  if (c.json) {
+    last["output"] = r->path.string();
+    std::printf("%s\n", last.dump(2).c_str());
+  } else if (c.style != node::progress_style::quiet) {
+    std::printf("%s\n", r->path.string().c_str());
+    std::fprintf(
+        stderr, "fetched %s: %s received in %s (%s/s), %s written to %s\n", id->str().c_str(),
+        node::format_bytes(static_cast<double>(received)).c_str(),
+        node::format_duration(seconds).c_str(),
+        node::format_bytes(seconds > 0 ? static_cast<double>(received) / seconds : 0).c_str(),
+        node::format_bytes(static_cast<double>(r->bytes)).c_str(), r->path.string().c_str());
+  } else {
+    std::printf("%s\n", r->path.string().c_str());
+  }
+  return 0;
+}
+
+int status(const context& c) {
+  auto conn = node::control_connection::open(c.config.data_dir);
+  if (!conn) return fail(c, conn.err());
+  if (auto r = conn->send(json{{"op", "status"}}); !r) return fail(c, r.err());
+  auto msg = conn->next();
+  if (!msg) return fail(c, msg.err());
+  if (!msg->has_value()) return fail(c, {errc::io_error, "the daemon sent no status"});
+  const json& s = **msg;
+  if (s.value("event", "") == "error") return fail(c, error_from(s));
+  if (c.json) {
+    std::printf("%s\n", s.dump(2).c_str());
+    return 0;
+  }
+  std::printf("node    %s\nlisten  %s\n", s.value("node", "").c_str(),
+              s.value("listen", "").c_str());
+  std::printf("peers   %zu\n", s["peers"].size());
+  for (const auto& p : s["peers"])
+    std::printf("  %s  %-16s %-22s %-3s in %s  out %s\n", p.value("node", "").substr(0, 12).c_str(),
+                p.value("name", "").c_str(), p.value("address", "").c_str(),
+                p.value("direction", "").c_str(),
+                node::format_bytes(p.value("bytes_in", 0.0)).c_str(),
+                node::format_bytes(p.value("bytes_out", 0.0)).c_str());
+  std::printf("fetches %zu\n", s["fetches"].size());
+  for (const auto& f : s["fetches"])
+    std::printf("  %s  %s of %s\n", f.value("id", "").c_str(),
+                node::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
+                node::format_bytes(f.value("total_bytes", 0.0)).c_str());
+  return 0;
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,492 @@
+#include "core/fetch.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/merkle.hpp"
+
+namespace shoal {
+namespace {
+
+constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
+// How many random candidates pick_piece() compares by rarity before taking the rarest.
+constexpr int rarity_samples = 32;
+
+}  // namespace
+
+fetch::fetch(content_id id, fetch_config cfg, std::uint64_t seed) : id_(id), cfg_(cfg), rng_(seed) {
+  SHOAL_ASSERT(cfg_.max_requests_per_peer >= 1);
+}
+
+fetch::peer_state* fetch::peer(peer_handle p) {
+  auto it = peers_.find(p);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t fetch::bytes_from(peer_handle p) const {
+  auto it = bytes_from_.find(p);
+  return it == bytes_from_.end() ? 0 : it->second;
+}
+
+fetch_progress fetch::progress() const {
+  fetch_progress r;
+  if (layout_) {
+    r.total_bytes = layout_->total_size();
+    r.pieces = layout_->piece_count();
+  }
+  r.stored_bytes = stored_bytes_;
+  r.received_bytes = received_bytes_;
+  r.pieces_stored = have_.count();
+  r.peers = peers_.size();
+  return r;
+}
+
+std::optional<fetch_action> fetch::poll_action() {
+  if (actions_.empty()) return std::nullopt;
+  fetch_action a = std::move(actions_.front());
+  actions_.pop_front();
+  return a;
+}
+
+void fetch::fail_with(error e) {
+  if (phase_ == phase::done || phase_ == phase::failed) return;
+  phase_ = phase::failed;
+  actions_.push_back(fetch_actions::failed{std::move(e)});
+}
+
+// --- peers ------------------------------------------------------------------------------------
+
+void fetch::handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_max_requests) {
+  if (phase_ == phase::done || phase_ == phase::failed || peers_.contains(p)) return;
+  peer_state& ps = peers_[p];
+  ps.capacity = std::min<std::uint32_t>(cfg_.max_requests_per_peer, peer_max_requests);
+  if (manifest_) probe(now, p, ps);
+  schedule(now);
+}
+
+void fetch::handle_peer_removed(time_point now, peer_handle p) {
+  if (!peers_.contains(p)) return;
+  release_requests(p);
+  if (layout_ && peers_[p].has) {
+    const piece_set& has = *peers_[p].has;
+    for (std::uint64_t i = 0; i < has.size(); ++i)
+      if (has.contains(piece_index(i))) --availability_[i];
+  }
+  peers_.erase(p);
+  if (metadata_peer_ == p) {
+    metadata_peer_.reset();
+    if (phase_ == phase::manifest) start_manifest(now);
+    if (phase_ == phase::hashes) start_hashes(now);
+  }
+  schedule(now);
+}
+
+void fetch::cut_off(time_point now, peer_handle p, wire::reason code, std::string text) {
+  actions_.push_back(fetch_actions::disconnect{p, code, std::move(text)});
+  handle_peer_removed(now, p);
+}
+
+void fetch::release_requests(peer_handle p) {
+  for (auto& [piece, pp] : in_progress_)
+    for (std::size_t b = 0; b < pp.blocks.size(); ++b)
+      if (pp.blocks[b] == block_state::requested && pp.requested_from[b] == p)
+        pp.blocks[b] = block_state::missing;
+  if (auto* ps = peer(p)) ps->in_flight = 0;
+}
+
+void fetch::release_block(piece_index piece, std::uint8_t block) {
+  auto it = in_progress_.find(piece);
+  if (it == in_progress_.end() || block >= it->second.blocks.size()) return;
+  if (it->second.blocks[block] != block_state::requested) return;
+  it->second.blocks[block] = block_state::missing;
+  if (auto* ps = peer(it->second.requested_from[block]); ps && ps->in_flight > 0) --ps->in_flight;
+}
+
+void fetch::check_all_lack(time_point) {
+  if (peers_.empty()) return;
+  for (const auto& [p, ps] : peers_)
+    if (!ps.lacks_content) return;
+  fail_with({errc::not_found, "no connected peer holds " + id_.str()});
+}
+
+void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) {
+  peer_state* ps = peer(p);
+  if (!ps) return;
+  if (r.code == wire::reason::not_found) {
+    ps->lacks_content = true;
+    release_requests(p);
+    if (metadata_peer_ == p) {
+      metadata_peer_.reset();
+      if (phase_ == phase::manifest) start_manifest(now);
+      if (phase_ == phase::hashes) start_hashes(now);
+    }
+    check_all_lack(now);
+    schedule(now);
+    return;
+  }
+  switch (r.kind) {
+    case wire::request_kind::block:
+      release_block(r.ref.piece, r.ref.block);
+      // It does not hold the piece after all (or is overloaded): do not ask it again for it.
+      if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece))
+        --availability_[r.ref.piece.value];
+      break;
+    case wire::request_kind::manifest:
+    case wire::request_kind::hashes:
+      if (metadata_peer_ == p) {
+        // A peer that will not give metadata it claims is of no use for the metadata.
+        ps->lacks_content = true;
+        metadata_peer_.reset();
+        if (phase_ == phase::manifest) start_manifest(now);
+        if (phase_ == phase::hashes) start_hashes(now);
+        check_all_lack(now);
+      }
+      break;
+  }
+  schedule(now);
+}
+
+void fetch::handle_timed_out(time_point now, peer_handle p, wire::request_kind kind,
+                             const wire::block_ref& ref) {
+  if (!peer(p)) return;
+  if (kind == wire::request_kind::block) {
+    release_block(ref.piece, ref.block);
+  } else if (metadata_peer_ == p) {
+    cut_off(now, p, wire::reason::timeout, "no answer to a metadata request");
+  }
+  schedule(now);
+}
+
+// --- manifest and piece layer -------------------------------------------------------------------
+
+void fetch::start_manifest(time_point now) {
+  if (metadata_peer_) return;
+  manifest_bytes_.clear();
+  manifest_total_ = 0;
+  for (auto& [p, ps] : peers_) {
+    if (ps.lacks_content) continue;
+    metadata_peer_ = p;
+    actions_.push_back(fetch_actions::send{p, wire::get_manifest{id_, 0}});
+    return;
+  }
+  (void)now;
+}
+
+void fetch::handle_manifest_part(time_point now, peer_handle p, const wire::manifest_part& m) {
+  peer_state* ps = peer(p);
+  if (!ps) return;
+  if (phase_ != phase::manifest || metadata_peer_ != p) return;  // a probe's answer: no use
+  if (m.offset != manifest_bytes_.size() ||
+      (manifest_total_ != 0 && m.total_size != manifest_total_) ||
+      m.total_size > manifest_bytes_max)
+    return cut_off(now, p, wire::reason::protocol_violation,
+                   "manifest part at offset " + std::to_string(m.offset) + " of " +
+                       std::to_string(m.total_size) + " bytes does not continue the " +
+                       std::to_string(manifest_bytes_.size()) + " bytes received");
+  manifest_total_ = m.total_size;
+  manifest_bytes_.insert(manifest_bytes_.end(), m.data.begin(), m.data.end());
+  if (manifest_bytes_.size() < manifest_total_) {
+    actions_.push_back(fetch_actions::send{p, wire::get_manifest{id_, manifest_bytes_.size()}});
+    return;
+  }
+  if (content_id::of_manifest(manifest_bytes_) != id_)
+    return cut_off(now, p, wire::reason::protocol_violation,
+                   "the manifest it sent does not hash to " + id_.str());
+  auto decoded = decode_manifest(manifest_bytes_);
+  if (!decoded)  // cannot happen for an honest peer: the ID was made from valid bytes
+    return fail_with({errc::invalid_manifest,
+                      "the manifest of " + id_.str() +
+                          " hashes right but does not decode: " + decoded.err().message});
+  manifest_ = std::move(*decoded);
+  layout_.emplace(*manifest_);
+  ps->probed = true;  // the peer sends its bitfield after the last manifest part
+  for (auto& [q, qs] : peers_)
+    if (q != p) probe(now, q, qs);
+  phase_ = phase::hashes;
+  piece_hashes_.assign(layout_->piece_count(), hash256{});
+  hashes_received_ = 0;
+  if (layout_->piece_count() == 0) return on_layout_known(now);
+  request_next_hashes(now);
+}
+
+void fetch::start_hashes(time_point now) {
+  if (metadata_peer_) return;
+  hashes_received_ = 0;
+  for (auto& [p, ps] : peers_) {
+    if (ps.lacks_content) continue;
+    metadata_peer_ = p;
+    return request_next_hashes(now);
+  }
+}
+
+void fetch::request_next_hashes(time_point) {
+  SHOAL_ASSERT(metadata_peer_ && layout_);
+  const std::uint64_t left = layout_->piece_count() - hashes_received_;
+  const auto count =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(left, wire::max_hashes_per_message));
+  actions_.push_back(fetch_actions::send{
+      *metadata_peer_, wire::get_hashes{id_, piece_index(hashes_received_), count}});
+}
+
+void fetch::handle_hashes(time_point now, peer_handle p, const wire::hashes& h) {
+  if (!peer(p) || phase_ != phase::hashes || metadata_peer_ != p) return;
+  const std::uint64_t expected = std::min<std::uint64_t>(layout_->piece_count() - hashes_received_,
+                                                         wire::max_hashes_per_message);
+  if (h.first.value != hashes_received_ || h.pieces.size() != expected)
+    return cut_off(now, p, wire::reason::protocol_violation,
+                   "sent " + std::to_string(h.pieces.size()) + " piece hashes from " +
+                       std::to_string(h.first.value) + "; asked for " + std::to_string(expected) +
+                       " from " + std::to_string(hashes_received_));
+  std::copy(h.pieces.begin(), h.pieces.end(), piece_hashes_.begin() + hashes_received_);
+  hashes_received_ += h.pieces.size();
+  if (hashes_received_ < layout_->piece_count()) return request_next_hashes(now);
+  for (const file_layout& f : layout_->files()) {
+    const std::span<const hash256> pieces(piece_hashes_.data() + f.first_piece, f.piece_count);
+    const manifest_entry& e = manifest_->entries[f.entry];
+    if (merkle::root_from_pieces(hasher_, pieces, f.size) != e.root) {
+      hashes_received_ = 0;
+      return cut_off(now, p, wire::reason::protocol_violation,
+                     "its piece hashes for \"" + e.path + "\" do not match the file's root");
+    }
+  }
+  on_layout_known(now);
+}
+
+void fetch::on_layout_known(time_point) {
+  metadata_peer_.reset();
+  phase_ = phase::opening;
+  actions_.push_back(fetch_actions::open_content{*manifest_, piece_hashes_});
+}
+
+void fetch::handle_known(time_point now, manifest m, std::vector<hash256> piece_hashes,
+                         const piece_set& have) {
+  SHOAL_ASSERT(phase_ == phase::manifest);
+  piece_hashes_ = std::move(piece_hashes);
+  manifest_total_ = encode(m).size();
+  manifest_ = std::move(m);
+  layout_.emplace(*manifest_);
+  SHOAL_ASSERT(piece_hashes_.size() == layout_->piece_count());
+  metadata_peer_.reset();
+  for (auto& [p, ps] : peers_) probe(now, p, ps);
+  handle_opened(now, have);
+}
+
+void fetch::probe(time_point now, peer_handle p, peer_state& ps) {
+  // Asking for the manifest's last byte is how a node says "I want this content": the holder
+  // answers with that byte and then its bitfield (docs/protocol/wire.md).
+  if (ps.probed || ps.lacks_content || manifest_total_ == 0) return;
+  ps.probed = true;
+  actions_.push_back(fetch_actions::send{p, wire::get_manifest{id_, manifest_total_ - 1}});
+  if (ps.early_bitfield) {
+    const wire::bitfield b = std::move(*ps.early_bitfield);
+    ps.early_bitfield.reset();
+    apply_bitfield(now, p, ps, b);
+  }
+}
+
+// --- blocks ------------------------------------------------------------------------------------
+
+void fetch::handle_opened(time_point now, const piece_set& have) {
+  SHOAL_ASSERT(layout_ && have.size() == layout_->piece_count());
+  phase_ = phase::blocks;
+  have_ = have;
+  stored_bytes_ = 0;
+  availability_.assign(layout_->piece_count(), 0);
+  missing_.clear();
+  missing_pos_.assign(layout_->piece_count(), npos);
+  for (std::uint64_t i = 0; i < layout_->piece_count(); ++i) {
+    if (have_.contains(piece_index(i))) {
+      stored_bytes_ += piece_length(piece_index(i));
+    } else {
+      missing_pos_[i] = missing_.size();
+      missing_.push_back(i);
+    }
+  }
+  for (auto& [p, ps] : peers_) {
+    if (ps.has) {  // arrived while the store was opening
+      const piece_set has = std::move(*ps.has);
+      ps.has.reset();
+      apply_bitfield(now, p, ps, wire::bitfield{id_, has.size(), has.bytes()});
+    } else if (ps.early_bitfield) {
+      const wire::bitfield b = std::move(*ps.early_bitfield);
+      ps.early_bitfield.reset();
+      apply_bitfield(now, p, ps, b);
+    }
+  }
+  if (have_.complete()) {
+    phase_ = phase::done;
+    actions_.push_back(fetch_actions::finished{});
+    return;
+  }
+  schedule(now);
+}
+
+void fetch::handle_bitfield(time_point now, peer_handle p, const wire::bitfield& b) {
+  peer_state* ps = peer(p);
+  if (!ps || b.content != id_) return;
+  if (phase_ != phase::blocks) {
+    ps->early_bitfield = b;
+    return;
+  }
+  apply_bitfield(now, p, *ps, b);
+  schedule(now);
+}
+
+void fetch::apply_bitfield(time_point now, peer_handle p, peer_state& ps, const wire::bitfield& b) {
+  if (phase_ != phase::blocks) {
+    ps.early_bitfield = b;
+    return;
+  }
+  auto set = piece_set::from_bytes(b.piece_count, b.bits);
+  if (!set || b.piece_count != layout_->piece_count())
+    return cut_off(now, p, wire::reason::protocol_violation,
+                   "its bitfield has " + std::to_string(b.piece_count) +
+                       " pieces; the content has " + std::to_string(layout_->piece_count()));
+  if (ps.has)
+    for (std::uint64_t i = 0; i < ps.has->size(); ++i)
+      if (ps.has->contains(piece_index(i))) --availability_[i];
+  ps.has = std::move(*set);
+  for (std::uint64_t i = 0; i < ps.has->size(); ++i)
+    if (ps.has->contains(piece_index(i))) ++availability_[i];
+}
+
+void fetch::handle_have(time_point now, peer_handle p, const wire::have& h) {
+  peer_state* ps = peer(p);
+  if (!ps || h.content != id_ || phase_ != phase::blocks || !ps->has) return;
+  if (h.piece.value >= ps->has->size())
+    return cut_off(now, p, wire::reason::protocol_violation,
+                   "announced piece " + std::to_string(h.piece.value) + " of a content with " +
+                       std::to_string(ps->has->size()) + " pieces");
+  if (ps->has->insert(h.piece)) ++availability_[h.piece.value];
+  schedule(now);
+}
+
+std::uint64_t fetch::piece_length(piece_index piece) const {
+  return layout_->locate(piece).length;
+}
+
+std::uint64_t fetch::block_length(piece_index piece, unsigned block) const {
+  const std::uint64_t len = piece_length(piece);
+  const std::uint64_t start = std::uint64_t{block} * merkle::block_size;
+  return start >= len ? 0 : std::min<std::uint64_t>(merkle::block_size, len - start);
+}
+
+void fetch::forget_missing(piece_index piece) {
+  const std::uint64_t pos = missing_pos_[piece.value];
+  if (pos == npos) return;
+  const std::uint64_t last = missing_.back();
+  missing_[pos] = last;
+  missing_pos_[last] = pos;
+  missing_.pop_back();
+  missing_pos_[piece.value] = npos;
+}
+
+std::optional<piece_index> fetch::pick_piece(const piece_set& has) {
+  // Rarest first among a random sample, so that a swarm spreads pieces; a full scan when the
+  // sample finds nothing (the peer holds few of the pieces we lack).
+  std::optional<std::uint64_t> best;
+  if (missing_.empty()) return std::nullopt;
+  std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
+  for (int i = 0; i < rarity_samples; ++i) {
+    const std::uint64_t c = missing_[pick(rng_)];
+    if (has.contains(piece_index(c)) && (!best || availability_[c] < availability_[*best]))
+      best = c;
+  }
+  if (!best)
+    for (std::uint64_t c : missing_)
+      if (has.contains(piece_index(c)) && (!best || availability_[c] < availability_[*best]))
+        best = c;
+  if (!best) return std::nullopt;
+  return piece_index(*best);
+}
+
+void fetch::schedule(time_point now) {
+  if (phase_ == phase::manifest) return start_manifest(now);
+  if (phase_ != phase::blocks) return;
+  for (auto& [p, ps] : peers_) {
+    if (!ps.has || ps.lacks_content) continue;
+    while (ps.in_flight < ps.capacity) {
+      // Finish pieces already started before starting new ones, so pieces complete early and
+      // can be stored and announced.
+      std::optional<std::pair<piece_index, std::uint8_t>> next;
+      for (auto& [piece, pp] : in_progress_) {
+        if (!ps.has->contains(piece)) continue;
+        for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
+          if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
+        if (next) break;
+      }
+      if (!next) {
+        auto piece = pick_piece(*ps.has);
+        if (!piece) break;
+        forget_missing(*piece);
+        const std::uint64_t len = piece_length(*piece);
+        const std::size_t blocks = (len + merkle::block_size - 1) / merkle::block_size;
+        piece_progress& pp = in_progress_[*piece];
+        pp.data.assign(len, 0);
+        pp.blocks.assign(blocks, block_state::missing);
+        pp.requested_from.assign(blocks, peer_handle{});
+        next = {*piece, 0};
+      }
+      piece_progress& pp = in_progress_[next->first];
+      pp.blocks[next->second] = block_state::requested;
+      pp.requested_from[next->second] = p;
+      ++ps.in_flight;
+      actions_.push_back(
+          fetch_actions::send{p, wire::request{wire::block_ref{id_, next->first, next->second}}});
+    }
+  }
+}
+
+void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
+  peer_state* ps = peer(p);
+  if (!ps || b.ref.content != id_) return;
+  auto it = in_progress_.find(b.ref.piece);
+  if (it == in_progress_.end() || b.ref.block >= it->second.blocks.size() ||
+      it->second.blocks[b.ref.block] != block_state::requested ||
+      it->second.requested_from[b.ref.block] != p)
+    return;  // asked elsewhere meanwhile, or already had: not this peer's fault
+  piece_progress& pp = it->second;
+  if (ps->in_flight > 0) --ps->in_flight;
+  const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);
+  const hash256& piece_hash = piece_hashes_[b.ref.piece.value];
+  if (b.data.size() != expected ||
+      !merkle::verify_in_piece(hasher_, piece_hash, b.ref.block, b.data, b.proof)) {
+    pp.blocks[b.ref.block] = block_state::missing;
+    return cut_off(now, p, wire::reason::bad_block,
+                   "block " + std::to_string(b.ref.block) + " of piece " +
+                       std::to_string(b.ref.piece.value) + " (" + std::to_string(b.data.size()) +
+                       " bytes) failed verification against the piece hash");
+  }
+  std::copy(b.data.begin(), b.data.end(),
+            pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
+  pp.blocks[b.ref.block] = block_state::received;
+  received_bytes_ += b.data.size();
+  bytes_from_[p] += b.data.size();
+  if (++pp.received == pp.blocks.size()) {
+    const piece_index piece = b.ref.piece;
+    actions_.push_back(fetch_actions::write_piece{piece, std::move(pp.data)});
+    in_progress_.erase(it);
+    writing_[piece] = true;
+  }
+  schedule(now);
+}
+
+void fetch::handle_piece_written(time_point now, piece_index piece, const result<void>& r) {
+  if (writing_.erase(piece) == 0 || phase_ != phase::blocks) return;
+  if (!r) {
+    if (r.err().code != errc::hash_mismatch) return fail_with(r.err());
+    // Blocks verified one by one cannot make a bad piece; if the store disagrees, fetch again.
+    missing_pos_[piece.value] = missing_.size();
+    missing_.push_back(piece.value);
+    return schedule(now);
+  }
+  have_.insert(piece);
+  stored_bytes_ += piece_length(piece);
+  actions_.push_back(fetch_actions::piece_stored{piece});
+  if (have_.complete()) {
+    phase_ = phase::done;
+    actions_.push_back(fetch_actions::finished{});
+  }
+}
+
+}  // namespace shoal

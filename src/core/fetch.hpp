@@ -1,0 +1,191 @@
+// Fetching one content from the peers that hold it: the manifest (checked against the content
+// ID), the piece layer (checked against each file's Merkle root), then 16 KiB blocks, each
+// verified by its proof against the piece hash before it is kept, assembled into pieces that the
+// owner writes to the store. A peer whose block fails verification is cut off at that block and
+// the block is fetched again (from it never again).
+//
+// I/O-free (docs/architecture.md): the owner reports what happened with handle_*(now, ...) and
+// drains what to do with poll_action(). Peers are opaque handles; the owner maps them to
+// sessions and forwards each session's events for this content. Randomness (ties between equally
+// rare pieces) comes from the seed.
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/piece_set.hpp"
+#include "core/wire.hpp"
+#include "crypto/sha256.hpp"
+#include "shoal/manifest.hpp"
+
+namespace shoal {
+
+struct peer_handle_tag {};
+using peer_handle = strong_index<peer_handle_tag>;
+
+struct fetch_config {
+  // Blocks in flight per peer. 128 (2 MiB) keeps a loopback or LAN link busy while the serving
+  // side reads and hashes pieces between writes; 64 measurably left it idle. It stays below the
+  // serving side's own bound (session_config::max_requests, 256) so a peer is never refused.
+  std::uint32_t max_requests_per_peer = 128;
+};
+
+namespace fetch_actions {
+// Send this request (get_manifest, get_hashes, request or cancel) on the peer's session.
+struct send {
+  peer_handle peer;
+  wire::message msg;
+};
+// Close the peer's session with this reason; the fetch has already forgotten the peer.
+struct disconnect {
+  peer_handle peer;
+  wire::reason code = wire::reason::none;
+  std::string text;
+};
+// The manifest and piece layer are verified: open (or resume) the content in the store, then
+// call handle_opened() with the pieces it already holds.
+struct open_content {
+  manifest m;
+  std::vector<hash256> piece_hashes;
+};
+// Every block of this piece is verified: write it, then call handle_piece_written().
+struct write_piece {
+  piece_index piece;
+  std::vector<std::uint8_t> data;
+};
+// The piece is stored: announce it to the peers.
+struct piece_stored {
+  piece_index piece;
+};
+struct finished {};
+// The fetch cannot go on (the message says why); pieces stored so far are kept.
+struct failed {
+  error why;
+};
+}  // namespace fetch_actions
+
+using fetch_action =
+    std::variant<fetch_actions::send, fetch_actions::disconnect, fetch_actions::open_content,
+                 fetch_actions::write_piece, fetch_actions::piece_stored, fetch_actions::finished,
+                 fetch_actions::failed>;
+
+struct fetch_progress {
+  std::uint64_t total_bytes = 0;     // of the content's data (0 until the manifest is known)
+  std::uint64_t stored_bytes = 0;    // in pieces written to the store
+  std::uint64_t received_bytes = 0;  // block data verified and kept this run
+  std::uint64_t pieces = 0;
+  std::uint64_t pieces_stored = 0;
+  std::size_t peers = 0;
+};
+
+class fetch {
+ public:
+  enum class phase { manifest, hashes, opening, blocks, done, failed };
+
+  fetch(content_id id, fetch_config cfg, std::uint64_t seed);
+
+  // The store already holds this content's manifest and verified piece layer (a resumed fetch):
+  // skip to the blocks. Call before or after peers are added.
+  void handle_known(time_point now, manifest m, std::vector<hash256> piece_hashes,
+                    const piece_set& have);
+
+  // A session with this peer is established; it may hold the content.
+  void handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_max_requests);
+  // The peer's session closed (its outstanding requests go back to be asked elsewhere).
+  void handle_peer_removed(time_point now, peer_handle p);
+
+  void handle_manifest_part(time_point now, peer_handle p, const wire::manifest_part& m);
+  void handle_hashes(time_point now, peer_handle p, const wire::hashes& h);
+  void handle_bitfield(time_point now, peer_handle p, const wire::bitfield& b);
+  void handle_have(time_point now, peer_handle p, const wire::have& h);
+  void handle_block(time_point now, peer_handle p, const wire::block& b);
+  void handle_reject(time_point now, peer_handle p, const wire::reject& r);
+  void handle_timed_out(time_point now, peer_handle p, wire::request_kind kind,
+                        const wire::block_ref& ref);
+
+  // Answers to open_content and write_piece.
+  void handle_opened(time_point now, const piece_set& have);
+  void handle_piece_written(time_point now, piece_index piece, const result<void>& r);
+
+  std::optional<fetch_action> poll_action();
+
+  const content_id& id() const { return id_; }
+  phase current_phase() const { return phase_; }
+  fetch_progress progress() const;
+  // Bytes of verified block data received from each peer this run.
+  std::uint64_t bytes_from(peer_handle p) const;
+
+ private:
+  enum class block_state : std::uint8_t { missing, requested, received };
+  struct peer_state {
+    std::uint32_t capacity = 0;
+    std::uint32_t in_flight = 0;
+    std::optional<piece_set> has;  // once its bitfield arrived and matched the layout
+    std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
+    bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
+    bool lacks_content = false;  // it said not_found
+  };
+  struct piece_progress {
+    std::vector<std::uint8_t> data;
+    std::vector<block_state> blocks;
+    std::vector<peer_handle> requested_from;
+    unsigned received = 0;
+  };
+
+  void schedule(time_point now);
+  void start_manifest(time_point now);
+  void start_hashes(time_point now);
+  void request_next_hashes(time_point now);
+  void on_layout_known(time_point now);
+  void probe(time_point now, peer_handle p, peer_state& ps);
+  void apply_bitfield(time_point now, peer_handle p, peer_state& ps, const wire::bitfield& b);
+  void cut_off(time_point now, peer_handle p, wire::reason code, std::string text);
+  void release_requests(peer_handle p);
+  void release_block(piece_index piece, std::uint8_t block);
+  std::optional<piece_index> pick_piece(const piece_set& has);
+  void forget_missing(piece_index piece);
+  void check_all_lack(time_point now);
+  void fail_with(error e);
+  std::uint64_t block_length(piece_index piece, unsigned block) const;
+  std::uint64_t piece_length(piece_index piece) const;
+  peer_state* peer(peer_handle p);
+
+  content_id id_;
+  fetch_config cfg_;
+  std::mt19937_64 rng_;
+  crypto::sha256_hasher hasher_;
+  phase phase_ = phase::manifest;
+  std::map<peer_handle, peer_state> peers_;
+  std::deque<fetch_action> actions_;
+
+  // Manifest and piece layer.
+  std::optional<peer_handle> metadata_peer_;
+  std::vector<std::uint8_t> manifest_bytes_;
+  std::uint64_t manifest_total_ = 0;
+  std::optional<manifest> manifest_;
+  std::optional<content_layout> layout_;
+  std::vector<hash256> piece_hashes_;
+  std::uint64_t hashes_received_ = 0;
+
+  // Blocks.
+  piece_set have_;
+  std::vector<std::uint32_t> availability_;  // peers holding each piece
+  std::vector<std::uint64_t> missing_;       // pieces neither stored, in progress nor writing
+  std::vector<std::uint64_t> missing_pos_;   // index into missing_, or npos
+  std::map<piece_index, piece_progress> in_progress_;
+  std::map<piece_index, bool> writing_;
+  std::map<peer_handle, std::uint64_t> bytes_from_;
+  std::uint64_t received_bytes_ = 0;
+  std::uint64_t stored_bytes_ = 0;
+};
+
+}  // namespace shoal

@@ -1,0 +1,759 @@
+#include "core/wire.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "shoal/manifest.hpp"
+
+namespace shoal::wire {
+namespace {
+
+// A buffer that has grown past this (for a bitfield or a manifest part) is released once it is
+// drained, so that an idle connection does not keep a megabyte; blocks fit well below it.
+constexpr std::size_t retained_capacity = 64 * 1024;
+constexpr std::size_t prefix_size = 4;
+
+std::string hex8(std::uint8_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", v);
+  return buf;
+}
+
+std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
+  return buf;
+}
+
+std::string num(std::uint64_t v) {
+  return std::to_string(v);
+}
+
+std::string prefix(msg_type t) {
+  return std::string(type_name(t)) + " message: ";
+}
+
+error bad(msg_type t, const std::string& what) {
+  return error{errc::invalid_argument, prefix(t) + what};
+}
+
+error too_big(msg_type t, const std::string& what) {
+  return error{errc::limit_exceeded, prefix(t) + what};
+}
+
+// Index of the first byte that breaks RFC 3629 UTF-8 (overlong forms, surrogates, code points
+// above U+10FFFF, truncated or stray continuation bytes), or npos if the text is valid.
+std::size_t utf8_error_at(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n;
+    std::uint32_t cp;
+    if ((b0 & 0xE0) == 0xC0) {
+      n = 2;
+      cp = b0 & 0x1Fu;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      n = 3;
+      cp = b0 & 0x0Fu;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      n = 4;
+      cp = b0 & 0x07u;
+    } else {
+      return i;
+    }
+    if (n > s.size() - i) return i;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return i;
+      cp = cp << 6 | (b & 0x3Fu);
+    }
+    static constexpr std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
+result<void> check_text(msg_type t, const std::string& text) {
+  if (text.size() > max_reason)
+    return too_big(t,
+                   "text is " + num(text.size()) + " bytes, over the limit of " + num(max_reason));
+  if (const auto at = utf8_error_at(text); at != std::string_view::npos)
+    return bad(t, "text is not valid UTF-8 (at byte " + num(at) + ")");
+  return {};
+}
+
+result<void> check_code(msg_type t, reason code) {
+  if (code == reason::none) return bad(t, "code is 0 (none), which is not a reason");
+  return {};
+}
+
+result<void> check_piece(msg_type t, const char* field, std::uint64_t piece) {
+  if (piece >= piece_index_limit)
+    return too_big(t, std::string(field) + " " + num(piece) + " is not below the piece index " +
+                          "limit 2^40 (" + num(piece_index_limit) + ")");
+  return {};
+}
+
+// first and count of a run of piece hashes: count in 1..max_hashes_per_message, and the run
+// ends at or below the piece index limit.
+result<void> check_run(msg_type t, const char* count_field, std::uint64_t first,
+                       std::uint64_t count) {
+  SHOAL_TRY(check_piece(t, "first", first));
+  if (count == 0) return bad(t, std::string(count_field) + " is 0; at least 1 is needed");
+  if (count > max_hashes_per_message)
+    return too_big(t, std::string(count_field) + " " + num(count) + " is over the limit of " +
+                          num(max_hashes_per_message));
+  if (count > piece_index_limit - first)
+    return too_big(t, "first " + num(first) + " + " + count_field + " " + num(count) +
+                          " goes past the piece index limit 2^40");
+  return {};
+}
+
+result<void> check_ref(msg_type t, const block_ref& ref) {
+  SHOAL_TRY(check_piece(t, "piece", ref.piece.value));
+  if (ref.block >= blocks_per_piece)
+    return bad(t, "block " + num(ref.block) + " is not below " + num(blocks_per_piece) +
+                      " (blocks per piece)");
+  return {};
+}
+
+// The rules of each message that are not about framing. Shared by the decoder (an error for
+// the peer) and the encoder (an assertion), so that both accept exactly the same messages.
+result<void> check(const hello& m) {
+  constexpr auto t = msg_type::hello;
+  if (m.min_version == 0) return bad(t, "min_version is 0; versions start at 1");
+  if (m.min_version > m.max_version)
+    return bad(t,
+               "min_version " + num(m.min_version) + " is above max_version " + num(m.max_version));
+  if (m.max_requests == 0) return bad(t, "max_requests is 0; at least 1 is needed");
+  if (m.agent.size() > max_agent)
+    return too_big(
+        t, "agent is " + num(m.agent.size()) + " bytes, over the limit of " + num(max_agent));
+  for (std::size_t i = 0; i < m.agent.size(); ++i) {
+    const auto c = static_cast<unsigned char>(m.agent[i]);
+    if (c < 0x20 || c > 0x7e)
+      return bad(t, "agent byte " + num(i) + " is " + hex8(c) +
+                        "; only printable ASCII (0x20..0x7e) is allowed");
+  }
+  return {};
+}
+
+result<void> check(const keepalive&) {
+  return {};
+}
+
+result<void> check(const goodbye& m) {
+  SHOAL_TRY(check_code(msg_type::goodbye, m.code));
+  return check_text(msg_type::goodbye, m.text);
+}
+
+result<void> check(const get_manifest& m) {
+  if (m.offset >= manifest_bytes_max)
+    return too_big(msg_type::get_manifest, "offset " + num(m.offset) +
+                                               " is not below the manifest size limit " +
+                                               num(manifest_bytes_max));
+  return {};
+}
+
+result<void> check(const manifest_part& m) {
+  constexpr auto t = msg_type::manifest_part;
+  if (m.total_size == 0) return bad(t, "total_size is 0; a manifest has at least 1 byte");
+  if (m.total_size > manifest_bytes_max)
+    return too_big(t, "total_size " + num(m.total_size) + " is over the manifest size limit " +
+                          num(manifest_bytes_max));
+  if (m.data.empty()) return bad(t, "data is empty; a part carries at least 1 byte");
+  if (m.data.size() > max_manifest_chunk)
+    return too_big(t, "data is " + num(m.data.size()) + " bytes, over the limit of " +
+                          num(max_manifest_chunk));
+  if (m.data.size() > m.total_size || m.offset > m.total_size - m.data.size())
+    return bad(t, "offset " + num(m.offset) + " + data length " + num(m.data.size()) +
+                      " is past total_size " + num(m.total_size));
+  return {};
+}
+
+result<void> check(const get_hashes& m) {
+  return check_run(msg_type::get_hashes, "count", m.first.value, m.count);
+}
+
+result<void> check(const hashes& m) {
+  return check_run(msg_type::hashes, "hash count", m.first.value, m.pieces.size());
+}
+
+result<void> check(const bitfield& m) {
+  constexpr auto t = msg_type::bitfield;
+  if (m.piece_count == 0) return bad(t, "piece_count is 0; at least 1 is needed");
+  if (m.piece_count > max_bitfield_pieces)
+    return too_big(t, "piece_count " + num(m.piece_count) + " is over the limit of " +
+                          num(max_bitfield_pieces));
+  const std::uint64_t need = (m.piece_count + 7) / 8;
+  if (m.bits.size() != need)
+    return bad(t, "bits is " + num(m.bits.size()) + " bytes; piece_count " + num(m.piece_count) +
+                      " needs " + num(need));
+  const auto used = m.piece_count % 8;
+  if (used != 0 && (m.bits.back() & (0xFFu >> used)) != 0)
+    return bad(t, "padding bits after piece " + num(m.piece_count - 1) + " are set (last byte " +
+                      hex8(m.bits.back()) + ")");
+  return {};
+}
+
+result<void> check(const have& m) {
+  return check_piece(msg_type::have, "piece", m.piece.value);
+}
+
+result<void> check(const request& m) {
+  return check_ref(msg_type::request, m.ref);
+}
+
+result<void> check(const block& m) {
+  constexpr auto t = msg_type::block;
+  SHOAL_TRY(check_ref(t, m.ref));
+  if (m.data.empty()) return bad(t, "data is empty; a block carries at least 1 byte");
+  if (m.data.size() > max_block_data)
+    return too_big(
+        t, "data is " + num(m.data.size()) + " bytes, over the limit of " + num(max_block_data));
+  return {};
+}
+
+result<void> check(const cancel& m) {
+  return check_ref(msg_type::cancel, m.ref);
+}
+
+result<void> check(const reject& m) {
+  constexpr auto t = msg_type::reject;
+  const auto kind = static_cast<std::uint8_t>(m.kind);
+  switch (m.kind) {
+    case request_kind::manifest:
+      if (m.ref.piece.value >= manifest_bytes_max)
+        return too_big(t, "index " + num(m.ref.piece.value) +
+                              " (a manifest offset) is not below the manifest size limit " +
+                              num(manifest_bytes_max));
+      break;
+    case request_kind::hashes:
+    case request_kind::block:
+      SHOAL_TRY(check_piece(t, "index", m.ref.piece.value));
+      break;
+    default:
+      return bad(t, "kind " + num(kind) + " is not 1 (manifest), 2 (hashes) or 3 (block)");
+  }
+  if (m.kind != request_kind::block && m.ref.block != 0)
+    return bad(t, "block is " + num(m.ref.block) + " for kind " + num(kind) +
+                      "; it must be 0 unless kind is 3 (block)");
+  if (m.ref.block >= blocks_per_piece)
+    return bad(t, "block " + num(m.ref.block) + " is not below " + num(blocks_per_piece) +
+                      " (blocks per piece)");
+  SHOAL_TRY(check_code(t, m.code));
+  return check_text(t, m.text);
+}
+
+result<void> check_message(const message& m) {
+  return std::visit([](const auto& v) { return check(v); }, m);
+}
+
+class writer {
+ public:
+  explicit writer(std::vector<std::uint8_t>& out) : out_(out) {}
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u16(std::uint16_t v) { put(v, 2); }
+  void u32(std::uint32_t v) { put(v, 4); }
+  void u64(std::uint64_t v) { put(v, 8); }
+  void bytes(byte_span b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void text(std::string_view s) {
+    bytes(byte_span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
+  }
+  void hash(const hash256& h) { bytes(h.bytes); }
+  void id(const content_id& c) { hash(c.digest); }
+  void ref(const block_ref& r) {
+    id(r.content);
+    u64(r.piece.value);
+    u8(r.block);
+  }
+
+ private:
+  void put(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  std::vector<std::uint8_t>& out_;
+};
+
+void write_fields(writer& w, const hello& m) {
+  w.u32(hello_magic);
+  w.u16(m.min_version);
+  w.u16(m.max_version);
+  w.u16(m.max_requests);
+  w.u8(static_cast<std::uint8_t>(m.agent.size()));
+  w.text(m.agent);
+}
+void write_fields(writer&, const keepalive&) {}
+void write_fields(writer& w, const goodbye& m) {
+  w.u16(static_cast<std::uint16_t>(m.code));
+  w.u16(static_cast<std::uint16_t>(m.text.size()));
+  w.text(m.text);
+}
+void write_fields(writer& w, const get_manifest& m) {
+  w.id(m.content);
+  w.u64(m.offset);
+}
+void write_fields(writer& w, const manifest_part& m) {
+  w.id(m.content);
+  w.u64(m.total_size);
+  w.u64(m.offset);
+  w.bytes(m.data);
+}
+void write_fields(writer& w, const get_hashes& m) {
+  w.id(m.content);
+  w.u64(m.first.value);
+  w.u32(m.count);
+}
+void write_fields(writer& w, const hashes& m) {
+  w.id(m.content);
+  w.u64(m.first.value);
+  for (const auto& h : m.pieces) w.hash(h);
+}
+void write_fields(writer& w, const bitfield& m) {
+  w.id(m.content);
+  w.u64(m.piece_count);
+  w.bytes(m.bits);
+}
+void write_fields(writer& w, const have& m) {
+  w.id(m.content);
+  w.u64(m.piece.value);
+}
+void write_fields(writer& w, const request& m) {
+  w.ref(m.ref);
+}
+void write_fields(writer& w, const block& m) {
+  w.ref(m.ref);
+  for (const auto& h : m.proof) w.hash(h);
+  w.bytes(m.data);
+}
+void write_fields(writer& w, const cancel& m) {
+  w.ref(m.ref);
+}
+void write_fields(writer& w, const reject& m) {
+  w.u8(static_cast<std::uint8_t>(m.kind));
+  w.id(m.ref.content);
+  w.u64(m.ref.piece.value);
+  w.u8(m.ref.block);
+  w.u16(static_cast<std::uint16_t>(m.code));
+  w.u16(static_cast<std::uint16_t>(m.text.size()));
+  w.text(m.text);
+}
+
+// Reads the fields of one body. The first failure (a field cut off by the end of the body) is
+// kept and later reads yield zeros, so a decoder reads a group of fields and checks ok() once.
+class reader {
+ public:
+  reader(byte_span body, msg_type t) : body_(body), type_(t) {}
+
+  bool ok() const { return !err_; }
+  error take_error() { return std::move(*err_); }
+
+  std::uint8_t u8(const char* field) { return static_cast<std::uint8_t>(uint(1, field)); }
+  std::uint16_t u16(const char* field) { return static_cast<std::uint16_t>(uint(2, field)); }
+  std::uint32_t u32(const char* field) { return static_cast<std::uint32_t>(uint(4, field)); }
+  std::uint64_t u64(const char* field) { return uint(8, field); }
+  hash256 hash(const char* field) {
+    hash256 h;
+    const auto b = bytes(h.bytes.size(), field);
+    std::copy(b.begin(), b.end(), h.bytes.begin());
+    return h;
+  }
+  content_id id(const char* field) { return content_id{hash(field)}; }
+  block_ref ref() {
+    block_ref r;
+    r.content = id("content");
+    r.piece = piece_index{u64("piece")};
+    r.block = u8("block");
+    return r;
+  }
+  byte_span bytes(std::size_t n, const char* field) {
+    if (!have(n, field)) return {};
+    const auto b = body_.subspan(pos_, n);
+    pos_ += n;
+    return b;
+  }
+  std::string text(std::size_t n, const char* field) {
+    const auto b = bytes(n, field);
+    return std::string(b.begin(), b.end());
+  }
+  // The rest of the body, for the last field of the types that end with one.
+  byte_span rest() {
+    if (!ok()) return {};
+    const auto b = body_.subspan(pos_);
+    pos_ = body_.size();
+    return b;
+  }
+  // After the last field: the body must end exactly there.
+  result<void> end() {
+    if (err_) return take_error();
+    if (pos_ != body_.size())
+      return bad(type_, num(body_.size() - pos_) + " trailing bytes after the last field");
+    return {};
+  }
+
+ private:
+  bool have(std::size_t n, const char* field) {
+    if (err_) return false;
+    if (body_.size() - pos_ < n) {
+      err_ = bad(type_, "body ends inside field " + std::string(field) + " (" + num(n) +
+                            " bytes needed, " + num(body_.size() - pos_) + " left)");
+      return false;
+    }
+    return true;
+  }
+  std::uint64_t uint(std::size_t n, const char* field) {
+    std::uint64_t v = 0;
+    if (!have(n, field)) return 0;
+    for (std::size_t i = 0; i < n; ++i) v = v << 8 | body_[pos_++];
+    return v;
+  }
+
+  byte_span body_;
+  msg_type type_;
+  std::size_t pos_ = 1;  // after the type byte
+  std::optional<error> err_;
+};
+
+// Each parser reads its fields and checks framing; check() then applies the message's rules.
+result<hello> parse(reader& r, std::type_identity<hello>) {
+  hello m;
+  const auto magic = r.u32("magic");
+  m.min_version = r.u16("min_version");
+  m.max_version = r.u16("max_version");
+  m.max_requests = r.u16("max_requests");
+  const auto agent_len = r.u8("agent_len");
+  if (!r.ok()) return r.take_error();
+  if (magic != hello_magic)
+    return bad(msg_type::hello, "magic is " + hex32(magic) + ", not " + hex32(hello_magic));
+  m.agent = r.text(agent_len, "agent");
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<keepalive> parse(reader& r, std::type_identity<keepalive>) {
+  SHOAL_TRY(r.end());
+  return keepalive{};
+}
+result<goodbye> parse(reader& r, std::type_identity<goodbye>) {
+  goodbye m;
+  m.code = static_cast<reason>(r.u16("code"));
+  const auto len = r.u16("text_len");
+  m.text = r.text(len, "text");
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<get_manifest> parse(reader& r, std::type_identity<get_manifest>) {
+  get_manifest m;
+  m.content = r.id("content");
+  m.offset = r.u64("offset");
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<manifest_part> parse(reader& r, std::type_identity<manifest_part>) {
+  manifest_part m;
+  m.content = r.id("content");
+  m.total_size = r.u64("total_size");
+  m.offset = r.u64("offset");
+  const auto data = r.rest();
+  SHOAL_TRY(r.end());
+  m.data.assign(data.begin(), data.end());
+  return m;
+}
+result<get_hashes> parse(reader& r, std::type_identity<get_hashes>) {
+  get_hashes m;
+  m.content = r.id("content");
+  m.first = piece_index{r.u64("first")};
+  m.count = r.u32("count");
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<hashes> parse(reader& r, std::type_identity<hashes>) {
+  hashes m;
+  m.content = r.id("content");
+  m.first = piece_index{r.u64("first")};
+  const auto rest = r.rest();
+  SHOAL_TRY(r.end());
+  if (rest.size() % hash256::size != 0)
+    return bad(msg_type::hashes,
+               "hashes field is " + num(rest.size()) + " bytes, not a multiple of 32");
+  if (rest.size() / hash256::size > max_hashes_per_message)
+    return too_big(msg_type::hashes, "hash count " + num(rest.size() / hash256::size) +
+                                         " is over the limit of " + num(max_hashes_per_message));
+  m.pieces.resize(rest.size() / hash256::size);
+  for (std::size_t i = 0; i < m.pieces.size(); ++i)
+    std::copy_n(rest.begin() + static_cast<std::ptrdiff_t>(i * hash256::size), hash256::size,
+                m.pieces[i].bytes.begin());
+  return m;
+}
+result<bitfield> parse(reader& r, std::type_identity<bitfield>) {
+  bitfield m;
+  m.content = r.id("content");
+  m.piece_count = r.u64("piece_count");
+  const auto bits = r.rest();
+  SHOAL_TRY(r.end());
+  m.bits.assign(bits.begin(), bits.end());
+  return m;
+}
+result<have> parse(reader& r, std::type_identity<have>) {
+  have m;
+  m.content = r.id("content");
+  m.piece = piece_index{r.u64("piece")};
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<request> parse(reader& r, std::type_identity<request>) {
+  request m{r.ref()};
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<block> parse(reader& r, std::type_identity<block>) {
+  block m;
+  m.ref = r.ref();
+  static constexpr const char* proof_fields[block_proof_length] = {"proof[0]", "proof[1]",
+                                                                   "proof[2]", "proof[3]"};
+  for (std::size_t k = 0; k < block_proof_length; ++k) m.proof[k] = r.hash(proof_fields[k]);
+  const auto data = r.rest();
+  SHOAL_TRY(r.end());
+  m.data.assign(data.begin(), data.end());
+  return m;
+}
+result<cancel> parse(reader& r, std::type_identity<cancel>) {
+  cancel m{r.ref()};
+  SHOAL_TRY(r.end());
+  return m;
+}
+result<reject> parse(reader& r, std::type_identity<reject>) {
+  reject m;
+  m.kind = static_cast<request_kind>(r.u8("kind"));
+  m.ref.content = r.id("content");
+  m.ref.piece = piece_index{r.u64("index")};
+  m.ref.block = r.u8("block");
+  m.code = static_cast<reason>(r.u16("code"));
+  const auto len = r.u16("text_len");
+  m.text = r.text(len, "text");
+  SHOAL_TRY(r.end());
+  return m;
+}
+
+template <typename T>
+result<message> decode_as(byte_span body, msg_type t) {
+  reader r(body, t);
+  auto m = parse(r, std::type_identity<T>{});
+  if (!m.ok()) return std::move(m).err();
+  SHOAL_TRY(check(*m));
+  return message{std::move(m).value()};
+}
+
+// The error for a length prefix that no frame may have, if `length` is one.
+std::optional<error> bad_length(std::uint32_t length) {
+  if (length == 0)
+    return error{errc::invalid_argument, "frame length is 0; a body holds at least its type byte"};
+  if (length > max_frame_body)
+    return error{errc::limit_exceeded, "frame length " + num(length) + " is over the limit of " +
+                                           num(max_frame_body) + " bytes"};
+  return std::nullopt;
+}
+
+std::uint32_t read_prefix(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 |
+         std::uint32_t{p[3]};
+}
+
+}  // namespace
+
+const char* reason_name(reason r) noexcept {
+  switch (r) {
+    case reason::none:
+      return "none";
+    case reason::protocol_violation:
+      return "protocol_violation";
+    case reason::not_found:
+      return "not_found";
+    case reason::unavailable:
+      return "unavailable";
+    case reason::overloaded:
+      return "overloaded";
+    case reason::shutting_down:
+      return "shutting_down";
+    case reason::version_mismatch:
+      return "version_mismatch";
+    case reason::bad_block:
+      return "bad_block";
+    case reason::timeout:
+      return "timeout";
+    case reason::internal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+msg_type type_of(const message& m) noexcept {
+  // In the order of the message variant's alternatives.
+  static constexpr msg_type types[] = {
+      msg_type::hello,         msg_type::keepalive,  msg_type::goodbye, msg_type::get_manifest,
+      msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,  msg_type::bitfield,
+      msg_type::have,          msg_type::request,    msg_type::block,   msg_type::cancel,
+      msg_type::reject};
+  static_assert(std::size(types) == std::variant_size_v<message>);
+  return types[m.index()];
+}
+
+const char* type_name(msg_type t) noexcept {
+  switch (t) {
+    case msg_type::hello:
+      return "hello";
+    case msg_type::keepalive:
+      return "keepalive";
+    case msg_type::goodbye:
+      return "goodbye";
+    case msg_type::get_manifest:
+      return "get_manifest";
+    case msg_type::manifest_part:
+      return "manifest_part";
+    case msg_type::get_hashes:
+      return "get_hashes";
+    case msg_type::hashes:
+      return "hashes";
+    case msg_type::bitfield:
+      return "bitfield";
+    case msg_type::have:
+      return "have";
+    case msg_type::request:
+      return "request";
+    case msg_type::block:
+      return "block";
+    case msg_type::cancel:
+      return "cancel";
+    case msg_type::reject:
+      return "reject";
+  }
+  return "unknown";
+}
+
+void encode(const message& m, std::vector<std::uint8_t>& out) {
+  if (auto valid = check_message(m); !valid.ok()) {
+    // Encoding a message out of its limits is the caller's bug; say which rule it broke.
+    const std::string what = "wire::encode of an invalid message: " + valid.err().message;
+    assertion_failed(what.c_str(), __FILE__, __LINE__);
+  }
+  const std::size_t start = out.size();
+  writer w(out);
+  w.u32(0);  // the length, patched below
+  w.u8(static_cast<std::uint8_t>(type_of(m)));
+  std::visit([&w](const auto& v) { write_fields(w, v); }, m);
+  const std::size_t length = out.size() - start - prefix_size;
+  SHOAL_ASSERT(length >= 1 && length <= max_frame_body);
+  for (std::size_t i = 0; i < prefix_size; ++i)
+    out[start + i] = static_cast<std::uint8_t>(length >> (8 * (prefix_size - 1 - i)));
+}
+
+result<message> decode_body(byte_span body) {
+  if (body.empty())
+    return error{errc::invalid_argument, "frame body is empty; it holds at least its type byte"};
+  if (body.size() > max_frame_body)
+    return error{errc::limit_exceeded, "frame body of " + num(body.size()) +
+                                           " bytes is over the limit of " + num(max_frame_body)};
+  const auto t = static_cast<msg_type>(body[0]);
+  switch (t) {
+    case msg_type::hello:
+      return decode_as<hello>(body, t);
+    case msg_type::keepalive:
+      return decode_as<keepalive>(body, t);
+    case msg_type::goodbye:
+      return decode_as<goodbye>(body, t);
+    case msg_type::get_manifest:
+      return decode_as<get_manifest>(body, t);
+    case msg_type::manifest_part:
+      return decode_as<manifest_part>(body, t);
+    case msg_type::get_hashes:
+      return decode_as<get_hashes>(body, t);
+    case msg_type::hashes:
+      return decode_as<hashes>(body, t);
+    case msg_type::bitfield:
+      return decode_as<bitfield>(body, t);
+    case msg_type::have:
+      return decode_as<have>(body, t);
+    case msg_type::request:
+      return decode_as<request>(body, t);
+    case msg_type::block:
+      return decode_as<block>(body, t);
+    case msg_type::cancel:
+      return decode_as<cancel>(body, t);
+    case msg_type::reject:
+      return decode_as<reject>(body, t);
+  }
+  return error{errc::invalid_argument, "frame body: unknown message type " + hex8(body[0])};
+}
+
+void frame_reader::append(byte_span bytes) {
+  // A failed reader decodes nothing more, so it keeps nothing.
+  if (failed_) return;
+  if (start_ > 0) {
+    // Drop what next() consumed. What remains is less than one frame when the caller drains
+    // next() before appending, so this moves little and the buffer stays bounded.
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(start_));
+    start_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+result<std::optional<message>> frame_reader::next() {
+  if (failed_) return *failed_;
+  const std::size_t avail = buffered();
+  if (avail < prefix_size) return std::optional<message>{};
+  const std::uint32_t length = read_prefix(buffer_.data() + start_);
+  // Checked before the body is awaited: a peer cannot make us buffer an oversized frame.
+  if (auto e = bad_length(length)) {
+    failed_ = std::move(e);
+    buffer_ = std::vector<std::uint8_t>();
+    start_ = 0;
+    return *failed_;
+  }
+  if (avail - prefix_size < length) return std::optional<message>{};
+  auto m = decode_body(byte_span(buffer_).subspan(start_ + prefix_size, length));
+  start_ += prefix_size + length;
+  if (start_ == buffer_.size()) {
+    start_ = 0;
+    if (buffer_.capacity() > retained_capacity) {
+      buffer_ = std::vector<std::uint8_t>();
+    } else {
+      buffer_.clear();
+    }
+  }
+  if (!m.ok()) {
+    failed_ = std::move(m).err();
+    buffer_ = std::vector<std::uint8_t>();
+    start_ = 0;
+    return *failed_;
+  }
+  return std::optional<message>{std::move(m).value()};
+}
+
+result<void> frame_reader::finish() const {
+  if (failed_) return *failed_;
+  std::size_t pos = start_;
+  while (pos < buffer_.size()) {
+    const std::size_t avail = buffer_.size() - pos;
+    if (avail < prefix_size)
+      return error{errc::invalid_argument, "connection closed inside a frame's length prefix: " +
+                                               num(avail) + " of 4 bytes"};
+    const std::uint32_t length = read_prefix(buffer_.data() + pos);
+    if (auto e = bad_length(length)) return *e;
+    if (avail - prefix_size < length)
+      return error{errc::invalid_argument,
+                   "connection closed inside a frame: " + num(avail - prefix_size) + " of " +
+                       num(length) + " bytes"};
+    pos += prefix_size + length;
+  }
+  return {};
+}
+
+}  // namespace shoal::wire

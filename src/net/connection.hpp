@@ -1,0 +1,105 @@
+// One TLS 1.3 connection to a peer, moving bytes between the socket and a core session.
+//
+// The adapter owns no protocol logic: it dials or accepts, runs the mutually authenticated
+// handshake (src/member/tls.hpp decides who is admitted), then feeds received bytes and the
+// clock to the session, writes what the session queues, and hands the session's events to its
+// handler (the daemon). Boost.Asio with C++20 coroutines, on the daemon's one network thread.
+//
+// Thread safety: every member runs on the io_context's thread.
+#pragma once
+
+#include <utility>  // boost/asio/awaitable.hpp (1.74) uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/fetch.hpp"
+#include "core/session.hpp"
+#include "member/certificate.hpp"
+#include "net/address.hpp"
+#include "net/tls_socket.hpp"
+
+namespace shoal::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// The core's clock, read here (and only in adapters).
+time_point now();
+
+// Sets a large fixed TCP receive buffer where the kernel allows it (see connection.cpp for why).
+void tune_receive_buffer(tcp::socket& s);
+void tune_receive_buffer(tcp::acceptor& a);
+
+class connection;
+
+// What the daemon implements to hear from its connections.
+class connection_handler {
+ public:
+  virtual ~connection_handler() = default;
+  // The handshake verified the peer; the session exists and has queued its hello.
+  virtual void on_established(connection& c) = 0;
+  virtual void on_event(connection& c, session_event ev) = 0;
+  // The connection could not be made or the peer was refused or refused us (`why` says which);
+  // on_closed follows.
+  virtual void on_refused(connection& c, const std::string& why) = 0;
+  // The socket is closed; the connection object goes once the handler drops its reference.
+  virtual void on_closed(connection& c) = 0;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  enum class role { dialer, acceptor };
+
+  // An accepted socket.
+  connection(ssl_ctx_st* tls, tcp::socket socket, connection_handler& h, peer_handle id,
+             session_config cfg);
+  // A connection to dial.
+  connection(asio::io_context& io, ssl_ctx_st* tls, address target, connection_handler& h,
+             peer_handle id, session_config cfg);
+
+  void start();
+  // Writes whatever the session has queued. Call after calling the session's send_* methods.
+  void flush();
+  // Ends the connection at once (after writing what is queued), without a goodbye.
+  void abort();
+
+  peer_handle id() const { return id_; }
+  role side() const { return role_; }
+  // "nd1abcdefgh… at 1.2.3.4:5678" once known, else the address.
+  std::string describe() const;
+  const std::string& remote() const { return remote_; }
+  session* sess() { return session_ ? &*session_ : nullptr; }
+  const member::peer_info* peer() const { return peer_ ? &*peer_ : nullptr; }
+  // Dialed connections keep their target for reconnecting.
+  const std::optional<address>& target() const { return target_; }
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<void> tick_loop();
+  void dispatch();
+  void write_more();
+  asio::awaitable<void> write_loop();
+  void finish();
+
+  tls_socket tls_;
+  connection_handler& handler_;
+  peer_handle id_;
+  session_config cfg_;
+  role role_;
+  std::optional<address> target_;
+  std::string remote_;
+  std::optional<member::peer_info> peer_;
+  std::optional<session> session_;
+  asio::steady_timer timer_;
+  std::vector<std::uint8_t> outbox_, writing_;
+  std::vector<std::uint8_t> inbuf_;
+  bool write_in_flight_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace shoal::net

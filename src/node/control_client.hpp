@@ -1,0 +1,34 @@
+// The CLI's side of the control channel (docs/protocol/control.md): newline-delimited JSON over
+// the daemon's Unix socket in the data directory. Blocking; the CLI has nothing else to do.
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "shoal/error.hpp"
+
+namespace shoal::node {
+
+class control_connection {
+ public:
+  // Connects to the daemon of `data_dir`; a clear error if none is running.
+  static result<control_connection> open(const std::filesystem::path& data_dir);
+  control_connection(control_connection&& o) noexcept;
+  control_connection& operator=(control_connection&& o) noexcept;
+  ~control_connection();
+
+  result<void> send(const nlohmann::json& request);
+  // The next message, or nothing when the daemon closed the channel.
+  result<std::optional<nlohmann::json>> next();
+
+ private:
+  explicit control_connection(int fd) : fd_(fd) {}
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+}  // namespace shoal::node

@@ -1,0 +1,724 @@
+#include "node/daemon.hpp"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio.hpp>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "core/fetch.hpp"
+#include "core/merkle.hpp"
+#include "member/identity.hpp"
+#include "member/tls.hpp"
+#include "net/connection.hpp"
+#include "store/store.hpp"
+
+namespace shoal::node {
+namespace {
+
+namespace asio = boost::asio;
+using net::connection;
+using nlohmann::json;
+using local = asio::local::stream_protocol;
+
+constexpr std::size_t reader_cache_limit = 64;
+constexpr std::size_t piece_cache_limit = 16;
+constexpr int max_redials = 5;
+constexpr std::size_t max_control_line = 64 * 1024;
+
+json error_json(const error& e) {
+  return json{{"event", "error"}, {"code", errc_name(e.code)}, {"message", e.message}};
+}
+
+// One CLI connection on the control socket: newline-delimited JSON both ways.
+class control_client : public std::enable_shared_from_this<control_client> {
+ public:
+  explicit control_client(local::socket s) : socket_(std::move(s)) {}
+  local::socket& socket() { return socket_; }
+  bool open() const { return socket_.is_open(); }
+
+  void send(const json& j) {
+    if (!socket_.is_open()) return;
+    const bool idle = queue_.empty();
+    queue_.push_back(j.dump() + "\n");
+    if (idle) write_front();
+  }
+  void close_after_writes() {
+    closing_ = true;
+    if (queue_.empty()) close();
+  }
+
+ private:
+  void write_front() {
+    asio::async_write(socket_, asio::buffer(queue_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->queue_.pop_front();
+                        if (!self->queue_.empty()) return self->write_front();
+                        if (self->closing_) self->close();
+                      });
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    queue_.clear();
+  }
+
+  local::socket socket_;
+  std::deque<std::string> queue_;
+  bool closing_ = false;
+};
+
+// A fetch in progress and everything the daemon keeps for it.
+struct job {
+  job(const content_id& id, std::uint64_t seed) : f(id, fetch_config{}, seed) {}
+  fetch f;
+  std::string name;
+  std::unique_ptr<store::partial_content> partial;
+  std::vector<net::address> sources;
+  std::map<peer_handle, net::address> dialed;  // live connections and where they go
+  std::map<std::string, int> redials;          // per address
+  std::vector<std::shared_ptr<control_client>> watchers;
+  time_point started;
+  std::string last_problem;
+};
+
+struct cached_piece {
+  content_id content;
+  piece_index piece;
+  std::vector<std::uint8_t> data;
+  std::vector<hash256> leaves;
+};
+
+class daemon_impl final : public daemon, public net::connection_handler {
+ public:
+  daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
+              ssl_ctx_st* ctx)
+      : opts_(std::move(opts)),
+        store_(std::move(s)),
+        identity_(std::move(id)),
+        tls_(ctx, &SSL_CTX_free),
+        acceptor_(io_),
+        control_(io_),
+        signals_(io_, SIGINT, SIGTERM),
+        ticker_(io_),
+        rng_(std::random_device{}()) {}
+
+  result<void> bind(const net::address& listen) {
+    boost::system::error_code ec;
+    asio::ip::tcp::resolver resolver(io_);
+    auto eps = resolver.resolve(listen.host, std::to_string(listen.port),
+                                asio::ip::tcp::resolver::passive, ec);
+    if (ec || eps.empty())
+      return error{errc::invalid_argument,
+                   "cannot resolve listen address " + listen.str() + ": " + ec.message()};
+    const auto ep = eps.begin()->endpoint();
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) net::tune_receive_buffer(acceptor_);  // inherited by every accepted socket
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return error{errc::io_error, "cannot listen on " + listen.str() + ": " + ec.message()};
+    listen_text_ = listen.str();
+
+    const auto path = control_socket_path(opts_.data_dir);
+    // A socket file left by a daemon that was killed: the store lock, which we hold, proves no
+    // daemon is using it now.
+    std::error_code fec;
+    std::filesystem::remove(path, fec);
+    control_.open(local(), ec);
+    if (!ec) control_.bind(local::endpoint(path.string()), ec);
+    if (!ec) ::chmod(path.c_str(), 0600);
+    if (!ec) control_.listen(16, ec);
+    if (ec)
+      return error{errc::io_error,
+                   "cannot create the control socket " + path.string() + ": " + ec.message()};
+    return {};
+  }
+
+  int run() override {
+    const node_id self = identity_.self.id;
+    spdlog::info("node {} listening on {} (control socket {})", self.str(), listen_text_,
+                 control_socket_path(opts_.data_dir).string());
+    accept_peers();
+    accept_control();
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {}: shutting down", sig);
+      shutdown();
+    });
+    tick();
+    io_.run();
+    std::error_code fec;
+    std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
+    spdlog::info("stopped");
+    return 0;
+  }
+
+  // --- connection_handler -------------------------------------------------------------------
+
+  void on_established(connection& c) override {
+    spdlog::info("connected: {} ({})", c.describe(),
+                 c.side() == connection::role::dialer ? "outgoing" : "incoming");
+  }
+
+  void on_refused(connection& c, const std::string& why) override {
+    spdlog::warn("refused: {}: {}", c.remote(), why);
+    if (job* j = job_of(c.id())) {
+      j->last_problem = "connection to " + c.remote() + " refused: " + why;
+      refused_.insert(c.id());
+    }
+  }
+
+  void on_closed(connection& c) override {
+    const peer_handle id = c.id();
+    auto keep = connections_[id];  // the object lives until this function returns
+    connections_.erase(id);
+    const bool refused = refused_.erase(id) > 0;
+    auto jit = conn_job_.find(id);
+    if (jit == conn_job_.end()) return;
+    const content_id cid = jit->second;
+    conn_job_.erase(jit);
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end()) return;
+    job& j = it->second;
+    const auto target = j.dialed.find(id);
+    std::optional<net::address> addr;
+    if (target != j.dialed.end()) {
+      addr = target->second;
+      j.dialed.erase(target);
+    }
+    j.f.handle_peer_removed(net::now(), id);
+    pump(cid);
+    if (!jobs_.contains(cid) || !addr) return;
+    if (refused) {
+      // Certificates do not fix themselves: a refused peer is not dialed again.
+      if (j.dialed.empty()) finish_job(cid, error{errc::permission_denied, j.last_problem});
+      return;
+    }
+    int& n = j.redials[addr->str()];
+    if (++n > max_redials) {
+      if (j.dialed.empty())
+        finish_job(cid, error{errc::io_error, "gave up on " + addr->str() + " after " +
+                                                  std::to_string(max_redials) +
+                                                  " attempts: " + j.last_problem});
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1 << (n - 1)));
+    timer->async_wait([this, timer, cid, a = *addr](boost::system::error_code ec) {
+      if (!ec && jobs_.contains(cid) && !stopping_) dial(cid, a);
+    });
+  }
+
+  void on_event(connection& c, session_event ev) override {
+    const auto now = net::now();
+    std::visit(
+        [&](auto&& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, session_events::established>) {
+            if (auto* j = job_of(c.id())) {
+              j->f.handle_peer_added(now, c.id(), e.peer_max_requests);
+              pump(j->f.id());
+            }
+          } else if constexpr (std::is_same_v<T, session_events::closed>) {
+            log_close(c, e);
+            if (auto* j = job_of(c.id())) j->last_problem = e.text;
+          } else if constexpr (std::is_same_v<T, session_events::timed_out>) {
+            if (auto* j = job_of(c.id())) {
+              j->f.handle_timed_out(now, c.id(), e.kind, e.ref);
+              pump(j->f.id());
+            }
+          } else if constexpr (std::is_same_v<T, wire::get_manifest>) {
+            serve_manifest(c, e);
+          } else if constexpr (std::is_same_v<T, wire::get_hashes>) {
+            serve_hashes(c, e);
+          } else if constexpr (std::is_same_v<T, wire::request>) {
+            serve_block(c, e.ref);
+          } else {
+            forward(c, e);
+          }
+        },
+        std::move(ev));
+    c.flush();
+  }
+
+ private:
+  // --- serving ------------------------------------------------------------------------------
+
+  store::content_reader* reader(const content_id& id) {
+    if (auto it = readers_.find(id); it != readers_.end()) return it->second.get();
+    auto r = store_->open_reader(id);
+    if (!r) return nullptr;
+    if (readers_.size() >= reader_cache_limit) readers_.erase(readers_.begin());
+    return readers_.emplace(id, std::move(*r)).first->second.get();
+  }
+
+  void serve_manifest(connection& c, const wire::get_manifest& g) {
+    session& s = *c.sess();
+    const auto now = net::now();
+    store::content_reader* r = reader(g.content);
+    if (!r || r->have().count() == 0) {
+      s.send_reject(now, {wire::request_kind::manifest,
+                          {g.content, piece_index(g.offset), 0},
+                          wire::reason::not_found,
+                          "this node does not hold " + g.content.str()});
+      return;
+    }
+    const auto& bytes = r->record().manifest_bytes;
+    if (g.offset >= bytes.size())
+      return s.close(now, wire::reason::protocol_violation,
+                     "asked for the manifest at offset " + std::to_string(g.offset) + " of " +
+                         std::to_string(bytes.size()));
+    const std::size_t len =
+        std::min<std::size_t>(wire::max_manifest_chunk, bytes.size() - g.offset);
+    wire::manifest_part part{g.content, bytes.size(), g.offset, {}};
+    part.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(g.offset),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(g.offset + len));
+    s.send_manifest_part(now, std::move(part));
+    if (g.offset + len == bytes.size()) {
+      const piece_set& have = r->have();
+      s.send_bitfield(now, wire::bitfield{g.content, have.size(), have.bytes()});
+    }
+  }
+
+  void serve_hashes(connection& c, const wire::get_hashes& g) {
+    session& s = *c.sess();
+    const auto now = net::now();
+    store::content_reader* r = reader(g.content);
+    if (!r) {
+      s.send_reject(now, {wire::request_kind::hashes,
+                          {g.content, g.first, 0},
+                          wire::reason::not_found,
+                          "this node does not hold " + g.content.str()});
+      return;
+    }
+    const auto& all = r->record().piece_hashes;
+    if (g.first.value >= all.size() || g.count > all.size() - g.first.value)
+      return s.close(now, wire::reason::protocol_violation,
+                     "asked for piece hashes " + std::to_string(g.first.value) + "+" +
+                         std::to_string(g.count) + " of " + std::to_string(all.size()));
+    wire::hashes h{g.content, g.first, {}};
+    h.pieces.assign(all.begin() + static_cast<std::ptrdiff_t>(g.first.value),
+                    all.begin() + static_cast<std::ptrdiff_t>(g.first.value + g.count));
+    s.send_hashes(now, std::move(h));
+  }
+
+  const cached_piece* piece_for(store::content_reader& r, piece_index p, error& problem) {
+    for (const auto& cp : pieces_)
+      if (cp.content == r.id() && cp.piece == p) return &cp;
+    auto data = r.read_piece(p);
+    if (!data) {
+      problem = data.err();
+      return nullptr;
+    }
+    cached_piece cp{r.id(), p, std::move(*data), {}};
+    cp.leaves = merkle::piece_leaf_hashes(hasher_, cp.data);
+    if (pieces_.size() >= piece_cache_limit) pieces_.pop_front();
+    pieces_.push_back(std::move(cp));
+    return &pieces_.back();
+  }
+
+  void serve_block(connection& c, const wire::block_ref& ref) {
+    session& s = *c.sess();
+    const auto now = net::now();
+    store::content_reader* r = reader(ref.content);
+    if (!r) {
+      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::not_found,
+                          "this node does not hold " + ref.content.str()});
+      return;
+    }
+    if (ref.piece.value >= r->layout().piece_count())
+      return s.close(now, wire::reason::protocol_violation,
+                     "asked for piece " + std::to_string(ref.piece.value) + " of " +
+                         std::to_string(r->layout().piece_count()));
+    if (!r->have().contains(ref.piece)) {
+      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::unavailable,
+                          "piece " + std::to_string(ref.piece.value) + " is not here yet"});
+      return;
+    }
+    error problem;
+    const cached_piece* cp = piece_for(*r, ref.piece, problem);
+    if (!cp) {
+      spdlog::error("cannot serve piece {} of {}: {}", ref.piece.value, ref.content.str(),
+                    problem.message);
+      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::unavailable,
+                          "piece " + std::to_string(ref.piece.value) + " cannot be read here"});
+      return;
+    }
+    if (ref.block >= cp->leaves.size())
+      return s.close(now, wire::reason::protocol_violation,
+                     "asked for block " + std::to_string(ref.block) + " of a piece with " +
+                         std::to_string(cp->leaves.size()));
+    wire::block b;
+    b.ref = ref;
+    const auto proof = merkle::piece_proof(hasher_, cp->leaves, ref.block);
+    std::copy(proof.begin(), proof.end(), b.proof.begin());
+    const std::size_t off = ref.block * merkle::block_size;
+    const std::size_t len = std::min<std::size_t>(merkle::block_size, cp->data.size() - off);
+    b.data.assign(cp->data.begin() + static_cast<std::ptrdiff_t>(off),
+                  cp->data.begin() + static_cast<std::ptrdiff_t>(off + len));
+    s.send_block(now, std::move(b));
+  }
+
+  // --- fetching -----------------------------------------------------------------------------
+
+  job* job_of(peer_handle p) {
+    auto it = conn_job_.find(p);
+    if (it == conn_job_.end()) return nullptr;
+    auto j = jobs_.find(it->second);
+    return j == jobs_.end() ? nullptr : &j->second;
+  }
+
+  template <typename T>
+  void forward(connection& c, const T& msg) {
+    job* j = job_of(c.id());
+    if (!j) return;  // not fetching over this connection: nothing to do with answers
+    const auto now = net::now();
+    const peer_handle p = c.id();
+    if constexpr (std::is_same_v<T, wire::manifest_part>) j->f.handle_manifest_part(now, p, msg);
+    if constexpr (std::is_same_v<T, wire::hashes>) j->f.handle_hashes(now, p, msg);
+    if constexpr (std::is_same_v<T, wire::bitfield>) j->f.handle_bitfield(now, p, msg);
+    if constexpr (std::is_same_v<T, wire::have>) j->f.handle_have(now, p, msg);
+    if constexpr (std::is_same_v<T, wire::block>) j->f.handle_block(now, p, msg);
+    if constexpr (std::is_same_v<T, wire::reject>) {
+      if (msg.code == wire::reason::not_found) j->last_problem = c.describe() + ": " + msg.text;
+      j->f.handle_reject(now, p, msg);
+    }
+    pump(j->f.id());
+  }
+
+  void dial(const content_id& cid, const net::address& a) {
+    const peer_handle id(++next_peer_);
+    auto c = std::make_shared<connection>(io_, tls_.get(), a, *this, id, session_config{});
+    connections_[id] = c;
+    conn_job_[id] = cid;
+    jobs_.at(cid).dialed[id] = a;
+    c->start();
+  }
+
+  // Carries out what the fetch asks for until it has nothing more.
+  void pump(const content_id& cid) {
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end()) return;
+    job& j = it->second;
+    const auto now = net::now();
+    std::set<peer_handle> touched;
+    while (auto a = j.f.poll_action()) {
+      if (auto* s = std::get_if<fetch_actions::send>(&*a)) {
+        auto c = connections_.find(s->peer);
+        if (c == connections_.end() || !c->second->sess() || c->second->sess()->closed()) continue;
+        session& sess = *c->second->sess();
+        touched.insert(s->peer);
+        std::visit(
+            [&](auto&& m) {
+              using T = std::decay_t<decltype(m)>;
+              if constexpr (std::is_same_v<T, wire::get_manifest>)
+                sess.send_get_manifest(now, m.content, m.offset);
+              else if constexpr (std::is_same_v<T, wire::get_hashes>)
+                sess.send_get_hashes(now, m.content, m.first, m.count);
+              else if constexpr (std::is_same_v<T, wire::request>)
+                sess.send_request(now, m.ref);
+              else if constexpr (std::is_same_v<T, wire::cancel>)
+                sess.send_cancel(now, m.ref);
+            },
+            s->msg);
+      } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
+        spdlog::warn("cutting off {}: {}", describe(d->peer), d->text);
+        j.last_problem = describe(d->peer) + ": " + d->text;
+        if (auto c = connections_.find(d->peer); c != connections_.end() && c->second->sess()) {
+          c->second->sess()->close(now, d->code, d->text);
+          touched.insert(d->peer);
+        }
+      } else if (auto* o = std::get_if<fetch_actions::open_content>(&*a)) {
+        auto partial = store_->open_partial(o->m, j.name, std::move(o->piece_hashes));
+        if (!partial) return finish_job(cid, partial.err());
+        j.partial = std::move(*partial);
+        j.f.handle_opened(now, j.partial->have());
+      } else if (auto* w = std::get_if<fetch_actions::write_piece>(&*a)) {
+        j.f.handle_piece_written(now, w->piece, j.partial->write_piece(w->piece, w->data));
+      } else if (std::holds_alternative<fetch_actions::piece_stored>(*a)) {
+        if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
+      } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
+        for (peer_handle p : touched)
+          if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
+        return finish_job(cid, {});
+      } else if (auto* fl = std::get_if<fetch_actions::failed>(&*a)) {
+        return finish_job(cid, fl->why);
+      }
+    }
+    for (peer_handle p : touched)
+      if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
+  }
+
+  std::string describe(peer_handle p) {
+    auto c = connections_.find(p);
+    return c == connections_.end() ? "peer #" + std::to_string(p.value) : c->second->describe();
+  }
+
+  json progress_json(const job& j) {
+    const auto p = j.f.progress();
+    json from = json::object();
+    for (const auto& [id, addr] : j.dialed) from[addr.str()] = j.f.bytes_from(id);
+    return json{{"event", "progress"},
+                {"id", j.f.id().str()},
+                {"total_bytes", p.total_bytes},
+                {"stored_bytes", p.stored_bytes},
+                {"received_bytes", p.received_bytes},
+                {"pieces", p.pieces},
+                {"pieces_stored", p.pieces_stored},
+                {"peers", p.peers},
+                {"from", from}};
+  }
+
+  // Ends a job: reports to every watcher, keeps what was stored, closes its connections.
+  void finish_job(const content_id& cid, const error& e) {
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end()) return;
+    job& j = it->second;
+    json last = progress_json(j);
+    const double seconds = std::chrono::duration<double>(net::now() - j.started).count();
+    if (e.code == errc::ok) {
+      last["event"] = "done";
+      last["seconds"] = seconds;
+      spdlog::info("fetched {} ({} bytes received in {:.2f} s)", cid.str(),
+                   j.f.progress().received_bytes, seconds);
+    } else {
+      last = error_json(e);
+      spdlog::error("fetch of {} failed: {}", cid.str(), e.message);
+    }
+    for (auto& w : j.watchers) {
+      w->send(last);
+      w->close_after_writes();
+    }
+    std::vector<peer_handle> peers;
+    for (const auto& [p, a] : j.dialed) peers.push_back(p);
+    j.partial.reset();
+    if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
+    jobs_.erase(it);
+    for (peer_handle p : peers) {
+      conn_job_.erase(p);
+      if (auto c = connections_.find(p); c != connections_.end()) c->second->abort();
+    }
+  }
+
+  void start_get(const std::shared_ptr<control_client>& client, const json& req) {
+    auto id = content_id::parse(req.value("id", std::string()));
+    if (!id) return reply_error(client, id.err());
+    std::vector<net::address> sources;
+    for (const auto& f : req.value("from", json::array())) {
+      auto a = net::parse_address(f.get<std::string>(), "--from");
+      if (!a) return reply_error(client, a.err());
+      sources.push_back(*a);
+    }
+    if (auto it = jobs_.find(*id); it != jobs_.end()) {  // already fetching: watch it too
+      it->second.watchers.push_back(client);
+      for (const auto& a : sources) dial(*id, a);
+      return;
+    }
+    auto existing = store_->open_reader(*id);
+    if (existing && (*existing)->have().complete()) {
+      json done{{"event", "done"},
+                {"id", id->str()},
+                {"total_bytes", (*existing)->layout().total_size()},
+                {"received_bytes", 0},
+                {"seconds", 0.0},
+                {"already_held", true}};
+      client->send(done);
+      return client->close_after_writes();
+    }
+    if (sources.empty())
+      return reply_error(
+          client, {errc::invalid_argument,
+                   "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT"});
+    auto [it, inserted] = jobs_.try_emplace(*id, *id, rng_());
+    job& j = it->second;
+    j.name = req.value("name", id->str());
+    j.started = net::now();
+    j.watchers.push_back(client);
+    j.sources = sources;
+    if (existing) {  // a fetch that was interrupted: resume from the verified pieces
+      const auto& rd = **existing;
+      auto partial = store_->open_partial(rd.get_manifest(), rd.record().summary.name,
+                                          rd.record().piece_hashes);
+      if (!partial) return finish_job(*id, partial.err());
+      j.partial = std::move(*partial);
+      spdlog::info("resuming {}: {} of {} pieces already verified", id->str(),
+                   j.partial->have().count(), j.partial->have().size());
+      j.f.handle_known(j.started, rd.get_manifest(), rd.record().piece_hashes, j.partial->have());
+    }
+    for (const auto& a : sources) dial(*id, a);
+    pump(*id);
+  }
+
+  void reply_error(const std::shared_ptr<control_client>& client, const error& e) {
+    client->send(error_json(e));
+    client->close_after_writes();
+  }
+
+  json status_json() {
+    json peers = json::array();
+    for (const auto& [id, c] : connections_) {
+      if (!c->sess() || !c->peer()) continue;
+      peers.push_back({{"node", c->peer()->id.str()},
+                       {"name", c->peer()->name},
+                       {"address", c->remote()},
+                       {"direction", c->side() == connection::role::dialer ? "out" : "in"},
+                       {"bytes_in", c->sess()->bytes_received()},
+                       {"bytes_out", c->sess()->bytes_sent()}});
+    }
+    json fetches = json::array();
+    for (const auto& [id, j] : jobs_) fetches.push_back(progress_json(j));
+    return json{{"event", "status"},
+                {"node", identity_.self.id.str()},
+                {"listen", listen_text_},
+                {"peers", peers},
+                {"fetches", fetches}};
+  }
+
+  // --- sockets ------------------------------------------------------------------------------
+
+  void accept_peers() {
+    acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
+      if (ec) {
+        if (!stopping_) spdlog::warn("accept: {}", ec.message());
+        if (ec != asio::error::operation_aborted && !stopping_) accept_peers();
+        return;
+      }
+      sock.set_option(asio::ip::tcp::no_delay(true));
+      const peer_handle id(++next_peer_);
+      auto c =
+          std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_config{});
+      connections_[id] = c;
+      c->start();
+      accept_peers();
+    });
+  }
+
+  void accept_control() {
+    control_.async_accept([this](boost::system::error_code ec, local::socket sock) {
+      if (ec) return;
+      auto client = std::make_shared<control_client>(std::move(sock));
+      read_control(client, std::make_shared<std::string>());
+      accept_control();
+    });
+  }
+
+  void read_control(std::shared_ptr<control_client> client, std::shared_ptr<std::string> buf) {
+    asio::async_read_until(
+        client->socket(), asio::dynamic_buffer(*buf, max_control_line), '\n',
+        [this, client, buf](boost::system::error_code ec, std::size_t n) {
+          if (ec) return;  // the CLI went away; a fetch it started goes on
+          const std::string line = buf->substr(0, n);
+          buf->erase(0, n);
+          json req = json::parse(line, nullptr, false);
+          if (req.is_discarded() || !req.is_object())
+            return reply_error(client, {errc::invalid_argument, "control request is not JSON"});
+          const std::string op = req.value("op", "");
+          if (op == "get") {
+            start_get(client, req);
+          } else if (op == "status") {
+            client->send(status_json());
+            client->close_after_writes();
+          } else {
+            reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
+          }
+        });
+  }
+
+  void tick() {
+    ticker_.expires_after(std::chrono::milliseconds(250));
+    ticker_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      for (auto& [id, j] : jobs_) {
+        std::erase_if(j.watchers, [](const auto& w) { return !w->open(); });
+        const json p = progress_json(j);
+        for (auto& w : j.watchers) w->send(p);
+      }
+      tick();
+    });
+  }
+
+  void log_close(connection& c, const session_events::closed& e) {
+    const std::string who = c.describe();
+    if (e.code == wire::reason::none)
+      spdlog::info("disconnected: {}: {}", who, e.text);
+    else
+      spdlog::warn("disconnected: {}: {} ({}{})", who, e.text, wire::reason_name(e.code),
+                   e.by_peer ? ", said the peer" : "");
+  }
+
+  void shutdown() {
+    stopping_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    control_.close(ignored);
+    ticker_.cancel();
+    std::vector<content_id> ids;
+    for (auto& [id, j] : jobs_) ids.push_back(id);
+    for (const auto& id : ids)
+      finish_job(id, {errc::busy,
+                      "the daemon is shutting down; run the command again to "
+                      "resume from the verified pieces"});
+    auto conns = connections_;
+    for (auto& [id, c] : conns) {
+      if (c->sess()) {
+        c->sess()->close(net::now(), wire::reason::shutting_down, "the node is shutting down");
+        c->flush();
+      } else {
+        c->abort();
+      }
+    }
+    // Give goodbyes a moment to leave, then stop whatever is left.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
+    t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+  }
+
+  daemon_options opts_;
+  std::unique_ptr<store::store> store_;
+  member::identity identity_;
+  asio::io_context io_{1};
+  std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
+  asio::ip::tcp::acceptor acceptor_;
+  local::acceptor control_;
+  asio::signal_set signals_;
+  asio::steady_timer ticker_;
+  std::string listen_text_;
+  std::mt19937_64 rng_;
+  crypto::sha256_hasher hasher_;
+  std::uint64_t next_peer_ = 0;
+  bool stopping_ = false;
+  std::map<peer_handle, std::shared_ptr<connection>> connections_;
+  std::set<peer_handle> refused_;
+  std::map<peer_handle, content_id> conn_job_;
+  std::map<content_id, job> jobs_;
+  std::map<content_id, std::unique_ptr<store::content_reader>> readers_;
+  std::deque<cached_piece> pieces_;
+};
+
+}  // namespace
+
+std::filesystem::path control_socket_path(const std::filesystem::path& data_dir) {
+  return data_dir / "control.sock";
+}
+
+result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
+  auto listen = net::parse_address(opts.listen, "listen address");
+  if (!listen) return std::move(listen).err();
+  auto id = member::load_identity(opts.data_dir);
+  if (!id) return std::move(id).err();
+  auto s = store::store::open(opts.data_dir, store::access::read_write);
+  if (!s) return std::move(s).err();
+  for (const auto& w : (*s)->warnings()) spdlog::warn("{}", w);
+  auto ctx = member::make_tls_context(*id);
+  if (!ctx) return std::move(ctx).err();
+  auto d = std::make_unique<daemon_impl>(opts, std::move(*s), std::move(*id), *ctx);
+  SHOAL_TRY(d->bind(*listen));
+  return std::unique_ptr<daemon>(std::move(d));
+}
+
+}  // namespace shoal::node

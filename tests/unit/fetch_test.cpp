@@ -1,0 +1,264 @@
+// The fetch state machine against in-memory peers: no sockets, no store, a virtual clock.
+#include "core/fetch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <set>
+
+#include "support/memory_content.hpp"
+#include "support/test_dir.hpp"
+
+namespace shoal {
+namespace {
+
+enum class behaviour { honest, corrupt, lacks, silent, bad_manifest, bad_hashes };
+
+struct harness {
+  testing::memory_content c;
+  fetch f;
+  time_point now{};
+  std::map<peer_handle, behaviour> kind;
+  std::map<peer_handle, std::deque<wire::message>> queue;  // requests not yet answered
+  std::map<peer_handle, std::size_t> max_in_flight;
+  std::set<wire::block_ref> corrupt_refs;  // blocks a `corrupt` peer damages
+  std::vector<std::vector<std::uint8_t>> stored;
+  std::vector<fetch_actions::disconnect> disconnects;
+  std::set<peer_handle> gone;
+  std::vector<piece_index> requested;
+  bool opened = false, finished = false;
+  std::optional<error> failed;
+  piece_set resume_have;
+
+  explicit harness(testing::memory_content content, std::uint64_t seed = 7)
+      : c(std::move(content)), f(c.id, fetch_config{8}, seed) {
+    stored.resize(c.pieces.size());
+  }
+
+  void add_peer(std::uint64_t p, behaviour b) {
+    kind[peer_handle(p)] = b;
+    f.handle_peer_added(now, peer_handle(p), 256);
+  }
+
+  void deliver(peer_handle p, const wire::message& req) {
+    const behaviour b = kind[p];
+    if (b == behaviour::lacks) {
+      wire::reject r;
+      r.kind = std::holds_alternative<wire::request>(req) ? wire::request_kind::block
+                                                          : wire::request_kind::manifest;
+      r.ref.content = c.id;
+      r.code = wire::reason::not_found;
+      return f.handle_reject(now, p, r);
+    }
+    for (auto& m : c.answer(req)) {
+      if (auto* mp = std::get_if<wire::manifest_part>(&m)) {
+        if (b == behaviour::bad_manifest) mp->data[0] ^= 1;
+        f.handle_manifest_part(now, p, *mp);
+      } else if (auto* h = std::get_if<wire::hashes>(&m)) {
+        if (b == behaviour::bad_hashes) h->pieces[0].bytes[0] ^= 1;
+        f.handle_hashes(now, p, *h);
+      } else if (auto* bf = std::get_if<wire::bitfield>(&m)) {
+        f.handle_bitfield(now, p, *bf);
+      } else if (auto* bl = std::get_if<wire::block>(&m)) {
+        if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) bl->data[0] ^= 1;
+        f.handle_block(now, p, *bl);
+      }
+      if (gone.contains(p)) return;
+    }
+  }
+
+  // Runs until nothing moves: actions are applied, then each peer answers its oldest request.
+  void run() {
+    for (int steps = 0; steps < 1'000'000; ++steps) {
+      if (auto a = f.poll_action()) {
+        apply(std::move(*a));
+        continue;
+      }
+      bool moved = false;
+      for (auto& [p, q] : queue) {
+        if (q.empty() || gone.contains(p) || kind[p] == behaviour::silent) continue;
+        const wire::message req = q.front();
+        q.pop_front();
+        deliver(p, req);
+        moved = true;
+        break;
+      }
+      if (!moved) return;
+    }
+    FAIL() << "the fetch did not settle";
+  }
+
+  void apply(fetch_action a) {
+    if (auto* s = std::get_if<fetch_actions::send>(&a)) {
+      ASSERT_FALSE(gone.contains(s->peer)) << "sent to a peer it cut off";
+      if (auto* r = std::get_if<wire::request>(&s->msg)) requested.push_back(r->ref.piece);
+      if (std::holds_alternative<wire::cancel>(s->msg)) return;
+      auto& q = queue[s->peer];
+      q.push_back(s->msg);
+      std::size_t blocks = 0;
+      for (auto& m : q) blocks += std::holds_alternative<wire::request>(m);
+      max_in_flight[s->peer] = std::max(max_in_flight[s->peer], blocks);
+    } else if (auto* d = std::get_if<fetch_actions::disconnect>(&a)) {
+      disconnects.push_back(*d);
+      gone.insert(d->peer);
+    } else if (auto* o = std::get_if<fetch_actions::open_content>(&a)) {
+      EXPECT_EQ(o->m, c.m);
+      EXPECT_EQ(o->piece_hashes, c.piece_hashes);
+      opened = true;
+      f.handle_opened(now, resume_have.size() ? resume_have : piece_set(c.pieces.size()));
+    } else if (auto* w = std::get_if<fetch_actions::write_piece>(&a)) {
+      crypto::sha256_hasher h;
+      EXPECT_EQ(merkle::piece_hash(h, w->data), c.piece_hashes[w->piece.value]);
+      stored[w->piece.value] = w->data;
+      f.handle_piece_written(now, w->piece, {});
+    } else if (std::holds_alternative<fetch_actions::finished>(a)) {
+      finished = true;
+    } else if (auto* fl = std::get_if<fetch_actions::failed>(&a)) {
+      failed = fl->why;
+    }
+  }
+
+  void expect_all_stored() {
+    ASSERT_TRUE(finished);
+    for (std::size_t i = 0; i < c.pieces.size(); ++i) EXPECT_EQ(stored[i], c.pieces[i]) << i;
+  }
+};
+
+testing::memory_content one_file(std::size_t size) {
+  return testing::memory_content::make({{"", testing::pattern_bytes(size, 3)}});
+}
+
+TEST(fetch, single_file_from_one_peer_with_a_bounded_pipeline) {
+  harness h(one_file(5 * merkle::piece_size + 3 * merkle::block_size + 100));
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  EXPECT_TRUE(h.disconnects.empty());
+  EXPECT_EQ(h.max_in_flight[peer_handle(1)], 8u);  // the configured depth, never more
+  EXPECT_EQ(h.f.progress().stored_bytes, h.f.progress().total_bytes);
+  EXPECT_EQ(h.f.bytes_from(peer_handle(1)), h.f.progress().total_bytes);
+}
+
+TEST(fetch, multi_file_tree_with_an_empty_file) {
+  harness h(testing::memory_content::make({{"a/big", testing::pattern_bytes(700'000, 1)},
+                                           {"a/empty", {}},
+                                           {"b", testing::pattern_bytes(5, 2)}}));
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+}
+
+TEST(fetch, empty_content_finishes_after_the_manifest) {
+  harness h(testing::memory_content::make({{"", {}}}));
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  EXPECT_TRUE(h.opened);
+  EXPECT_TRUE(h.finished);
+}
+
+TEST(fetch, a_corrupt_block_cuts_the_peer_off_and_is_fetched_elsewhere) {
+  harness h(one_file(3 * merkle::piece_size));
+  h.corrupt_refs.insert({h.c.id, piece_index(1), 5});
+  h.corrupt_refs.insert({h.c.id, piece_index(0), 0});
+  h.add_peer(1, behaviour::corrupt);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_EQ(h.disconnects[0].peer, peer_handle(1));
+  EXPECT_EQ(h.disconnects[0].code, wire::reason::bad_block);
+  EXPECT_NE(h.disconnects[0].text.find("failed verification"), std::string::npos);
+}
+
+TEST(fetch, a_corrupt_block_from_the_only_peer_stops_there) {
+  harness h(one_file(2 * merkle::piece_size));
+  h.corrupt_refs.insert({h.c.id, piece_index(0), 3});
+  h.add_peer(1, behaviour::corrupt);
+  h.run();
+  EXPECT_FALSE(h.finished);
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_EQ(h.disconnects[0].code, wire::reason::bad_block);
+  // A new connection to an honest peer completes the fetch.
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+}
+
+TEST(fetch, a_manifest_that_does_not_hash_to_the_id_is_refused) {
+  harness h(one_file(1000));
+  h.add_peer(1, behaviour::bad_manifest);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_NE(h.disconnects[0].text.find("does not hash to"), std::string::npos);
+}
+
+TEST(fetch, piece_hashes_that_do_not_match_the_root_are_refused) {
+  harness h(one_file(3 * merkle::piece_size));
+  h.add_peer(1, behaviour::bad_hashes);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_NE(h.disconnects[0].text.find("do not match the file's root"), std::string::npos);
+}
+
+TEST(fetch, fails_when_no_peer_holds_the_content) {
+  harness h(one_file(1000));
+  h.add_peer(1, behaviour::lacks);
+  h.run();
+  ASSERT_TRUE(h.failed.has_value());
+  EXPECT_EQ(h.failed->code, errc::not_found);
+  EXPECT_NE(h.failed->message.find(h.c.id.str()), std::string::npos);
+}
+
+TEST(fetch, resume_asks_only_for_missing_pieces) {
+  harness h(one_file(6 * merkle::piece_size));
+  piece_set have(6);
+  for (std::uint64_t i : {0, 2, 3}) {
+    have.insert(piece_index(i));
+    h.stored[i] = h.c.pieces[i];
+  }
+  h.f.handle_known(h.now, h.c.m, h.c.piece_hashes, have);
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  EXPECT_FALSE(h.opened);  // the manifest and hashes came from the store
+  for (piece_index p : h.requested) EXPECT_TRUE(p.value == 1 || p.value >= 4) << p.value;
+}
+
+TEST(fetch, timed_out_and_lost_requests_go_to_other_peers) {
+  harness s(one_file(4 * merkle::piece_size));
+  s.add_peer(1, behaviour::honest);
+  s.kind[peer_handle(1)] = behaviour::silent;
+  // Peer 1 answers the metadata, then falls silent.
+  while (auto a = s.f.poll_action()) {
+    s.apply(std::move(*a));
+    if (s.queue[peer_handle(1)].empty()) continue;
+    auto req = s.queue[peer_handle(1)].front();
+    if (std::holds_alternative<wire::request>(req)) break;
+    s.queue[peer_handle(1)].pop_front();
+    s.kind[peer_handle(1)] = behaviour::honest;
+    s.deliver(peer_handle(1), req);
+    s.kind[peer_handle(1)] = behaviour::silent;
+  }
+  s.run();
+  ASSERT_FALSE(s.finished);
+  // Its first request times out; the rest are lost when the session goes.
+  auto first = std::get<wire::request>(s.queue[peer_handle(1)].front());
+  s.f.handle_timed_out(s.now, peer_handle(1), wire::request_kind::block, first.ref);
+  const std::size_t before = s.requested.size();
+  s.run();
+  ASSERT_EQ(s.requested.size(), before + 1);  // asked again, of the only peer there is
+  EXPECT_EQ(s.requested.back(), first.ref.piece);
+  s.f.handle_peer_removed(s.now, peer_handle(1));
+  s.gone.insert(peer_handle(1));
+  s.add_peer(2, behaviour::honest);
+  s.run();
+  s.expect_all_stored();
+  EXPECT_EQ(s.f.bytes_from(peer_handle(2)), s.f.progress().total_bytes);
+}
+
+}  // namespace
+}  // namespace shoal

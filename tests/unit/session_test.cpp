@@ -1,0 +1,256 @@
+// The session state machine with a virtual clock: two sessions wired back to back, or one session
+// fed hand-made frames.
+#include "core/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/memory_content.hpp"
+#include "support/test_dir.hpp"
+
+namespace shoal {
+namespace {
+
+std::vector<session_event> drain(session& s) {
+  std::vector<session_event> out;
+  while (auto e = s.poll_event()) out.push_back(std::move(*e));
+  return out;
+}
+
+// Moves bytes both ways until neither side has anything to send.
+void pump(session& a, session& b, time_point now) {
+  for (int i = 0; i < 100; ++i) {
+    auto ab = a.poll_output();
+    auto ba = b.poll_output();
+    if (ab.empty() && ba.empty()) return;
+    b.handle_bytes(now, ab);
+    a.handle_bytes(now, ba);
+  }
+}
+
+template <typename T>
+std::vector<T> only(const std::vector<session_event>& evs) {
+  std::vector<T> out;
+  for (const auto& e : evs)
+    if (auto* t = std::get_if<T>(&e)) out.push_back(*t);
+  return out;
+}
+
+std::vector<wire::message> decode_all(const std::vector<std::uint8_t>& bytes) {
+  wire::frame_reader r;
+  r.append(bytes);
+  std::vector<wire::message> out;
+  while (true) {
+    auto m = r.next();
+    EXPECT_TRUE(m.ok()) << m.err().message;
+    if (!m || !m->has_value()) return out;
+    out.push_back(std::move(**m));
+  }
+}
+
+std::vector<std::uint8_t> frames(std::initializer_list<wire::message> ms) {
+  std::vector<std::uint8_t> out;
+  for (const auto& m : ms) wire::encode(m, out);
+  return out;
+}
+
+const time_point t0{};
+
+struct pair_fixture : ::testing::Test {
+  session_config ca, cb;
+  std::optional<session> a, b;
+  void open() {
+    a.emplace(ca, t0);
+    b.emplace(cb, t0);
+    pump(*a, *b, t0);
+    ASSERT_EQ(a->current_state(), session::state::open);
+    ASSERT_EQ(b->current_state(), session::state::open);
+  }
+};
+
+TEST_F(pair_fixture, handshake_exchanges_limits_and_agents) {
+  ca.agent = "alpha";
+  cb.max_requests = 7;
+  open();
+  auto ea = only<session_events::established>(drain(*a));
+  ASSERT_EQ(ea.size(), 1u);
+  EXPECT_EQ(ea[0].peer_max_requests, 7);
+  EXPECT_EQ(ea[0].version, 1);
+  auto eb = only<session_events::established>(drain(*b));
+  ASSERT_EQ(eb.size(), 1u);
+  EXPECT_EQ(eb[0].peer_agent, "alpha");
+}
+
+TEST_F(pair_fixture, pipelined_requests_are_bounded_by_the_peer_and_answered) {
+  cb.max_requests = 4;
+  open();
+  drain(*a), drain(*b);
+  const auto c = testing::memory_content::make({{"", testing::pattern_bytes(300'000)}});
+  int sent = 0;
+  for (std::uint8_t blk = 0; a->can_request(); ++blk, ++sent)
+    a->send_request(t0, {c.id, piece_index(0), blk});
+  EXPECT_EQ(sent, 4);
+  pump(*a, *b, t0);
+  auto reqs = only<wire::request>(drain(*b));
+  ASSERT_EQ(reqs.size(), 4u);
+  for (const auto& r : reqs) b->send_block(t0, c.block(r.ref));
+  pump(*a, *b, t0);
+  auto blocks = only<wire::block>(drain(*a));
+  ASSERT_EQ(blocks.size(), 4u);
+  EXPECT_EQ(blocks[2], c.block({c.id, piece_index(0), 2}));
+  EXPECT_EQ(a->requests_outstanding(), 0u);
+  EXPECT_TRUE(a->can_request());
+}
+
+TEST_F(pair_fixture, a_cancelled_request_is_not_answered) {
+  open();
+  drain(*a), drain(*b);
+  const auto c = testing::memory_content::make({{"", testing::pattern_bytes(40'000)}});
+  const wire::block_ref ref{c.id, piece_index(0), 1};
+  a->send_request(t0, ref);
+  pump(*a, *b, t0);
+  ASSERT_EQ(only<wire::request>(drain(*b)).size(), 1u);
+  a->send_cancel(t0, ref);
+  pump(*a, *b, t0);
+  b->send_block(t0, c.block(ref));  // the owner answers late: the session drops it
+  EXPECT_TRUE(b->poll_output().empty());
+  EXPECT_FALSE(a->closed());
+  EXPECT_FALSE(b->closed());
+}
+
+TEST_F(pair_fixture, a_request_times_out_and_its_late_answer_is_ignored) {
+  ca.request_timeout = 5s;
+  open();
+  drain(*a), drain(*b);
+  const auto c = testing::memory_content::make({{"", testing::pattern_bytes(40'000)}});
+  const wire::block_ref ref{c.id, piece_index(0), 0};
+  a->send_request(t0, ref);
+  pump(*a, *b, t0);
+  drain(*b);
+  EXPECT_EQ(*a->next_deadline(), t0 + 5s);
+  a->handle_tick(t0 + 5s);
+  auto tos = only<session_events::timed_out>(drain(*a));
+  ASSERT_EQ(tos.size(), 1u);
+  EXPECT_EQ(tos[0].ref, ref);
+  auto sent = decode_all(a->poll_output());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<wire::cancel>(sent[0]));
+  // The block was already on its way: it arrives and is dropped without a fuss.
+  a->handle_bytes(t0 + 6s, frames({c.block(ref)}));
+  EXPECT_FALSE(a->closed());
+  EXPECT_TRUE(drain(*a).empty());
+}
+
+TEST_F(pair_fixture, an_unrequested_block_is_a_protocol_violation) {
+  open();
+  drain(*a), drain(*b);
+  const auto c = testing::memory_content::make({{"", testing::pattern_bytes(40'000)}});
+  a->handle_bytes(t0, frames({c.block({c.id, piece_index(0), 0})}));
+  ASSERT_TRUE(a->closed());
+  auto cl = only<session_events::closed>(drain(*a));
+  ASSERT_EQ(cl.size(), 1u);
+  EXPECT_EQ(cl[0].code, wire::reason::protocol_violation);
+  EXPECT_FALSE(cl[0].by_peer);
+  // The peer is told why.
+  pump(*a, *b, t0);
+  auto cb_closed = only<session_events::closed>(drain(*b));
+  ASSERT_EQ(cb_closed.size(), 1u);
+  EXPECT_TRUE(cb_closed[0].by_peer);
+  EXPECT_NE(cb_closed[0].text.find("nothing we asked for"), std::string::npos);
+}
+
+TEST_F(pair_fixture, keepalive_when_quiet_and_timeout_when_the_peer_is_silent) {
+  open();
+  drain(*a), drain(*b);
+  EXPECT_EQ(*a->next_deadline(), t0 + 15s);
+  a->handle_tick(t0 + 15s);
+  auto sent = decode_all(a->poll_output());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<wire::keepalive>(sent[0]));
+  a->handle_tick(t0 + 44s);
+  EXPECT_FALSE(a->closed());
+  a->handle_tick(t0 + 45s);
+  ASSERT_TRUE(a->closed());
+  auto cl = only<session_events::closed>(drain(*a));
+  EXPECT_EQ(cl.at(0).code, wire::reason::timeout);
+}
+
+TEST(session, no_hello_in_time_closes_with_timeout) {
+  session s({}, t0);
+  (void)s.poll_output();
+  s.handle_tick(t0 + 9s);
+  EXPECT_FALSE(s.closed());
+  s.handle_tick(t0 + 10s);
+  ASSERT_TRUE(s.closed());
+  auto sent = decode_all(s.poll_output());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<wire::goodbye>(sent[0]).code, wire::reason::timeout);
+}
+
+TEST(session, anything_before_hello_is_refused) {
+  session s({}, t0);
+  s.handle_bytes(t0, frames({wire::keepalive{}}));
+  ASSERT_TRUE(s.closed());
+  auto cl = only<session_events::closed>(drain(s));
+  EXPECT_NE(cl.at(0).text.find("expected hello"), std::string::npos);
+}
+
+TEST(session, an_unsupported_version_is_refused) {
+  session s({}, t0);
+  s.handle_bytes(t0, frames({wire::hello{2, 3, 16, "future"}}));
+  ASSERT_TRUE(s.closed());
+  EXPECT_EQ(only<session_events::closed>(drain(s)).at(0).code, wire::reason::version_mismatch);
+}
+
+TEST(session, requests_over_the_announced_bound_are_rejected) {
+  session_config cfg;
+  cfg.max_requests = 2;
+  session s(cfg, t0);
+  (void)s.poll_output();
+  const content_id c{};
+  s.handle_bytes(
+      t0, frames({wire::hello{1, 1, 16, "x"}, wire::request{{c, piece_index(0), 0}},
+                  wire::request{{c, piece_index(0), 1}}, wire::request{{c, piece_index(0), 2}}}));
+  EXPECT_FALSE(s.closed());
+  EXPECT_EQ(only<wire::request>(drain(s)).size(), 2u);
+  auto sent = decode_all(s.poll_output());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<wire::reject>(sent[0]).code, wire::reason::overloaded);
+}
+
+TEST(session, truncated_and_oversized_frames_close_the_session) {
+  {
+    session s({}, t0);
+    auto bytes = frames({wire::hello{1, 1, 16, "x"}, wire::keepalive{}});
+    bytes.pop_back();  // keepalive's body is its type byte: cut it
+    s.handle_bytes(t0, bytes);
+    EXPECT_FALSE(s.closed());
+    s.handle_eof(t0);
+    ASSERT_TRUE(s.closed());
+    auto cl = only<session_events::closed>(drain(s));
+    EXPECT_EQ(cl.at(0).code, wire::reason::protocol_violation);
+    EXPECT_NE(cl.at(0).text.find("inside a frame"), std::string::npos) << cl.at(0).text;
+  }
+  {
+    session s({}, t0);
+    const std::vector<std::uint8_t> huge = {0x7f, 0xff, 0xff, 0xff};
+    s.handle_bytes(t0, huge);
+    ASSERT_TRUE(s.closed());
+    auto cl = only<session_events::closed>(drain(s));
+    EXPECT_EQ(cl.at(0).code, wire::reason::protocol_violation);
+    EXPECT_NE(cl.at(0).text.find("limit"), std::string::npos) << cl.at(0).text;
+  }
+}
+
+TEST(session, goodbye_from_the_peer_is_reported_with_its_reason) {
+  session s({}, t0);
+  s.handle_bytes(
+      t0, frames({wire::hello{1, 1, 16, "x"}, wire::goodbye{wire::reason::shutting_down, "bye"}}));
+  ASSERT_TRUE(s.closed());
+  auto cl = only<session_events::closed>(drain(s));
+  EXPECT_EQ(cl.at(0).code, wire::reason::shutting_down);
+  EXPECT_EQ(cl.at(0).text, "bye");
+  EXPECT_TRUE(cl.at(0).by_peer);
+}
+
+}  // namespace
+}  // namespace shoal

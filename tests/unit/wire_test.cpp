@@ -1,0 +1,687 @@
+#include "core/wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "shoal/manifest.hpp"
+
+namespace shoal::wire {
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+
+// A body builder written from docs/protocol/wire.md, independent of the encoder, so that the
+// bound tests can build bodies the encoder would refuse to produce.
+struct raw {
+  bytes b;
+  raw& u8(std::uint64_t v) { return put(v, 1); }
+  raw& u16(std::uint64_t v) { return put(v, 2); }
+  raw& u32(std::uint64_t v) { return put(v, 4); }
+  raw& u64(std::uint64_t v) { return put(v, 8); }
+  raw& fill(std::size_t n, std::uint8_t v) {
+    b.insert(b.end(), n, v);
+    return *this;
+  }
+  raw& str(std::string_view s) {
+    b.insert(b.end(), s.begin(), s.end());
+    return *this;
+  }
+  raw& id() { return fill(32, 0x5a); }
+  raw& put(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    return *this;
+  }
+};
+
+std::string hex(const bytes& b) {
+  std::string s;
+  char buf[3];
+  for (auto c : b) {
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    s += buf;
+  }
+  return s;
+}
+
+bytes frame(const message& m) {
+  bytes out;
+  encode(m, out);
+  return out;
+}
+
+bytes body(const message& m) {
+  auto f = frame(m);
+  return bytes(f.begin() + 4, f.end());
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+content_id cid(std::uint8_t fill) {
+  content_id c;
+  c.digest.bytes.fill(fill);
+  return c;
+}
+
+hash256 hsh(std::uint8_t fill) {
+  hash256 h;
+  h.bytes.fill(fill);
+  return h;
+}
+
+block_ref ref(std::uint64_t piece, std::uint8_t blk, std::uint8_t fill = 0x11) {
+  return block_ref{cid(fill), piece_index{piece}, blk};
+}
+
+bytes pattern(std::size_t n) {
+  bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(i % 251);
+  return b;
+}
+
+// Every message type, several with values at the edges of their ranges.
+std::vector<message> samples() {
+  std::vector<message> v;
+  v.push_back(hello{1, 1, 1, ""});
+  v.push_back(hello{1, 0xFFFF, 0xFFFF, std::string(max_agent, '~')});
+  v.push_back(hello{protocol_version, protocol_version, 64, " shoal/0.1 (x86_64) "});
+  v.push_back(keepalive{});
+  v.push_back(goodbye{reason::protocol_violation, ""});
+  v.push_back(goodbye{reason::internal, std::string(max_reason, 'x')});
+  v.push_back(goodbye{static_cast<reason>(0xFFFF), "caf\xc3\xa9 \xf0\x9f\x90\x9f"});
+  v.push_back(get_manifest{cid(0), 0});
+  v.push_back(get_manifest{cid(0xFF), manifest_bytes_max - 1});
+  v.push_back(manifest_part{cid(1), 1, 0, {0x42}});
+  v.push_back(manifest_part{cid(2), manifest_bytes_max, manifest_bytes_max - max_manifest_chunk,
+                            pattern(max_manifest_chunk)});
+  v.push_back(manifest_part{cid(3), 1000, 10, pattern(990)});
+  v.push_back(get_hashes{cid(4), piece_index{0}, 1});
+  v.push_back(get_hashes{cid(4), piece_index{piece_index_limit - max_hashes_per_message},
+                         max_hashes_per_message});
+  v.push_back(hashes{cid(5), piece_index{0}, {hsh(1)}});
+  {
+    hashes h{cid(5), piece_index{piece_index_limit - max_hashes_per_message}, {}};
+    for (std::uint32_t i = 0; i < max_hashes_per_message; ++i)
+      h.pieces.push_back(hsh(static_cast<std::uint8_t>(i)));
+    v.push_back(std::move(h));
+  }
+  v.push_back(bitfield{cid(6), 1, {0x80}});
+  v.push_back(bitfield{cid(6), 1, {0x00}});
+  v.push_back(bitfield{cid(6), 6, {0xa4}});
+  v.push_back(bitfield{cid(6), 16, {0xFF, 0x01}});
+  v.push_back(bitfield{cid(6), max_bitfield_pieces, bytes(max_bitfield_pieces / 8, 0xFF)});
+  v.push_back(have{cid(7), piece_index{0}});
+  v.push_back(have{cid(7), piece_index{piece_index_limit - 1}});
+  v.push_back(request{ref(0, 0)});
+  v.push_back(request{ref(piece_index_limit - 1, blocks_per_piece - 1)});
+  {
+    block b{ref(3, 15), {hsh(1), hsh(2), hsh(3), hsh(4)}, {0x00}};
+    v.push_back(b);
+    b.ref = ref(piece_index_limit - 1, 0);
+    b.data = pattern(max_block_data);
+    v.push_back(b);
+  }
+  v.push_back(cancel{ref(9, 9)});
+  v.push_back(reject{request_kind::manifest, ref(manifest_bytes_max - 1, 0), reason::not_found,
+                     "no such content"});
+  v.push_back(
+      reject{request_kind::hashes, ref(piece_index_limit - 1, 0), static_cast<reason>(1234), ""});
+  v.push_back(
+      reject{request_kind::block, ref(5, 15), reason::overloaded, std::string(max_reason, 'y')});
+  return v;
+}
+
+// Bytes of a body before its open-ended last field (data, hashes, bits), or the whole body for
+// types whose fields are all self-delimiting.
+std::size_t fixed_size(msg_type t, std::size_t body_size) {
+  switch (t) {
+    case msg_type::manifest_part:
+      return 1 + 32 + 8 + 8;
+    case msg_type::hashes:
+      return 1 + 32 + 8;
+    case msg_type::bitfield:
+      return 1 + 32 + 8;
+    case msg_type::block:
+      return 1 + 32 + 8 + 1 + 4 * 32;
+    default:
+      return body_size;
+  }
+}
+
+void expect_error(const bytes& b, errc code, const std::string& part) {
+  auto r = decode_body(b);
+  ASSERT_FALSE(r.ok()) << "decoded: " << hex(b).substr(0, 200);
+  EXPECT_EQ(r.err().code, code) << r.err().message;
+  EXPECT_TRUE(contains(r.err().message, part))
+      << "\"" << r.err().message << "\" does not mention \"" << part << "\"";
+}
+
+void expect_ok(const bytes& b) {
+  auto r = decode_body(b);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  // Whatever decodes encodes back to the very same body.
+  EXPECT_EQ(hex(body(*r)), hex(b));
+}
+
+TEST(wire, every_sample_round_trips) {
+  for (const auto& m : samples()) {
+    const auto f = frame(m);
+    ASSERT_GE(f.size(), 5u);
+    const std::uint32_t len =
+        std::uint32_t{f[0]} << 24 | std::uint32_t{f[1]} << 16 | std::uint32_t{f[2]} << 8 | f[3];
+    EXPECT_EQ(len, f.size() - 4);
+    EXPECT_LE(len, max_frame_body);
+    EXPECT_EQ(f[4], static_cast<std::uint8_t>(type_of(m)));
+    auto back = decode_body(bytes(f.begin() + 4, f.end()));
+    ASSERT_TRUE(back.ok()) << type_name(type_of(m)) << ": " << back.err().message;
+    EXPECT_TRUE(*back == m) << type_name(type_of(m));
+  }
+}
+
+TEST(wire, encode_appends) {
+  bytes out{0xEE};
+  encode(keepalive{}, out);
+  encode(keepalive{}, out);
+  EXPECT_EQ(hex(out), "ee00000001020000000102");
+}
+
+// Pinned encodings (also in docs/protocol/wire.md), so that the format cannot drift unnoticed.
+TEST(wire, pinned_vectors) {
+  EXPECT_EQ(hex(frame(hello{1, 1, 64, "shoal/0.1"})),
+            "00000015015348574c0001000100400973686f616c2f302e31");
+
+  content_id counting;
+  for (std::uint8_t i = 0; i < 32; ++i) counting.digest.bytes[i] = i;
+  EXPECT_EQ(hex(frame(request{block_ref{counting, piece_index{0x0102030405}, 7}})),
+            "0000002a16000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+            "000000010203040507");
+
+  block b{block_ref{cid(0xab), piece_index{2}, 3},
+          {hsh(0x10), hsh(0x11), hsh(0x12), hsh(0x13)},
+          {'a', 'b', 'c'}};
+  EXPECT_EQ(hex(frame(b)),
+            "000000ad17abababababababababababababababababababababababababababababababab"
+            "000000000000000203"
+            "1010101010101010101010101010101010101010101010101010101010101010"
+            "1111111111111111111111111111111111111111111111111111111111111111"
+            "1212121212121212121212121212121212121212121212121212121212121212"
+            "1313131313131313131313131313131313131313131313131313131313131313"
+            "616263");
+
+  EXPECT_EQ(hex(frame(goodbye{reason::bad_block, "bad block"})),
+            "0000000e030007000962616420626c6f636b");
+}
+
+TEST(wire, every_truncation_fails_or_changes_the_message) {
+  for (const auto& m : samples()) {
+    const auto b = body(m);
+    const auto t = type_of(m);
+    // The largest samples are checked on a sparse set of cuts near their fixed fields and ends.
+    for (std::size_t cut = 0; cut < b.size(); ++cut) {
+      if (b.size() > 4096 && cut > 300 && cut + 300 < b.size() && cut % 997 != 0) continue;
+      auto r = decode_body(bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(cut)));
+      if (!r.ok()) {
+        EXPECT_FALSE(r.err().message.empty());
+        continue;
+      }
+      // Only a cut inside an open-ended last field can leave a valid (shorter) message.
+      EXPECT_GT(cut, fixed_size(t, b.size())) << type_name(t) << " cut at " << cut;
+      EXPECT_FALSE(*r == m) << type_name(t);
+    }
+  }
+}
+
+TEST(wire, truncation_names_the_field) {
+  auto b = body(request{ref(1, 2)});
+  b.resize(1 + 32 + 3);
+  expect_error(b, errc::invalid_argument, "request message: body ends inside field piece");
+  b = body(hello{1, 1, 1, "abc"});
+  b.pop_back();
+  expect_error(b, errc::invalid_argument, "field agent (3 bytes needed, 2 left)");
+}
+
+TEST(wire, every_trailing_byte_fails) {
+  for (const auto& m : samples()) {
+    const auto t = type_of(m);
+    auto b = body(m);
+    const bool open_tail = fixed_size(t, b.size()) != b.size();
+    if (open_tail && t != msg_type::bitfield) continue;  // covered below
+    for (std::uint8_t extra : std::initializer_list<std::uint8_t>{0x00, 0x01, 0xFF}) {
+      auto longer = b;
+      longer.push_back(extra);
+      auto r = decode_body(longer);
+      EXPECT_FALSE(r.ok()) << type_name(t) << " + " << int{extra};
+    }
+  }
+  // Open-ended fields: a trailing byte lengthens the field past its bound.
+  auto b = body(block{ref(0, 0), {}, pattern(max_block_data)});
+  b.push_back(0);
+  expect_error(b, errc::limit_exceeded, "data is 16385 bytes");
+  b = body(manifest_part{cid(1), 10, 5, pattern(5)});
+  b.push_back(0);
+  expect_error(b, errc::invalid_argument, "offset 5 + data length 6 is past total_size 10");
+  b = body(hashes{cid(1), piece_index{0}, {hsh(1)}});
+  for (int i = 1; i < 32; ++i) {
+    b.push_back(0);
+    expect_error(b, errc::invalid_argument, "not a multiple of 32");
+  }
+  auto k = body(keepalive{});
+  k.push_back(0);
+  expect_error(k, errc::invalid_argument, "keepalive message: 1 trailing bytes");
+}
+
+TEST(wire, empty_body_and_unknown_types) {
+  expect_error({}, errc::invalid_argument, "empty");
+  for (std::uint8_t t : std::initializer_list<std::uint8_t>{0x00, 0x04, 0x0f, 0x1a, 0x7f, 0xff}) {
+    char want[8];
+    std::snprintf(want, sizeof want, "0x%02x", t);
+    expect_error({t}, errc::invalid_argument, std::string("unknown message type ") + want);
+  }
+  expect_error(bytes(max_frame_body + 1, 0x02), errc::limit_exceeded, "over the limit");
+}
+
+raw hello_body(std::uint64_t min, std::uint64_t max, std::uint64_t reqs, std::string_view agent) {
+  raw r;
+  r.u8(0x01).u32(hello_magic).u16(min).u16(max).u16(reqs).u8(agent.size()).str(agent);
+  return r;
+}
+
+TEST(wire, hello_bounds) {
+  expect_ok(hello_body(1, 1, 1, "").b);
+  expect_error(hello_body(0, 1, 1, "").b, errc::invalid_argument, "hello message: min_version");
+  expect_ok(hello_body(2, 2, 1, "").b);
+  expect_error(hello_body(3, 2, 1, "").b, errc::invalid_argument,
+               "min_version 3 is above max_version 2");
+  expect_error(hello_body(1, 1, 0, "").b, errc::invalid_argument, "max_requests is 0");
+  expect_ok(hello_body(1, 1, 1, std::string(64, 'a')).b);
+  expect_error(hello_body(1, 1, 1, std::string(65, 'a')).b, errc::limit_exceeded,
+               "agent is 65 bytes, over the limit of 64");
+  expect_ok(hello_body(1, 1, 1, " ~").b);
+  expect_error(hello_body(1, 1, 1, "a\x1f").b, errc::invalid_argument, "agent byte 1 is 0x1f");
+  expect_error(hello_body(1, 1, 1, "\x7f").b, errc::invalid_argument, "agent byte 0 is 0x7f");
+  expect_error(hello_body(1, 1, 1, "\xc3\xa9").b, errc::invalid_argument, "0xc3");
+  auto wrong_magic = hello_body(1, 1, 1, "").b;
+  wrong_magic[4] ^= 1;
+  expect_error(wrong_magic, errc::invalid_argument, "magic is 0x5348574d, not 0x5348574c");
+}
+
+raw text_msg(std::uint8_t type, std::uint64_t code, std::string_view text) {
+  raw r;
+  r.u8(type).u16(code).u16(text.size()).str(text);
+  return r;
+}
+
+TEST(wire, goodbye_bounds) {
+  expect_ok(text_msg(0x03, 1, "").b);
+  expect_ok(text_msg(0x03, 0xFFFF, "").b);
+  auto unknown = decode_body(text_msg(0x03, 4242, "").b);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(static_cast<std::uint16_t>(std::get<goodbye>(*unknown).code), 4242);
+  expect_error(text_msg(0x03, 0, "").b, errc::invalid_argument, "goodbye message: code is 0");
+  expect_ok(text_msg(0x03, 1, std::string(max_reason, 'z')).b);
+  expect_error(text_msg(0x03, 1, std::string(max_reason + 1, 'z')).b, errc::limit_exceeded,
+               "text is 1025 bytes");
+  expect_ok(text_msg(0x03, 1, "\xe2\x82\xac \xf4\x8f\xbf\xbf \x01").b);
+  for (std::string_view bad_text : {"\x80", "a\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                    "\xe2\x82", "\xff", "\xf8\x88\x80\x80\x80"}) {
+    expect_error(text_msg(0x03, 1, bad_text).b, errc::invalid_argument, "not valid UTF-8");
+  }
+  // A text_len that runs past the body.
+  auto r = text_msg(0x03, 1, "abc");
+  r.b[4] = 4;
+  expect_error(r.b, errc::invalid_argument, "field text (4 bytes needed, 3 left)");
+}
+
+TEST(wire, get_manifest_bounds) {
+  expect_ok(raw{}.u8(0x10).id().u64(manifest_bytes_max - 1).b);
+  expect_error(raw{}.u8(0x10).id().u64(manifest_bytes_max).b, errc::limit_exceeded,
+               "get_manifest message: offset 67108864");
+}
+
+raw part(std::uint64_t total, std::uint64_t offset, std::size_t len) {
+  raw r;
+  r.u8(0x11).id().u64(total).u64(offset).fill(len, 0x33);
+  return r;
+}
+
+TEST(wire, manifest_part_bounds) {
+  expect_ok(part(1, 0, 1).b);
+  expect_error(part(0, 0, 1).b, errc::invalid_argument, "total_size is 0");
+  expect_ok(part(manifest_bytes_max, 0, 1).b);
+  expect_error(part(manifest_bytes_max + 1, 0, 1).b, errc::limit_exceeded, "total_size 67108865");
+  expect_error(part(10, 0, 0).b, errc::invalid_argument, "data is empty");
+  expect_ok(part(max_manifest_chunk, 0, max_manifest_chunk).b);
+  expect_error(part(manifest_bytes_max, 0, max_manifest_chunk + 1).b, errc::limit_exceeded,
+               "data is 262145 bytes");
+  expect_ok(part(10, 9, 1).b);
+  expect_error(part(10, 10, 1).b, errc::invalid_argument, "offset 10 + data length 1");
+  expect_error(part(10, 0, 11).b, errc::invalid_argument, "past total_size 10");
+  expect_error(part(10, ~std::uint64_t{0}, 1).b, errc::invalid_argument, "past total_size");
+}
+
+TEST(wire, get_hashes_bounds) {
+  auto gh = [](std::uint64_t first, std::uint64_t count) {
+    return raw{}.u8(0x12).id().u64(first).u32(count).b;
+  };
+  expect_ok(gh(0, 1));
+  expect_error(gh(0, 0), errc::invalid_argument, "get_hashes message: count is 0");
+  expect_ok(gh(0, max_hashes_per_message));
+  expect_error(gh(0, max_hashes_per_message + 1), errc::limit_exceeded, "count 8193");
+  expect_error(gh(0, 0xFFFFFFFF), errc::limit_exceeded, "count 4294967295");
+  expect_ok(gh(piece_index_limit - 1, 1));
+  expect_error(gh(piece_index_limit - 1, 2), errc::limit_exceeded, "piece index limit");
+  expect_error(gh(piece_index_limit, 1), errc::limit_exceeded, "first 1099511627776");
+  expect_error(gh(~std::uint64_t{0}, 1), errc::limit_exceeded, "first");
+}
+
+TEST(wire, hashes_bounds) {
+  auto hs = [](std::uint64_t first, std::size_t n) {
+    return raw{}.u8(0x13).id().u64(first).fill(n * 32, 0x44).b;
+  };
+  expect_ok(hs(0, 1));
+  expect_error(hs(0, 0), errc::invalid_argument, "hashes message: hash count is 0");
+  expect_ok(hs(0, max_hashes_per_message));
+  expect_error(hs(0, max_hashes_per_message + 1), errc::limit_exceeded, "hash count 8193");
+  expect_ok(hs(piece_index_limit - 2, 2));
+  expect_error(hs(piece_index_limit - 2, 3), errc::limit_exceeded, "piece index limit");
+  expect_error(hs(piece_index_limit, 1), errc::limit_exceeded, "first");
+}
+
+raw bits(std::uint64_t count, const bytes& b) {
+  raw r;
+  r.u8(0x14).id().u64(count);
+  r.b.insert(r.b.end(), b.begin(), b.end());
+  return r;
+}
+
+TEST(wire, bitfield_bounds_and_padding) {
+  expect_ok(bits(1, {0x80}).b);
+  expect_error(bits(0, {}).b, errc::invalid_argument, "bitfield message: piece_count is 0");
+  expect_ok(bits(max_bitfield_pieces, bytes(max_bitfield_pieces / 8, 0)).b);
+  expect_error(bits(max_bitfield_pieces + 1, bytes(max_bitfield_pieces / 8 + 1, 0)).b,
+               errc::limit_exceeded, "piece_count 8388609");
+  expect_error(bits(9, {0xFF}).b, errc::invalid_argument, "bits is 1 bytes; piece_count 9 needs 2");
+  expect_error(bits(8, {0xFF, 0x00}).b, errc::invalid_argument, "bits is 2 bytes");
+  expect_error(bits(8, {}).b, errc::invalid_argument, "bits is 0 bytes");
+  // Every padding bit of every partial last byte is refused; every used bit is accepted.
+  for (std::uint64_t count = 1; count <= 16; ++count) {
+    const std::size_t n = (count + 7) / 8;
+    for (std::uint64_t bit = 0; bit < n * 8; ++bit) {
+      bytes b(n, 0);
+      b[bit / 8] = static_cast<std::uint8_t>(0x80 >> (bit % 8));
+      if (bit < count) {
+        expect_ok(bits(count, b).b);
+      } else {
+        expect_error(bits(count, b).b, errc::invalid_argument, "padding bits after piece");
+      }
+    }
+  }
+  // MSB first: piece 0 is the high bit of byte 0 (content.md section 7.2).
+  auto r = decode_body(bits(6, {0xa4}).b);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<bitfield>(*r).bits, bytes{0xa4});
+}
+
+TEST(wire, piece_and_block_bounds) {
+  auto hv = [](std::uint64_t piece) { return raw{}.u8(0x15).id().u64(piece).b; };
+  expect_ok(hv(piece_index_limit - 1));
+  expect_error(hv(piece_index_limit), errc::limit_exceeded, "have message: piece 1099511627776");
+  expect_error(hv(~std::uint64_t{0}), errc::limit_exceeded, "piece");
+  for (std::uint8_t type : std::initializer_list<std::uint8_t>{0x16, 0x18}) {
+    const std::string name = type == 0x16 ? "request" : "cancel";
+    auto rq = [type](std::uint64_t piece, std::uint64_t blk) {
+      return raw{}.u8(type).id().u64(piece).u8(blk).b;
+    };
+    expect_ok(rq(piece_index_limit - 1, 15));
+    expect_error(rq(0, 16), errc::invalid_argument, name + " message: block 16 is not below 16");
+    expect_error(rq(0, 255), errc::invalid_argument, "block 255");
+    expect_error(rq(piece_index_limit, 0), errc::limit_exceeded, name + " message: piece");
+  }
+  auto blk = [](std::uint64_t piece, std::uint64_t b, std::size_t len) {
+    return raw{}.u8(0x17).id().u64(piece).u8(b).fill(128, 0x77).fill(len, 0x01).b;
+  };
+  expect_ok(blk(0, 15, 1));
+  expect_error(blk(0, 16, 1), errc::invalid_argument, "block message: block 16");
+  expect_error(blk(piece_index_limit, 0, 1), errc::limit_exceeded, "block message: piece");
+  expect_ok(blk(0, 0, max_block_data));
+  expect_error(blk(0, 0, max_block_data + 1), errc::limit_exceeded, "data is 16385 bytes");
+  expect_error(blk(0, 0, 0), errc::invalid_argument, "data is empty");
+  auto short_proof = blk(0, 0, 0);
+  short_proof.resize(short_proof.size() - 1);
+  expect_error(short_proof, errc::invalid_argument, "field proof[3]");
+}
+
+raw rej(std::uint64_t kind, std::uint64_t index, std::uint64_t blk, std::uint64_t code,
+        std::string_view text = "") {
+  raw r;
+  r.u8(0x19).u8(kind).id().u64(index).u8(blk).u16(code).u16(text.size()).str(text);
+  return r;
+}
+
+TEST(wire, reject_bounds) {
+  for (int kind = 1; kind <= 3; ++kind) expect_ok(rej(kind, 0, 0, 2).b);
+  expect_error(rej(0, 0, 0, 2).b, errc::invalid_argument, "reject message: kind 0");
+  expect_error(rej(4, 0, 0, 2).b, errc::invalid_argument, "kind 4");
+  expect_ok(rej(3, 0, 15, 3).b);
+  expect_error(rej(3, 0, 16, 3).b, errc::invalid_argument, "block 16");
+  expect_error(rej(1, 0, 1, 2).b, errc::invalid_argument, "block is 1 for kind 1");
+  expect_error(rej(2, 0, 1, 2).b, errc::invalid_argument, "block is 1 for kind 2");
+  expect_ok(rej(1, manifest_bytes_max - 1, 0, 2).b);
+  expect_error(rej(1, manifest_bytes_max, 0, 2).b, errc::limit_exceeded, "index 67108864");
+  expect_ok(rej(2, piece_index_limit - 1, 0, 2).b);
+  expect_error(rej(2, piece_index_limit, 0, 2).b, errc::limit_exceeded, "index");
+  expect_error(rej(3, piece_index_limit, 0, 2).b, errc::limit_exceeded, "index");
+  expect_error(rej(3, 0, 0, 0).b, errc::invalid_argument, "reject message: code is 0");
+  expect_ok(rej(3, 0, 0, 0xFFFF).b);
+  expect_ok(rej(3, 0, 0, 4, std::string(max_reason, 'r')).b);
+  expect_error(rej(3, 0, 0, 4, std::string(max_reason + 1, 'r')).b, errc::limit_exceeded,
+               "reject message: text is 1025 bytes");
+  expect_error(rej(3, 0, 0, 4, "\xc0\xaf").b, errc::invalid_argument, "not valid UTF-8");
+}
+
+TEST(wire, names) {
+  EXPECT_STREQ(type_name(msg_type::get_manifest), "get_manifest");
+  EXPECT_STREQ(type_name(msg_type::reject), "reject");
+  EXPECT_STREQ(type_name(static_cast<msg_type>(0x77)), "unknown");
+  EXPECT_STREQ(reason_name(reason::protocol_violation), "protocol_violation");
+  EXPECT_STREQ(reason_name(reason::version_mismatch), "version_mismatch");
+  EXPECT_STREQ(reason_name(reason::internal), "internal");
+  EXPECT_STREQ(reason_name(static_cast<reason>(999)), "unknown");
+  for (const auto& m : samples()) EXPECT_EQ(body(m)[0], static_cast<std::uint8_t>(type_of(m)));
+}
+
+TEST(wire_death, encode_asserts_on_out_of_range_messages) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  bytes out;
+  EXPECT_DEATH(encode(request{ref(0, 16)}, out), "request message: block 16");
+  EXPECT_DEATH(encode(hello{}, out), "max_requests is 0");
+  EXPECT_DEATH(encode(bitfield{cid(0), 3, {0x10}}, out), "padding bits");
+  EXPECT_DEATH(encode(block{ref(0, 0), {}, {}}, out), "data is empty");
+}
+
+// ---- frame_reader
+
+bytes stream_of(const std::vector<message>& ms) {
+  bytes s;
+  for (const auto& m : ms) encode(m, s);
+  return s;
+}
+
+// Feeds `s` in the given chunk sizes, draining next() after every append, and returns what
+// was decoded.
+std::vector<message> read_all(const bytes& s, const std::vector<std::size_t>& chunks) {
+  frame_reader r;
+  std::vector<message> out;
+  std::size_t pos = 0;
+  for (std::size_t i = 0; pos < s.size(); ++i) {
+    const std::size_t n = std::min(chunks[i % chunks.size()], s.size() - pos);
+    r.append(byte_span(s).subspan(pos, n));
+    pos += n;
+    for (;;) {
+      auto m = r.next();
+      EXPECT_TRUE(m.ok()) << m.err().message;
+      if (!m.ok() || !*m) break;
+      out.push_back(std::move(**m));
+    }
+  }
+  EXPECT_TRUE(r.finish().ok());
+  EXPECT_EQ(r.buffered(), 0u);
+  return out;
+}
+
+std::vector<message> small_samples() {
+  std::vector<message> v;
+  for (auto& m : samples())
+    if (body(m).size() < 20000) v.push_back(std::move(m));
+  return v;
+}
+
+TEST(frame_reader, one_byte_at_a_time) {
+  const auto ms = small_samples();
+  EXPECT_EQ(read_all(stream_of(ms), {1}), ms);
+}
+
+TEST(frame_reader, random_splits) {
+  const auto ms = samples();
+  const auto s = stream_of(ms);
+  std::mt19937 rng(20240611);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::size_t> chunks;
+    std::uniform_int_distribution<std::size_t> size(1, round % 2 ? 64 : 300000);
+    for (int i = 0; i < 97; ++i) chunks.push_back(size(rng));
+    EXPECT_EQ(read_all(s, chunks), ms) << "round " << round;
+  }
+  EXPECT_EQ(read_all(s, {s.size()}), ms);
+}
+
+TEST(frame_reader, oversized_prefix_fails_before_the_body) {
+  frame_reader r;
+  const bytes prefix{0x00, 0x10, 0x04, 0x01};  // max_frame_body + 1
+  r.append(byte_span(prefix).first(3));
+  auto m = r.next();
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(*m);
+  r.append(byte_span(prefix).subspan(3));
+  m = r.next();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.err().code, errc::limit_exceeded);
+  EXPECT_TRUE(contains(m.err().message, "frame length 1049601 is over the limit of 1049600"))
+      << m.err().message;
+  // Sticky, and nothing more is buffered.
+  r.append(bytes(1000, 0));
+  EXPECT_EQ(r.buffered(), 0u);
+  EXPECT_EQ(r.next().err().message, m.err().message);
+  EXPECT_EQ(r.finish().err().message, m.err().message);
+
+  frame_reader huge;
+  huge.append(bytes{0xFF, 0xFF, 0xFF, 0xFF, 0x01});
+  EXPECT_EQ(huge.next().err().code, errc::limit_exceeded);
+}
+
+TEST(frame_reader, largest_frame_passes) {
+  bitfield big{cid(1), max_bitfield_pieces, bytes(max_bitfield_pieces / 8, 0x55)};
+  const auto s = stream_of({big, keepalive{}});
+  EXPECT_LE(s.size(), 4 + max_frame_body + 5);
+  const auto out = read_all(s, {65536});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0] == message{big});
+}
+
+TEST(frame_reader, zero_length_fails) {
+  frame_reader r;
+  r.append(stream_of({keepalive{}}));
+  r.append(bytes{0, 0, 0, 0, 0x02});
+  auto first = r.next();
+  ASSERT_TRUE(first.ok() && *first);
+  EXPECT_TRUE(std::holds_alternative<keepalive>(**first));
+  auto m = r.next();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.err().code, errc::invalid_argument);
+  EXPECT_TRUE(contains(m.err().message, "frame length is 0")) << m.err().message;
+}
+
+TEST(frame_reader, bad_body_is_sticky) {
+  frame_reader r;
+  auto s = stream_of({keepalive{}});
+  const bytes bad{0, 0, 0, 1, 0x42};
+  s.insert(s.end(), bad.begin(), bad.end());
+  const auto more = stream_of({keepalive{}});
+  s.insert(s.end(), more.begin(), more.end());
+  r.append(s);
+  auto m = r.next();
+  ASSERT_TRUE(m.ok() && *m);
+  m = r.next();
+  ASSERT_FALSE(m.ok());
+  EXPECT_TRUE(contains(m.err().message, "unknown message type 0x42")) << m.err().message;
+  EXPECT_FALSE(r.next().ok());
+  EXPECT_FALSE(r.finish().ok());
+}
+
+TEST(frame_reader, finish_inside_a_frame) {
+  const auto f = frame(block{ref(0, 0), {}, pattern(max_block_data)});
+  ASSERT_EQ(f.size(), 4u + 16554u);
+  frame_reader r;
+  EXPECT_TRUE(r.finish().ok());
+  r.append(byte_span(f).first(104));
+  auto m = r.next();
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(*m);
+  EXPECT_EQ(r.buffered(), 104u);
+  auto e = r.finish();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.err().message, "connection closed inside a frame: 100 of 16554 bytes");
+
+  frame_reader p;
+  p.append(byte_span(f).first(2));
+  EXPECT_EQ(p.finish().err().message,
+            "connection closed inside a frame's length prefix: 2 of 4 bytes");
+
+  // Complete frames not yet taken by next() are not an error; a partial one after them is.
+  frame_reader q;
+  auto s = stream_of({keepalive{}, keepalive{}});
+  q.append(s);
+  EXPECT_TRUE(q.finish().ok());
+  q.append(byte_span(f).first(5));
+  EXPECT_EQ(q.finish().err().message, "connection closed inside a frame: 1 of 16554 bytes");
+}
+
+TEST(frame_reader, many_frames_keep_the_buffer_bounded) {
+  // Reads of 3.5 frames, each drained: the buffer never holds more than one read plus one
+  // partial frame, however many frames pass.
+  const auto one = frame(block{ref(1, 2), {}, pattern(max_block_data)});
+  bytes s;
+  for (int i = 0; i < 400; ++i) s.insert(s.end(), one.begin(), one.end());
+  const std::size_t read_size = one.size() * 7 / 2;
+  frame_reader r;
+  std::size_t decoded = 0;
+  std::size_t max_capacity = 0;
+  for (std::size_t pos = 0; pos < s.size(); pos += read_size) {
+    r.append(byte_span(s).subspan(pos, std::min(read_size, s.size() - pos)));
+    max_capacity = std::max(max_capacity, r.capacity());
+    for (;;) {
+      auto m = r.next();
+      ASSERT_TRUE(m.ok()) << m.err().message;
+      if (!*m) break;
+      ++decoded;
+    }
+    EXPECT_LT(r.buffered(), one.size());
+  }
+  EXPECT_EQ(decoded, 400u);
+  EXPECT_LE(max_capacity, 2 * (read_size + one.size()));
+  // A drained reader that held a large frame gives its memory back.
+  frame_reader big;
+  big.append(frame(bitfield{cid(1), max_bitfield_pieces, bytes(max_bitfield_pieces / 8, 0)}));
+  auto m = big.next();
+  ASSERT_TRUE(m.ok() && *m);
+  EXPECT_LE(big.capacity(), 64u * 1024);
+}
+
+}  // namespace
+}  // namespace shoal::wire
