@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job: builds Shoal and runs a small local demo. Two nodes (two data directories)
-# import the same release tree and get the same content ID; node A exports it and the copy is
-# compared byte for byte. Networking between nodes arrives with the secure-transfer work
-# (issue 3); until then the demo shows the content model and the store.
+# The main job: builds Shoal and runs a small local network on loopback. An organization creates
+# its network authority; two machines (two data directories) get certified node identities;
+# node A adds a release tree and node B fetches it from A over TLS 1.3, every block verified,
+# and writes it out atomically. Then a machine certified by another organization tries to fetch
+# from A and is refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +13,45 @@ cmake --build --preset release -j "$(nproc)" --target shoal
 shoal=$PWD/build/release/apps/shoal/shoal
 
 work=$(mktemp -d /tmp/shoal-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 echo "== demo in $work"
+
+# A free loopback port for each daemon (bound and released at once; good enough for a demo).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# node DIR NAME AUTHORITY: a certified node identity in DIR, issued by AUTHORITY.
+node() {
+  "$shoal" -q --data-dir "$1" init --network "$3.cert" --name "$2" >/dev/null
+  "$shoal" -q --data-dir "$1" network sign "$1/identity/node.csr" --authority "$3.key" \
+    --expires-in 1d --label site=demo >/dev/null
+  "$shoal" -q --data-dir "$1" init --certificate "$1/identity/node.cert" >/dev/null
+  echo "   $2: node ID $("$shoal" --data-dir "$1" id | awk '/^node ID:/ {print $3}')"
+}
+
+# start DIR PORT: runs the daemon in the background, logging to DIR.log, and waits for it.
+start() {
+  "$shoal" --data-dir "$1" daemon --listen "127.0.0.1:$2" >"$1.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 100); do
+    [[ -S "$1/control.sock" ]] && return 0
+    sleep 0.1
+  done
+  echo "the daemon in $1 did not start:"; cat "$1.log"; exit 1
+}
+
+echo "== the organization creates its network authority"
+"$shoal" -q network create acme --out "$work/authority" >/dev/null
+echo "   $work/authority/acme.key (owner-only) and acme.cert"
+
+echo "== two machines join: each makes a key, the authority signs its request"
+node "$work/node-a" node-a "$work/authority/acme"
+node "$work/node-b" node-b "$work/authority/acme"
 
 mkdir -p "$work/release-42/bin" "$work/release-42/models" "$work/release-42/empty-dir"
 head -c $((48 * 1024 * 1024 + 12345)) /dev/urandom > "$work/release-42/models/weights.bin"
@@ -22,28 +60,37 @@ chmod +x "$work/release-42/bin/start.sh"
 : > "$work/release-42/models/EMPTY"
 echo "Shoal demo release" > "$work/release-42/README"
 
-echo "== node A adds the tree"
-id_a=$("$shoal" --data-dir "$work/node-a" add "$work/release-42")
-echo "   content ID: $id_a"
-echo "== node B adds the same bytes"
-id_b=$("$shoal" --data-dir "$work/node-b" add "$work/release-42")
-echo "   content ID: $id_b"
-[[ "$id_a" == "$id_b" ]] && echo "   same bytes, same ID on both nodes"
+echo "== node A adds a 48 MiB release tree"
+id=$("$shoal" -q --data-dir "$work/node-a" add "$work/release-42")
+echo "   content ID: $id"
 
-echo "== node A holds"
-"$shoal" --data-dir "$work/node-a" ls
+port_a=$(free_port)
+port_b=$(free_port)
+start "$work/node-a" "$port_a"
+start "$work/node-b" "$port_b"
+echo "== daemons: node-a on 127.0.0.1:$port_a, node-b on 127.0.0.1:$port_b"
 
-echo "== node A exports the content (every piece verified on the way out)"
-"$shoal" --data-dir "$work/node-a" export "$id_a" -o "$work/exported"
-diff -r "$work/release-42" "$work/exported" && echo "   export matches the original, byte for byte"
-[[ -x "$work/exported/bin/start.sh" ]] && echo "   executable bit kept"
-
-echo "== a damaged data file is caught"
-data_file="$work/node-b/data/$id_b"
-printf 'X' | dd of="$data_file" bs=1 seek=1000000 conv=notrunc status=none
-if "$shoal" --data-dir "$work/node-b" export "$id_b" -o "$work/bad-copy"; then
-  echo "   unexpected: a damaged export succeeded"; exit 1
-fi
-[[ ! -e "$work/bad-copy" ]] && echo "   nothing was written at the target"
+echo "== node B fetches it from node A (TLS 1.3, both certificates checked, every block verified)"
+start_ns=$(date +%s%N)
+"$shoal" --data-dir "$work/node-b" get "$id" --from "127.0.0.1:$port_a" -o "$work/fetched" >/dev/null
+end_ns=$(date +%s%N)
+diff -r "$work/release-42" "$work/fetched" && echo "   the copy matches the original, byte for byte"
+[[ -x "$work/fetched/bin/start.sh" ]] && echo "   executable bit kept"
+echo "   fetched in $(( (end_ns - start_ns) / 1000000 )) ms"
+echo "== node B now holds"
 "$shoal" --data-dir "$work/node-b" ls
+
+echo "== a machine certified by another organization tries to fetch from node A"
+"$shoal" -q network create other-org --out "$work/other-authority" >/dev/null
+node "$work/node-x" node-x "$work/other-authority/other-org"
+port_x=$(free_port)
+start "$work/node-x" "$port_x"
+if "$shoal" -q --data-dir "$work/node-x" get "$id" --from "127.0.0.1:$port_a" -o "$work/stolen" \
+  2>"$work/x-get.err"; then
+  echo "   unexpected: a foreign node fetched the content"; exit 1
+fi
+echo "   node-x was told: $(tail -1 "$work/x-get.err")"
+echo "   node-a logged:   $(grep -m1 -i refused "$work/node-a.log" | sed 's/^\[[^]]*\] //' || true)"
+[[ ! -e "$work/stolen" ]] && echo "   nothing was written at node-x"
+
 echo "== demo done"

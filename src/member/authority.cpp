@@ -131,6 +131,17 @@ result<authority_files> create_authority(const std::filesystem::path& dir, const
   }
   auto ca = make_authority(name, now);
   if (!ca) return std::move(ca).err();
+  {
+    // A missing output directory is made, owner-only: it is about to hold the authority's key.
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      if (!ec)
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+      if (ec) return error{errc::io_error, "cannot create " + quoted(dir) + ": " + ec.message()};
+    }
+  }
   SHOAL_TRY(write_new_file(files.key, key_to_pem(ca->key.get()), 0600));
   if (auto r = write_new_file(files.cert, cert_to_pem(ca->cert.get()), 0644); !r) {
     // The key is useless without its certificate and would block the next attempt.
