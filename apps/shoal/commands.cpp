@@ -22,6 +22,14 @@ result<std::unique_ptr<store::store>> open_store(const context& c, store::access
   return s;
 }
 
+// For commands that only read content (export, verify): the store for writing when it is free,
+// else, while a daemon holds it, a read-only view beside the daemon (SQLite WAL allows that).
+result<std::unique_ptr<store::store>> open_store_to_read(const context& c) {
+  auto s = open_store(c, store::access::read_write);
+  if (!s && s.err().code == errc::busy) return open_store(c, store::access::read_only);
+  return s;
+}
+
 json to_json(const store::content_summary& s) {
   return json{{"id", s.id.str()},
               {"name", s.name},
@@ -103,7 +111,7 @@ int list(const context& c) {
 int export_content(const context& c, const std::string& id_text, const std::filesystem::path& out) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto s = open_store(c, store::access::read_write);
+  auto s = open_store_to_read(c);
   if (!s) return fail(c, s.err());
   node::progress_reporter progress("exporting " + id_text.substr(0, 12), c.style);
   auto r = (*s)->export_to(*id, out, reporter_fn(progress));
@@ -163,7 +171,7 @@ int gc(const context& c) {
 int verify(const context& c, const std::string& id_text) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto s = open_store(c, store::access::read_write);
+  auto s = open_store_to_read(c);
   if (!s) return fail(c, s.err());
   node::progress_reporter progress("verifying " + id_text.substr(0, 12), c.style);
   auto r = (*s)->verify(*id, reporter_fn(progress));
@@ -176,7 +184,11 @@ int verify(const context& c, const std::string& id_text) {
   } else {
     std::printf("%s: %llu pieces checked, %zu bad%s\n", id->str().c_str(),
                 static_cast<unsigned long long>(r->pieces_checked), r->bad_pieces.size(),
-                r->bad_pieces.empty() ? "" : " (now marked missing)");
+                r->bad_pieces.empty()                       ? ""
+                : (*s)->mode() == store::access::read_write ? " (now marked missing)"
+                                                            : " (the running daemon holds the "
+                                                              "store; it drops them when it next "
+                                                              "reads them)");
   }
   return r->bad_pieces.empty() ? 0 : 1;
 }

@@ -16,11 +16,9 @@ namespace {
 using nlohmann::json;
 
 error error_from(const json& j) {
-  const std::string code = j.value("code", "io_error");
-  errc e = errc::io_error;
-  for (int i = 1; i <= static_cast<int>(errc::source_changed); ++i)
-    if (code == errc_name(static_cast<errc>(i))) e = static_cast<errc>(i);
-  return error{e, j.value("message", "the daemon reported an error")};
+  const auto code = errc_from_name(j.value("code", "io_error"));
+  return error{code && *code != errc::ok ? *code : errc::io_error,
+               j.value("message", "the daemon reported an error")};
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -37,6 +39,8 @@ enum class errc {
 const std::error_category& shoal_category() noexcept;
 // The enumerator's name ("disk_full"), for machine-readable output.
 const char* errc_name(errc e) noexcept;
+// The errc with that name; invalid_argument... for a name this build does not know, nullopt.
+std::optional<errc> errc_from_name(std::string_view name) noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), shoal_category()};

@@ -59,6 +59,12 @@ const char* errc_name(errc e) noexcept {
   return t ? t->name : "unknown";
 }
 
+std::optional<errc> errc_from_name(std::string_view name) noexcept {
+  for (const auto& t : texts)
+    if (name == t.name) return t.code;
+  return std::nullopt;
+}
+
 errc errc_from_errno(int err) noexcept {
   switch (err) {
     case ENOSPC:

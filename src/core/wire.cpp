@@ -591,6 +591,8 @@ const char* reason_name(reason r) noexcept {
       return "timeout";
     case reason::internal:
       return "internal";
+    case reason::done:
+      return "done";
   }
   return "unknown";
 }

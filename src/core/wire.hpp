@@ -70,6 +70,7 @@ enum class reason : std::uint16_t {
   bad_block = 7,  // a block failed verification; the connection is cut at that block
   timeout = 8,
   internal = 9,  // the sender failed locally (a disk error, a store problem)
+  done = 10,     // nothing is wrong: the sender has no more use for the connection
 };
 const char* reason_name(reason r) noexcept;
 

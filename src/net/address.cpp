@@ -9,7 +9,7 @@ std::string address::str() const {
          std::to_string(port);
 }
 
-result<address> parse_address(std::string_view text, std::string_view what) {
+result<address> parse_address(std::string_view text, std::string_view what, port_zero zero) {
   const auto bad = [&](const std::string& why) {
     return error{errc::invalid_argument,
                  std::string(what) + " \"" + std::string(text) + "\" " + why +
@@ -26,7 +26,8 @@ result<address> parse_address(std::string_view text, std::string_view what) {
   if (host.empty()) return bad("has no host");
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+  if (ec != std::errc{} || end != port.data() + port.size() || value > 65535 ||
+      (value == 0 && zero == port_zero::refused))
     return bad("has an invalid port");
   return address{std::string(host), static_cast<std::uint16_t>(value)};
 }

@@ -17,7 +17,11 @@ struct address {
   std::string str() const;
 };
 
-// Parses "HOST:PORT" (PORT 1..65535); `what` names the setting in errors ("--from", "listen").
-result<address> parse_address(std::string_view text, std::string_view what);
+enum class port_zero { refused, means_any };
+
+// Parses "HOST:PORT" (PORT 1..65535, or 0 where `zero` is means_any: a listen address on which
+// the kernel picks a free port); `what` names the setting in errors ("--from", "listen").
+result<address> parse_address(std::string_view text, std::string_view what,
+                              port_zero zero = port_zero::refused);
 
 }  // namespace shoal::net

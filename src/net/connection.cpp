@@ -8,6 +8,8 @@
 namespace shoal::net {
 namespace {
 
+using failure = connection_handler::failure;
+
 constexpr std::size_t read_chunk = 256 * 1024;
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
@@ -108,7 +110,8 @@ asio::awaitable<void> connection::run() {
       co_await asio::async_connect(socket, endpoints,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      handler_.on_refused(*this, "cannot connect to " + remote_ + ": " + ec.message());
+      handler_.on_refused(*this, failure::unreachable,
+                          "cannot connect to " + remote_ + ": " + ec.message());
       co_return finish();
     }
     socket.set_option(tcp::no_delay(true));
@@ -118,15 +121,16 @@ asio::awaitable<void> connection::run() {
   if (ec) {
     const bool timed_out = !socket.is_open();
     handler_.on_refused(
-        *this, timed_out ? "the TLS handshake did not finish within 10 s"
-               : openssl_error == 0
-                   ? "the connection failed during the TLS handshake: " + ec.message()
-                   : member::describe_handshake_failure(tls_.native_handle(), openssl_error));
+        *this, timed_out || openssl_error == 0 ? failure::unreachable : failure::untrusted,
+        timed_out ? "the TLS handshake did not finish within 10 s"
+        : openssl_error == 0
+            ? "the connection failed during the TLS handshake: " + ec.message()
+            : member::describe_handshake_failure(tls_.native_handle(), openssl_error));
     co_return finish();
   }
   auto who = member::verified_peer(tls_.native_handle());
   if (!who) {
-    handler_.on_refused(*this, who.err().message);
+    handler_.on_refused(*this, failure::untrusted, who.err().message);
     co_return finish();
   }
   peer_ = std::move(*who);
@@ -143,7 +147,8 @@ asio::awaitable<void> connection::run() {
         // In TLS 1.3 a dialer learns that the acceptor refused its certificate here, on the
         // first read after its side of the handshake finished.
         handler_.on_refused(
-            *this, member::describe_handshake_failure(tls_.native_handle(), openssl_error));
+            *this, failure::untrusted,
+            member::describe_handshake_failure(tls_.native_handle(), openssl_error));
       }
       session_->handle_eof(now());
       dispatch();

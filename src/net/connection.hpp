@@ -43,9 +43,11 @@ class connection_handler {
   // The handshake verified the peer; the session exists and has queued its hello.
   virtual void on_established(connection& c) = 0;
   virtual void on_event(connection& c, session_event ev) = 0;
-  // The connection could not be made or the peer was refused or refused us (`why` says which);
-  // on_closed follows.
-  virtual void on_refused(connection& c, const std::string& why) = 0;
+  // The connection could not be made (unreachable: worth trying again later), or one side
+  // refused the other's certificate (untrusted: certificates do not fix themselves); `why`
+  // says what happened. on_closed follows.
+  enum class failure { unreachable, untrusted };
+  virtual void on_refused(connection& c, failure kind, const std::string& why) = 0;
   // The socket is closed; the connection object goes once the handler drops its reference.
   virtual void on_closed(connection& c) = 0;
 };

@@ -3,11 +3,26 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
+#include <mutex>
+
 #include "shoal/error.hpp"
 
 namespace shoal::net {
+namespace {
+
+// OpenSSL writes to the socket with write(), which raises SIGPIPE when the peer has hung up;
+// by default that kills the process. A peer hanging up is ordinary here and is reported as
+// EPIPE, so the signal is ignored in every process that uses TLS sockets.
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
+
+}  // namespace
 
 tls_socket::tls_socket(tcp::socket socket, ssl_ctx_st* ctx, side s) : socket_(std::move(socket)) {
+  ignore_sigpipe();
   ssl_ = SSL_new(ctx);
   SHOAL_ASSERT(ssl_ != nullptr);
   // Reading ahead lets one recv() bring in many records; partial writes let a full socket

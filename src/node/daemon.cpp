@@ -3,7 +3,9 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <deque>
 #include <map>
@@ -82,7 +84,8 @@ struct job {
   std::unique_ptr<store::partial_content> partial;
   std::vector<net::address> sources;
   std::map<peer_handle, net::address> dialed;  // live connections and where they go
-  std::map<std::string, int> redials;          // per address
+  std::map<std::string, int> redials;          // per address, since it last answered
+  std::set<std::string> cut_off;               // addresses that sent a bad block
   std::vector<std::shared_ptr<control_client>> watchers;
   time_point started;
   std::string last_problem;
@@ -124,16 +127,29 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return error{errc::io_error, "cannot listen on " + listen.str() + ": " + ec.message()};
-    listen_text_ = listen.str();
+    // The bound address, so that port 0 shows the port the kernel picked (in the log and in
+    // `shoal status`).
+    const auto bound = acceptor_.local_endpoint(ec);
+    listen_text_ =
+        ec ? listen.str() : net::address{bound.address().to_string(), bound.port()}.str();
 
     const auto path = control_socket_path(opts_.data_dir);
     // A socket file left by a daemon that was killed: the store lock, which we hold, proves no
     // daemon is using it now.
+    if (path.native().size() >= sizeof(sockaddr_un::sun_path))
+      return error{errc::invalid_argument,
+                   "control socket path \"" + path.string() + "\" is too long for a Unix socket (" +
+                       std::to_string(path.native().size()) + " bytes, at most " +
+                       std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                       "); use a shorter data directory"};
     std::error_code fec;
     std::filesystem::remove(path, fec);
     control_.open(local(), ec);
+    // The data directory is owner-only (0700), so the socket is never reachable by others
+    // between bind and chmod; the chmod makes the socket's own mode say so too.
     if (!ec) control_.bind(local::endpoint(path.string()), ec);
-    if (!ec) ::chmod(path.c_str(), 0600);
+    if (!ec && ::chmod(path.c_str(), 0600) != 0)
+      ec = boost::system::error_code(errno, boost::system::system_category());
     if (!ec) control_.listen(16, ec);
     if (ec)
       return error{errc::io_error,
@@ -167,11 +183,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
                  c.side() == connection::role::dialer ? "outgoing" : "incoming");
   }
 
-  void on_refused(connection& c, const std::string& why) override {
-    spdlog::warn("refused: {}: {}", c.remote(), why);
-    if (job* j = job_of(c.id())) {
-      j->last_problem = "connection to " + c.remote() + " refused: " + why;
-      refused_.insert(c.id());
+  void on_refused(connection& c, failure kind, const std::string& why) override {
+    if (kind == failure::untrusted) {
+      spdlog::warn("refused: {}: {}", c.remote(), why);
+      if (job* j = job_of(c.id())) {
+        j->last_problem = "connection to " + c.remote() + " refused: " + why;
+        refused_.insert(c.id());
+      }
+    } else {
+      spdlog::warn("unreachable: {}: {}", c.remote(), why);
+      if (job* j = job_of(c.id())) j->last_problem = why;
     }
   }
 
@@ -198,7 +219,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!jobs_.contains(cid) || !addr) return;
     if (refused) {
       // Certificates do not fix themselves: a refused peer is not dialed again.
-      if (j.dialed.empty()) finish_job(cid, error{errc::permission_denied, j.last_problem});
+      if (j.dialed.empty()) finish_job(cid, error{errc::untrusted, j.last_problem});
+      return;
+    }
+    if (j.cut_off.contains(addr->str())) {
+      // It sent a block that failed verification: nothing more is taken from it.
+      if (j.dialed.empty())
+        finish_job(cid,
+                   error{errc::hash_mismatch, "no peer left to fetch from: " + j.last_problem});
       return;
     }
     int& n = j.redials[addr->str()];
@@ -222,12 +250,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, session_events::established>) {
             if (auto* j = job_of(c.id())) {
+              if (auto a = j->dialed.find(c.id()); a != j->dialed.end())
+                j->redials.erase(a->second.str());  // it answered: back to a full allowance
               j->f.handle_peer_added(now, c.id(), e.peer_max_requests);
               pump(j->f.id());
             }
           } else if constexpr (std::is_same_v<T, session_events::closed>) {
             log_close(c, e);
-            if (auto* j = job_of(c.id())) j->last_problem = e.text;
+            // A refusal already said what went wrong; the hang-up that follows is no news.
+            if (auto* j = job_of(c.id()); j && !refused_.contains(c.id())) j->last_problem = e.text;
           } else if constexpr (std::is_same_v<T, session_events::timed_out>) {
             if (auto* j = job_of(c.id())) {
               j->f.handle_timed_out(now, c.id(), e.kind, e.ref);
@@ -430,6 +461,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
         spdlog::warn("cutting off {}: {}", describe(d->peer), d->text);
         j.last_problem = describe(d->peer) + ": " + d->text;
+        if (auto where = j.dialed.find(d->peer);
+            where != j.dialed.end() && d->code == wire::reason::bad_block)
+          j.cut_off.insert(where->second.str());
         if (auto c = connections_.find(d->peer); c != connections_.end() && c->second->sess()) {
           c->second->sess()->close(now, d->code, d->text);
           touched.insert(d->peer);
@@ -500,15 +534,29 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.partial.reset();
     if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
     jobs_.erase(it);
+    const auto now = net::now();
     for (peer_handle p : peers) {
       conn_job_.erase(p);
-      if (auto c = connections_.find(p); c != connections_.end()) c->second->abort();
+      auto c = connections_.find(p);
+      if (c == connections_.end()) continue;
+      // A goodbye, so that the peer logs why the connection ended rather than a hang-up.
+      if (c->second->sess() && !c->second->sess()->closed()) {
+        c->second->sess()->close(
+            now, wire::reason::done,
+            e.code == errc::ok ? "the fetch is complete" : "the fetch has stopped");
+        c->second->flush();
+      } else {
+        c->second->abort();
+      }
     }
   }
 
   void start_get(const std::shared_ptr<control_client>& client, const json& req) {
+    // Every field is read before anything changes, so a field of the wrong type (which throws)
+    // leaves no half-made job behind.
     auto id = content_id::parse(req.value("id", std::string()));
     if (!id) return reply_error(client, id.err());
+    const std::string name = req.value("name", id->str());
     std::vector<net::address> sources;
     for (const auto& f : req.value("from", json::array())) {
       auto a = net::parse_address(f.get<std::string>(), "--from");
@@ -516,8 +564,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
       sources.push_back(*a);
     }
     if (auto it = jobs_.find(*id); it != jobs_.end()) {  // already fetching: watch it too
-      it->second.watchers.push_back(client);
-      for (const auto& a : sources) dial(*id, a);
+      job& j = it->second;
+      j.watchers.push_back(client);
+      for (const auto& a : sources) {
+        const bool known = std::any_of(j.dialed.begin(), j.dialed.end(),
+                                       [&](const auto& d) { return d.second.str() == a.str(); });
+        if (!known && !j.cut_off.contains(a.str())) dial(*id, a);
+      }
       return;
     }
     auto existing = store_->open_reader(*id);
@@ -537,7 +590,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                    "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT"});
     auto [it, inserted] = jobs_.try_emplace(*id, *id, rng_());
     job& j = it->second;
-    j.name = req.value("name", id->str());
+    j.name = name;
     j.started = net::now();
     j.watchers.push_back(client);
     j.sources = sources;
@@ -618,14 +671,22 @@ class daemon_impl final : public daemon, public net::connection_handler {
           json req = json::parse(line, nullptr, false);
           if (req.is_discarded() || !req.is_object())
             return reply_error(client, {errc::invalid_argument, "control request is not JSON"});
-          const std::string op = req.value("op", "");
-          if (op == "get") {
-            start_get(client, req);
-          } else if (op == "status") {
-            client->send(status_json());
-            client->close_after_writes();
-          } else {
-            reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
+          // Fields of the wrong type make nlohmann::json throw; that is the client's error and
+          // must not stop the daemon.
+          try {
+            const std::string op = req.value("op", "");
+            if (op == "get") {
+              start_get(client, req);
+            } else if (op == "status") {
+              client->send(status_json());
+              client->close_after_writes();
+            } else {
+              reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
+            }
+          } catch (const json::exception& e) {
+            reply_error(client, {errc::invalid_argument,
+                                 std::string("control request has a field of the wrong type: ") +
+                                     e.what()});
           }
         });
   }
@@ -645,7 +706,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   void log_close(connection& c, const session_events::closed& e) {
     const std::string who = c.describe();
-    if (e.code == wire::reason::none)
+    if (e.code == wire::reason::none || e.code == wire::reason::done)
       spdlog::info("disconnected: {}: {}", who, e.text);
     else
       spdlog::warn("disconnected: {}: {} ({}{})", who, e.text, wire::reason_name(e.code),
@@ -707,7 +768,7 @@ std::filesystem::path control_socket_path(const std::filesystem::path& data_dir)
 }
 
 result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
-  auto listen = net::parse_address(opts.listen, "listen address");
+  auto listen = net::parse_address(opts.listen, "listen address", net::port_zero::means_any);
   if (!listen) return std::move(listen).err();
   auto id = member::load_identity(opts.data_dir);
   if (!id) return std::move(id).err();

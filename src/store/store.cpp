@@ -327,7 +327,8 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
 }
 
 result<verify_result> store::verify(const content_id& id, const progress_fn& progress) {
-  SHOAL_TRY(require_write());
+  // Read-only (beside a running daemon) a damaged piece is reported but not marked missing.
+  catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
   auto rec = record(id);
   if (!rec) return std::move(rec).err();
   auto m = manifest_of(*rec);
@@ -347,8 +348,8 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
     const piece_index p{i};
     if (!have->contains(p)) continue;
     ++out.pieces_checked;
-    auto r = read_verified(catalog_.get(), *rec, *have, *m, layout, data->get(), data_file, p, buf,
-                           hasher);
+    auto r =
+        read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf, hasher);
     if (!r) {
       if (r.err().code != errc::hash_mismatch) return std::move(r).err();
       out.bad_pieces.push_back(p);

@@ -62,6 +62,7 @@ class store {
   // leftovers of killed processes and checks data files; read_only takes no lock and creates
   // nothing (SQLite may still add its WAL index file beside an existing catalog).
   static result<std::unique_ptr<store>> open(const fs::path& dir, access mode = access::read_write);
+  access mode() const { return mode_; }
   ~store();
 
   const fs::path& dir() const { return dir_; }

@@ -1,0 +1,314 @@
+// Two (or more) real daemons on loopback: a multi-file tree fetched and compared byte for byte;
+// nodes of a foreign network, or with an expired certificate, refused on both sides; a peer that
+// serves corrupted blocks disconnected while an honest one completes the fetch; truncated and
+// oversized frames; the fetching daemon killed mid-transfer and resumed.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "support/rogue_peer.hpp"
+#include "support/test_network.hpp"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> v(n);
+  for (auto& b : v) b = static_cast<std::uint8_t>(rng());
+  return v;
+}
+
+void write_file(const fs::path& p, const std::vector<std::uint8_t>& bytes) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every entry under `a` exists under `b` with the same type, bytes and executable bit, and
+// the other way round.
+void expect_same_tree(const fs::path& a, const fs::path& b) {
+  std::set<fs::path> in_a, in_b;
+  for (const auto& e : fs::recursive_directory_iterator(a)) in_a.insert(fs::relative(e.path(), a));
+  for (const auto& e : fs::recursive_directory_iterator(b)) in_b.insert(fs::relative(e.path(), b));
+  EXPECT_EQ(in_a, in_b);
+  for (const auto& rel : in_a) {
+    const auto pa = a / rel, pb = b / rel;
+    ASSERT_EQ(fs::is_directory(pa), fs::is_directory(pb)) << rel;
+    if (fs::is_directory(pa)) continue;
+    EXPECT_TRUE(read_file(pa) == read_file(pb)) << rel << " differs";
+    const auto exec = fs::perms::owner_exec;
+    EXPECT_EQ((fs::status(pa).permissions() & exec) != fs::perms::none,
+              (fs::status(pb).permissions() & exec) != fs::perms::none)
+        << rel;
+  }
+}
+
+class transfer_test : public ::testing::Test {
+ protected:
+  test_network net_;
+};
+
+TEST_F(transfer_test, multi_file_tree_fetched_and_identical) {
+  auto& a = net_.add_node("node-a");
+  auto& b = net_.add_node("node-b");
+  const auto tree = net_.dir() / "release";
+  write_file(tree / "models" / "weights.bin", random_bytes(5 * 1024 * 1024 + 4321, 1));
+  write_file(tree / "models" / "small.bin", random_bytes(16384, 2));  // exactly one block
+  write_file(tree / "bin" / "start.sh", {'#', '!', '/', 'b', 'i', 'n', '/', 's', 'h', '\n'});
+  fs::permissions(tree / "bin" / "start.sh", fs::perms::owner_exec, fs::perm_options::add);
+  write_file(tree / "EMPTY", {});
+  fs::create_directories(tree / "empty-dir");
+  const std::string id = net_.add(a, tree);
+  net_.start(a);
+  net_.start(b);
+
+  const auto out = net_.dir() / "fetched";
+  auto r = net_.get(b, id, {a.listen}, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nlog of a:\n"
+                            << cli::slurp(a.log) << "\nlog of b:\n"
+                            << cli::slurp(b.log);
+  const json done = json::parse(r.out);
+  EXPECT_EQ(done.value("event", ""), "done");
+  EXPECT_EQ(done.value("output", ""), out.string());
+  expect_same_tree(tree, out);
+  // B now holds the content, complete and verifiable, and can serve it.
+  auto v = net_.shoal(&b, {"verify", id});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+
+  // Asking again is answered from the store.
+  r = net_.get(b, id, {a.listen}, net_.dir() / "again");
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nlog of b:\n" << cli::slurp(b.log);
+  EXPECT_TRUE(json::parse(r.out).value("already_held", false));
+  expect_same_tree(tree, net_.dir() / "again");
+}
+
+TEST_F(transfer_test, node_of_a_foreign_network_is_refused_on_both_sides) {
+  auto& a = net_.add_node("node-a");
+  auto& x = net_.add_node("node-x", "other-org");
+  const auto file = net_.dir() / "secret.bin";
+  write_file(file, random_bytes(300000, 3));
+  const std::string id = net_.add(a, file);
+  const auto file_x = net_.dir() / "x.bin";
+  write_file(file_x, random_bytes(1000, 4));
+  const std::string id_x = net_.add(x, file_x);
+  net_.start(a);
+  net_.start(x);
+
+  const auto out = net_.dir() / "stolen";
+  auto r = net_.get(x, id, {a.listen}, out);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("acme"), std::string::npos) << "names the foreign network: " << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_TRUE(net_.log_shows(x, "refused")) << cli::slurp(x.log);
+  EXPECT_TRUE(net_.log_shows(a, "refused")) << cli::slurp(a.log);
+  // Nothing of the content reached the foreign node: not even its manifest.
+  auto ls = net_.shoal(&x, {"--json", "ls"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(json::parse(ls.out).size(), 1u) << "only its own content: " << ls.out;
+
+  // And the other way: a member dialing the foreign node refuses it.
+  r = net_.get(a, id_x, {x.listen}, net_.dir() / "from-x");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("other-org"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(net_.dir() / "from-x"));
+}
+
+TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
+  auto& a = net_.add_node("node-a");
+  auto& e = net_.add_node("node-e", "acme", "3s");
+  auto& c = net_.add_node("node-c");
+  const auto file_a = net_.dir() / "a.bin";
+  const auto file_e = net_.dir() / "e.bin";
+  write_file(file_a, random_bytes(200000, 5));
+  write_file(file_e, random_bytes(200000, 6));
+  const std::string id_a = net_.add(a, file_a);
+  const std::string id_e = net_.add(e, file_e);
+  net_.start(a);
+  net_.start(c);
+  net_.start(e);  // while its certificate is still valid
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+
+  // E dials A: A refuses E's expired certificate.
+  auto r = net_.get(e, id_a, {a.listen}, net_.dir() / "e-out");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(net_.dir() / "e-out"));
+  EXPECT_TRUE(net_.log_shows(a, "expired")) << cli::slurp(a.log);
+  EXPECT_TRUE(net_.log_shows(e, "refused")) << cli::slurp(e.log);
+
+  // C dials E: C refuses to talk to a peer whose certificate has expired.
+  r = net_.get(c, id_e, {e.listen}, net_.dir() / "c-out");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("expired"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(net_.dir() / "c-out"));
+  EXPECT_TRUE(net_.log_shows(c, "expired")) << cli::slurp(c.log);
+}
+
+TEST_F(transfer_test, peer_serving_corrupted_blocks_is_disconnected_and_the_fetch_completes) {
+  auto& a = net_.add_node("node-a");
+  auto& b = net_.add_node("node-b");
+  auto& m = net_.add_node("node-m");  // certified, but serves corrupted blocks
+  const auto bytes = random_bytes(3 * 1024 * 1024 + 777, 6);
+  const auto file = net_.dir() / "payload.bin";
+  write_file(file, bytes);
+  const std::string id = net_.add(a, file);
+  corrupting_peer rogue(m.dir, memory_content::make({{"", bytes}}));
+  ASSERT_EQ(memory_content::make({{"", bytes}}).id.str(), id);
+  net_.start(a);
+  net_.start(b);
+
+  // The rogue alone: every block it sends fails verification, it is cut off each time, and
+  // the fetch ends with an error instead of storing a byte of it.
+  auto r = net_.get(b, id, {rogue.address()}, net_.dir() / "bad", std::chrono::seconds(30));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(net_.dir() / "bad"));
+  EXPECT_GE(rogue.corrupt_blocks_sent(), 1);
+  EXPECT_TRUE(net_.log_shows(b, "failed verification")) << cli::slurp(b.log);
+  EXPECT_NE(r.err.find("failed verification"), std::string::npos) << r.err;
+  EXPECT_EQ(rogue.connections_accepted(), 1) << "a peer that sent a bad block is not dialed again";
+
+  // The rogue and an honest peer: the rogue is dropped at its bad block, the fetch completes
+  // from the honest one, and the result is exactly the original.
+  const auto out = net_.dir() / "good.bin";
+  r = net_.get(b, id, {rogue.address(), a.listen}, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nlog of b:\n" << cli::slurp(b.log);
+  EXPECT_TRUE(read_file(out) == bytes);
+  auto v = net_.shoal(&b, {"verify", id});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+}
+
+TEST_F(transfer_test, truncated_and_oversized_frames_end_the_connection_with_a_clear_log) {
+  auto& a = net_.add_node("node-a");
+  auto& m = net_.add_node("node-m");
+  const auto file = net_.dir() / "after.bin";
+  write_file(file, random_bytes(50000, 7));
+  const std::string id = net_.add(a, file);
+  net_.start(a);
+  const int port = std::stoi(a.listen.substr(a.listen.rfind(':') + 1));
+
+  {
+    raw_member_client c(m.dir, "127.0.0.1", port);
+    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, "raw-test"}));
+    // A length prefix announcing 64 MiB: refused before any of the body is awaited.
+    ASSERT_TRUE(c.write({0x04, 0x00, 0x00, 0x00, 0x01}));
+    c.read_until_closed();
+  }
+  EXPECT_TRUE(net_.log_shows(a, "is over the limit")) << cli::slurp(a.log);
+
+  {
+    raw_member_client c(m.dir, "127.0.0.1", port);
+    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, "raw-test"}));
+    // Half of a 100-byte frame, then the connection ends.
+    ASSERT_TRUE(c.write({0x00, 0x00, 0x00, 0x64, 0x05, 0x01, 0x02}));
+    c.close();
+    c.read_until_closed();
+  }
+  EXPECT_TRUE(net_.log_shows(a, "connection closed inside a frame")) << cli::slurp(a.log);
+
+  // The daemon is unharmed and still serves.
+  auto& b = net_.add_node("node-b");
+  net_.start(b);
+  auto r = net_.get(b, id, {a.listen}, net_.dir() / "after-out");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(transfer_test, killed_fetcher_resumes_without_fetching_verified_pieces_again) {
+  auto& a = net_.add_node("node-a");
+  auto& b = net_.add_node("node-b");
+  const auto file = net_.dir() / "big.bin";
+  const std::size_t size = 96 * 1024 * 1024 + 999;
+  write_file(file, random_bytes(size, 8));
+  const std::string id = net_.add(a, file);
+  net_.start(a);
+  net_.start(b);
+
+  // Start the fetch in the background and kill B's daemon once some, not all, is stored.
+  cli background(net_.dir() / "scratch");
+  const pid_t getter = background.start({"--data-dir", b.dir.string(), "-q", "get", id, "--from",
+                                         a.listen, "-o", (net_.dir() / "first").string()});
+  std::uint64_t stored = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = net_.shoal(&b, {"--json", "status"}, std::chrono::seconds(10));
+    if (s.exit_code == 0) {
+      const auto st = json::parse(s.out);
+      if (!st["fetches"].empty()) stored = st["fetches"][0].value("stored_bytes", 0ull);
+      if (stored > 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(stored, 0u) << "the fetch never started storing";
+  ASSERT_LT(stored, size) << "the fetch finished before it could be interrupted";
+  net_.stop(b, SIGKILL);
+  auto first = background.wait(getter, std::chrono::seconds(30));
+  EXPECT_NE(first.exit_code, 0) << "the CLI reports the daemon went away";
+  EXPECT_FALSE(fs::exists(net_.dir() / "first"));
+
+  auto ls = net_.shoal(&b, {"--json", "ls"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  const auto held = json::parse(ls.out);
+  ASSERT_EQ(held.size(), 1u) << ls.out;
+
+  net_.start(b);
+  const auto out = net_.dir() / "resumed.bin";
+  auto r = net_.get(b, id, {a.listen}, out);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\nlog of b:\n" << cli::slurp(b.log);
+  const json done = json::parse(r.out);
+  const auto received = done.value("received_bytes", std::uint64_t{0});
+  EXPECT_GT(received, 0u);
+  EXPECT_LT(received, size) << "the verified pieces stored before the kill were fetched again";
+  EXPECT_TRUE(read_file(out) == read_file(file));
+}
+
+TEST_F(transfer_test, malformed_control_requests_get_errors_and_the_daemon_carries_on) {
+  auto& a = net_.add_node("node-a");
+  net_.start(a);
+  const auto ask = [&](const std::string& line) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = (a.dir / "control.sock").string();
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    std::string reply;
+    char buf[4096];
+    for (int i = 0; i < 100; ++i) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return reply;
+  };
+  EXPECT_NE(ask("not json\n").find("not JSON"), std::string::npos);
+  EXPECT_NE(ask("{\"op\": 1}\n").find("wrong type"), std::string::npos);
+  EXPECT_NE(ask("{\"op\": \"get\", \"id\": 7}\n").find("wrong type"), std::string::npos);
+  EXPECT_NE(ask("{\"op\": \"get\", \"id\": \"sh1x\", \"from\": [1]}\n").find("\"error\""),
+            std::string::npos);
+  EXPECT_NE(ask("{\"op\": \"launch\"}\n").find("unknown control op"), std::string::npos);
+  auto st = net_.shoal(&a, {"--json", "status"});
+  EXPECT_EQ(st.exit_code, 0) << st.err << cli::slurp(a.log);
+}
+
+}  // namespace
+}  // namespace shoal::testing
