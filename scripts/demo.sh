@@ -74,8 +74,10 @@ echo "== node B fetches it from node A (TLS 1.3, both certificates checked, ever
 start_ns=$(date +%s%N)
 "$shoal" --data-dir "$work/node-b" get "$id" --from "127.0.0.1:$port_a" -o "$work/fetched" >/dev/null
 end_ns=$(date +%s%N)
-diff -r "$work/release-42" "$work/fetched" && echo "   the copy matches the original, byte for byte"
-[[ -x "$work/fetched/bin/start.sh" ]] && echo "   executable bit kept"
+diff -r "$work/release-42" "$work/fetched" || { echo "   the copy differs"; exit 1; }
+echo "   the copy matches the original, byte for byte"
+[[ -x "$work/fetched/bin/start.sh" ]] || { echo "   the executable bit was lost"; exit 1; }
+echo "   executable bit kept"
 echo "   fetched in $(( (end_ns - start_ns) / 1000000 )) ms"
 echo "== node B now holds"
 "$shoal" --data-dir "$work/node-b" ls
@@ -91,6 +93,7 @@ if "$shoal" -q --data-dir "$work/node-x" get "$id" --from "127.0.0.1:$port_a" -o
 fi
 echo "   node-x was told: $(tail -1 "$work/x-get.err")"
 echo "   node-a logged:   $(grep -m1 -i refused "$work/node-a.log" | sed 's/^\[[^]]*\] //' || true)"
-[[ ! -e "$work/stolen" ]] && echo "   nothing was written at node-x"
+[[ ! -e "$work/stolen" ]] || { echo "   unexpected: output written at node-x"; exit 1; }
+echo "   nothing was written at node-x"
 
 echo "== demo done"

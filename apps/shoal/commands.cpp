@@ -184,11 +184,12 @@ int verify(const context& c, const std::string& id_text) {
   } else {
     std::printf("%s: %llu pieces checked, %zu bad%s\n", id->str().c_str(),
                 static_cast<unsigned long long>(r->pieces_checked), r->bad_pieces.size(),
-                r->bad_pieces.empty()                       ? ""
-                : (*s)->mode() == store::access::read_write ? " (now marked missing)"
-                                                            : " (the running daemon holds the "
-                                                              "store; it drops them when it next "
-                                                              "reads them)");
+                r->bad_pieces.empty() ? ""
+                : (*s)->mode() == store::access::read_write
+                    ? " (now marked missing)"
+                    : " (another process, such as the "
+                      "daemon, holds the store; they are "
+                      "dropped when next read for writing)");
   }
   return r->bad_pieces.empty() ? 0 : 1;
 }

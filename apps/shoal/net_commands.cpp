@@ -37,10 +37,18 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   if (!id) return fail(c, id.err());
   auto conn = node::control_connection::open(c.config.data_dir);
   if (!conn) return fail(c, conn.err());
-  if (auto r = conn->send(json{
-          {"op", "get"}, {"id", id->str()}, {"from", from}, {"name", out.filename().string()}});
-      !r)
-    return fail(c, r.err());
+  // Checked now rather than after the transfer: a target that is taken by a file will not be
+  // written (an existing directory receives the content inside it).
+  std::error_code ec;
+  const auto st = std::filesystem::symlink_status(out, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st))
+    return fail(c, {errc::already_exists, "output \"" + out.string() + "\" already exists"});
+  json req{{"op", "get"}, {"id", id->str()}, {"from", from}};
+  // The catalog name of new content is the output's name, unless the output is a directory that
+  // will hold it (then the daemon names it by its ID).
+  if (!std::filesystem::is_directory(st) && !out.filename().empty())
+    req["name"] = out.filename().string();
+  if (auto r = conn->send(req); !r) return fail(c, r.err());
   node::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
   json last;
   while (true) {

@@ -1,6 +1,7 @@
-// TLS 1.3 between members (docs/protocol/membership.md, section 7). The network adapter wraps
-// the context in boost::asio::ssl::context(native_handle) and, after each handshake, asks
-// verified_peer who is on the other end, or describe_handshake_failure why there is no one.
+// TLS 1.3 between members (docs/protocol/membership.md, section 7). The network adapter
+// (src/net/tls_socket) makes one SSL object per connection from this context and, after each
+// handshake, asks verified_peer who is on the other end, or describe_handshake_failure why there
+// is no one.
 //
 // Both sides present certificates and both verify: the trust store holds only the network
 // certificate, the peer's certificate must be signed directly by it, and the node profile

@@ -89,11 +89,13 @@ std::string connection::describe() const {
 }
 
 void connection::start() {
-  asio::co_spawn(tls_.socket().get_executor(), run(), asio::detached);
+  asio::co_spawn(tls_.socket().get_executor(), run(shared_from_this()), asio::detached);
 }
 
-asio::awaitable<void> connection::run() {
-  auto self = shared_from_this();
+// `self` is a parameter, not a shared_from_this() in the body: co_spawn only posts the
+// coroutine, and by the time its body first runs the connection may have been closed and
+// dropped by everyone else. Parameters are copied into the frame when the coroutine is created.
+asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
   boost::system::error_code ec;
   auto& socket = tls_.socket();
   unsigned long openssl_error = 0;
@@ -114,7 +116,8 @@ asio::awaitable<void> connection::run() {
                           "cannot connect to " + remote_ + ": " + ec.message());
       co_return finish();
     }
-    socket.set_option(tcp::no_delay(true));
+    socket.set_option(tcp::no_delay(true), ec);  // a hint; a failure here is not fatal
+    ec.clear();
     tune_receive_buffer(socket);
   }
   co_await tls_.handshake(ec, openssl_error);
@@ -138,7 +141,7 @@ asio::awaitable<void> connection::run() {
   session_.emplace(cfg_, now());
   handler_.on_established(*this);
   flush();
-  asio::co_spawn(socket.get_executor(), tick_loop(), asio::detached);
+  asio::co_spawn(socket.get_executor(), tick_loop(shared_from_this()), asio::detached);
 
   while (!session_->closed()) {
     const std::size_t n = co_await tls_.read_some(inbuf_, ec, openssl_error);
@@ -163,8 +166,8 @@ asio::awaitable<void> connection::run() {
   if (!write_in_flight_) finish();
 }
 
-asio::awaitable<void> connection::tick_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> connection::tick_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+  // `self` as in run().
   while (session_ && !session_->closed() && !finished_) {
     // Wake at the session's next deadline, and at least every second, so a deadline that moved
     // earlier (a new request) is never missed by much.
@@ -211,11 +214,11 @@ void connection::write_more() {
     return;
   }
   write_in_flight_ = true;
-  asio::co_spawn(tls_.socket().get_executor(), write_loop(), asio::detached);
+  asio::co_spawn(tls_.socket().get_executor(), write_loop(shared_from_this()), asio::detached);
 }
 
-asio::awaitable<void> connection::write_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+  // `self` as in run().
   while (!outbox_.empty() && !finished_) {
     writing_ = std::exchange(outbox_, {});
     boost::system::error_code ec;

@@ -80,11 +80,11 @@ class connection : public std::enable_shared_from_this<connection> {
   const std::optional<address>& target() const { return target_; }
 
  private:
-  asio::awaitable<void> run();
-  asio::awaitable<void> tick_loop();
+  asio::awaitable<void> run(std::shared_ptr<connection> self);
+  asio::awaitable<void> tick_loop(std::shared_ptr<connection> self);
   void dispatch();
   void write_more();
-  asio::awaitable<void> write_loop();
+  asio::awaitable<void> write_loop(std::shared_ptr<connection> self);
   void finish();
 
   tls_socket tls_;

@@ -59,7 +59,14 @@ namespace {
 // Attaches the descriptor on first use: the socket is connected (or accepted) by then.
 void attach(ssl_st* ssl, tcp::socket& s) {
   if (SSL_get_fd(ssl) < 0) {
-    s.non_blocking(true);
+    boost::system::error_code ec;
+    s.non_blocking(true, ec);
+    // A blocking descriptor would stall the io thread inside OpenSSL; without one, every
+    // following operation fails with "bad descriptor" instead.
+    if (ec) {
+      s.close(ec);
+      return;
+    }
     SSL_set_fd(ssl, s.native_handle());
   }
 }

@@ -86,6 +86,10 @@ struct job {
   std::map<peer_handle, net::address> dialed;  // live connections and where they go
   std::map<std::string, int> redials;          // per address, since it last answered
   std::set<std::string> cut_off;               // addresses that sent a bad block
+  std::set<std::string> redialing;             // addresses waiting for their redial timer
+
+  // No connection and no redial pending: nothing can make progress any more.
+  bool idle() const { return dialed.empty() && redialing.empty(); }
   std::vector<std::shared_ptr<control_client>> watchers;
   time_point started;
   std::string last_problem;
@@ -190,10 +194,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
         j->last_problem = "connection to " + c.remote() + " refused: " + why;
         refused_.insert(c.id());
       }
-    } else {
+    } else if (c.side() == connection::role::acceptor) {
+      spdlog::warn("handshake failed: {}: {}", c.remote(), why);
+    } else if (job* j = job_of(c.id())) {
       spdlog::warn("unreachable: {}: {}", c.remote(), why);
-      if (job* j = job_of(c.id())) j->last_problem = why;
-    }
+      j->last_problem = why;
+    }  // else: a dial that its finished fetch abandoned; nothing to report
   }
 
   void on_closed(connection& c) override {
@@ -219,27 +225,31 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!jobs_.contains(cid) || !addr) return;
     if (refused) {
       // Certificates do not fix themselves: a refused peer is not dialed again.
-      if (j.dialed.empty()) finish_job(cid, error{errc::untrusted, j.last_problem});
+      if (j.idle()) finish_job(cid, error{errc::untrusted, j.last_problem});
       return;
     }
     if (j.cut_off.contains(addr->str())) {
       // It sent a block that failed verification: nothing more is taken from it.
-      if (j.dialed.empty())
+      if (j.idle())
         finish_job(cid,
                    error{errc::hash_mismatch, "no peer left to fetch from: " + j.last_problem});
       return;
     }
     int& n = j.redials[addr->str()];
     if (++n > max_redials) {
-      if (j.dialed.empty())
+      if (j.idle())
         finish_job(cid, error{errc::io_error, "gave up on " + addr->str() + " after " +
-                                                  std::to_string(max_redials) +
+                                                  std::to_string(max_redials + 1) +
                                                   " attempts: " + j.last_problem});
       return;
     }
+    j.redialing.insert(addr->str());
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1 << (n - 1)));
     timer->async_wait([this, timer, cid, a = *addr](boost::system::error_code ec) {
-      if (!ec && jobs_.contains(cid) && !stopping_) dial(cid, a);
+      auto waiting = jobs_.find(cid);
+      if (waiting == jobs_.end()) return;
+      waiting->second.redialing.erase(a.str());
+      if (!ec && !stopping_) dial(cid, a);
     });
   }
 
@@ -342,13 +352,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
   const cached_piece* piece_for(store::content_reader& r, piece_index p, error& problem) {
     for (const auto& cp : pieces_)
       if (cp.content == r.id() && cp.piece == p) return &cp;
-    auto data = r.read_piece(p);
+    std::vector<hash256> leaves;
+    auto data = r.read_piece(p, &leaves);
     if (!data) {
       problem = data.err();
       return nullptr;
     }
-    cached_piece cp{r.id(), p, std::move(*data), {}};
-    cp.leaves = merkle::piece_leaf_hashes(hasher_, cp.data);
+    cached_piece cp{r.id(), p, std::move(*data), std::move(leaves)};
     if (pieces_.size() >= piece_cache_limit) pieces_.pop_front();
     pieces_.push_back(std::move(cp));
     return &pieces_.back();
@@ -569,7 +579,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       for (const auto& a : sources) {
         const bool known = std::any_of(j.dialed.begin(), j.dialed.end(),
                                        [&](const auto& d) { return d.second.str() == a.str(); });
-        if (!known && !j.cut_off.contains(a.str())) dial(*id, a);
+        if (!known && !j.cut_off.contains(a.str()) && !j.redialing.contains(a.str())) dial(*id, a);
       }
       return;
     }
@@ -642,7 +652,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
         if (ec != asio::error::operation_aborted && !stopping_) accept_peers();
         return;
       }
-      sock.set_option(asio::ip::tcp::no_delay(true));
+      boost::system::error_code ignored;  // a hint; a failure here is not fatal
+      sock.set_option(asio::ip::tcp::no_delay(true), ignored);
       const peer_handle id(++next_peer_);
       auto c =
           std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_config{});

@@ -26,12 +26,18 @@ std::string quoted(const fs::path& p) {
 result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
                            const manifest& m, const content_layout& layout, int fd,
                            const fs::path& data_file, piece_index p, std::vector<std::uint8_t>& buf,
-                           crypto::sha256_hasher& hasher) {
+                           crypto::sha256_hasher& hasher, std::vector<hash256>* leaves = nullptr) {
   const piece_location loc = layout.locate(p);
   const file_layout& f = layout.files()[loc.file];
   buf.resize(loc.length);
   SHOAL_TRY(pread_exact(fd, buf, f.data_offset + loc.offset_in_file, data_file));
-  if (merkle::piece_hash(hasher, buf) == rec.piece_hashes[p.value]) return {};
+  // The piece hash is the fold of the leaf hashes; a caller that needs the leaves too (to build
+  // block proofs) gets them from the same pass over the bytes.
+  std::vector<hash256> own;
+  std::vector<hash256>& l = leaves ? *leaves : own;
+  l = merkle::piece_leaf_hashes(hasher, buf);
+  if (merkle::fold(hasher, l, merkle::piece_level) == rec.piece_hashes[p.value]) return {};
+  l.clear();
   have.erase(p);
   std::string note = "piece " + std::to_string(p.value) + " of " + rec.summary.id.str() +
                      " (bytes " + std::to_string(loc.offset_in_file) + ".." +
@@ -496,7 +502,8 @@ result<void> content_reader::refresh() {
   return {};
 }
 
-result<std::vector<std::uint8_t>> content_reader::read_piece(piece_index p) {
+result<std::vector<std::uint8_t>> content_reader::read_piece(piece_index p,
+                                                             std::vector<hash256>* leaves) {
   if (p.value >= layout_.piece_count())
     return error{errc::invalid_argument,
                  "piece " + std::to_string(p.value) + " is out of range for " + id().str()};
@@ -506,7 +513,7 @@ result<std::vector<std::uint8_t>> content_reader::read_piece(piece_index p) {
   std::vector<std::uint8_t> buf;
   catalog* writable = store_.mode_ == access::read_write ? store_.catalog_.get() : nullptr;
   SHOAL_TRY(read_verified(writable, record_, have_, manifest_, layout_, fd_.get(), path_, p, buf,
-                          hasher_));
+                          hasher_, leaves));
   return buf;
 }
 

@@ -167,7 +167,9 @@ class content_reader {
   const piece_set& have() const { return have_; }
   // Re-reads which pieces are present (a fetch in progress adds pieces).
   result<void> refresh();
-  result<std::vector<std::uint8_t>> read_piece(piece_index p);
+  // `leaves`, if given, receives the piece's leaf hashes, computed in the same pass.
+  result<std::vector<std::uint8_t>> read_piece(piece_index p,
+                                               std::vector<hash256>* leaves = nullptr);
 
  private:
   friend class store;

@@ -156,7 +156,8 @@ TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
   // C dials E: C refuses to talk to a peer whose certificate has expired.
   r = net_.get(c, id_e, {e.listen}, net_.dir() / "c-out");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("expired"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expired"), std::string::npos) << r.err << "\nlog of e:\n"
+                                                      << cli::slurp(e.log);
   EXPECT_FALSE(fs::exists(net_.dir() / "c-out"));
   EXPECT_TRUE(net_.log_shows(c, "expired")) << cli::slurp(c.log);
 }
