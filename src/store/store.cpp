@@ -311,14 +311,18 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
     const file_layout& f = layout.files()[next_file++];
     auto fd = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, e.executable ? 0777 : 0666);
     if (!fd) return std::move(fd).err();
+    direct_writer writer(fd->get(), dest);  // bypasses the page cache (direct_write.hpp says why)
     for (std::uint64_t k = 0; k < f.piece_count; ++k) {
       const piece_index p{f.first_piece + k};
       SHOAL_TRY(
           read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf, hasher));
-      SHOAL_TRY(pwrite_all(fd->get(), buf, k * merkle::piece_size, dest));
+      // The last piece may be padded to the alignment; the file is cut back to size below.
+      SHOAL_TRY(writer.write(buf, k * merkle::piece_size, k + 1 == f.piece_count));
       written += buf.size();
       if (progress) progress(written, sum.total_size);
     }
+    if (f.size % direct_alignment != 0 && ::ftruncate(fd->get(), static_cast<off_t>(f.size)) != 0)
+      return system_error(errno, "cannot set the size of " + quoted(dest));
     SHOAL_TRY(sync_file(fd->get(), dest));
   }
   // Directory entries are flushed too, so that after a crash the renamed tree is whole.
@@ -534,8 +538,7 @@ result<void> partial_content::write_piece(piece_index p, byte_span data) {
   if (merkle::piece_hash(hasher_, data) != hashes_[p.value])
     return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
                                           " does not match its hash"};
-  SHOAL_TRY(pwrite_all(fd_.get(), data, layout_.files()[loc.file].data_offset + loc.offset_in_file,
-                       path_));
+  SHOAL_TRY(writer_.write(data, layout_.files()[loc.file].data_offset + loc.offset_in_file));
   have_.insert(p);
   if (auto r = store_.catalog_->set_have(id_, have_.bytes(), have_.count()); !r) {
     have_.erase(p);

@@ -31,6 +31,7 @@
 #include "shoal/error.hpp"
 #include "shoal/manifest.hpp"
 #include "store/catalog.hpp"
+#include "store/direct_write.hpp"
 #include "store/file_io.hpp"
 #include "store/importer.hpp"
 
@@ -143,7 +144,8 @@ class partial_content {
         hashes_(std::move(hashes)),
         have_(std::move(have)),
         fd_(std::move(fd)),
-        path_(std::move(path)) {}
+        path_(std::move(path)),
+        writer_(fd_.get(), path_) {}
 
   store& store_;
   content_id id_;
@@ -153,6 +155,7 @@ class partial_content {
   piece_set have_;
   unique_fd fd_;
   fs::path path_;
+  direct_writer writer_;  // pieces bypass the page cache (direct_write.hpp says why)
   crypto::sha256_hasher hasher_;
 };
 
