@@ -18,6 +18,7 @@
 #include "member/identity.hpp"
 #include "member/tls.hpp"
 #include "net/connection.hpp"
+#include "node/disk_worker.hpp"
 #include "store/store.hpp"
 
 namespace shoal::node {
@@ -81,7 +82,8 @@ struct job {
   job(const content_id& id, std::uint64_t seed) : f(id, fetch_config{}, seed) {}
   fetch f;
   std::string name;
-  std::unique_ptr<store::partial_content> partial;
+  // Shared with the disk worker's writes in flight; released on the io thread only.
+  std::shared_ptr<store::partial_content> partial;
   std::vector<net::address> sources;
   std::map<peer_handle, net::address> dialed;  // live connections and where they go
   std::map<std::string, int> redials;          // per address, since it last answered
@@ -174,6 +176,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     });
     tick();
     io_.run();
+    // Writes still queued finish, and their results are recorded.
+    disk_.stop();
+    io_.restart();
+    io_.poll();
     std::error_code fec;
     std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
     spdlog::info("stopped");
@@ -484,7 +490,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         j.partial = std::move(*partial);
         j.f.handle_opened(now, j.partial->have());
       } else if (auto* w = std::get_if<fetch_actions::write_piece>(&*a)) {
-        j.f.handle_piece_written(now, w->piece, j.partial->write_piece(w->piece, w->data));
+        write_piece(cid, j.partial, w->piece, std::move(w->data));
       } else if (std::holds_alternative<fetch_actions::piece_stored>(*a)) {
         if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
       } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
@@ -497,6 +503,30 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     for (peer_handle p : touched)
       if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
+  }
+
+  // The bytes go to disk on the worker thread; the piece is recorded and the fetch told on
+  // this one. The partial content travels with the write and back, so its last reference is
+  // always dropped here.
+  void write_piece(const content_id& cid, std::shared_ptr<store::partial_content> partial,
+                   piece_index piece, std::vector<std::uint8_t> data) {
+    disk_.post([this, cid, partial = std::move(partial), piece, data = std::move(data)]() mutable {
+      auto r = partial->write_verified_data(piece, data);
+      asio::post(io_, [this, cid, partial = std::move(partial), piece, r = std::move(r)] {
+        piece_written(cid, *partial, piece, r);
+      });
+    });
+  }
+
+  void piece_written(const content_id& cid, store::partial_content& partial, piece_index piece,
+                     result<void> r) {
+    // Recorded even when its fetch has ended meanwhile: the bytes are verified and on disk,
+    // and the next fetch of the content should not ask for them again.
+    if (r) r = partial.mark_stored(piece);
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end() || it->second.partial.get() != &partial) return;
+    it->second.f.handle_piece_written(net::now(), piece, r);
+    pump(cid);
   }
 
   std::string describe(peer_handle p) {
@@ -754,6 +784,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::unique_ptr<store::store> store_;
   member::identity identity_;
   asio::io_context io_{1};
+  disk_worker disk_;  // after io_: stopped (and joined) before io_ goes
   std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
   asio::ip::tcp::acceptor acceptor_;
   local::acceptor control_;

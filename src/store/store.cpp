@@ -26,11 +26,15 @@ std::string quoted(const fs::path& p) {
 result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
                            const manifest& m, const content_layout& layout, int fd,
                            const fs::path& data_file, piece_index p, std::vector<std::uint8_t>& buf,
-                           crypto::sha256_hasher& hasher, std::vector<hash256>* leaves = nullptr) {
+                           crypto::sha256_hasher& hasher, std::vector<hash256>* leaves = nullptr,
+                           direct_reader* direct = nullptr) {
   const piece_location loc = layout.locate(p);
   const file_layout& f = layout.files()[loc.file];
   buf.resize(loc.length);
-  SHOAL_TRY(pread_exact(fd, buf, f.data_offset + loc.offset_in_file, data_file));
+  if (direct)
+    SHOAL_TRY(direct->read(buf, f.data_offset + loc.offset_in_file));
+  else
+    SHOAL_TRY(pread_exact(fd, buf, f.data_offset + loc.offset_in_file, data_file));
   // The piece hash is the fold of the leaf hashes; a caller that needs the leaves too (to build
   // block proofs) gets them from the same pass over the bytes.
   std::vector<hash256> own;
@@ -292,6 +296,7 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
   catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
   crypto::sha256_hasher hasher;
   std::vector<std::uint8_t> buf;
+  direct_reader source(data->get(), data_file);  // bypasses the page cache (direct_write.hpp)
   std::uint64_t written = 0;
   std::size_t next_file = 0;
   std::vector<fs::path> created_dirs;
@@ -314,8 +319,8 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
     direct_writer writer(fd->get(), dest);  // bypasses the page cache (direct_write.hpp says why)
     for (std::uint64_t k = 0; k < f.piece_count; ++k) {
       const piece_index p{f.first_piece + k};
-      SHOAL_TRY(
-          read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf, hasher));
+      SHOAL_TRY(read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf,
+                              hasher, nullptr, &source));
       // The last piece may be padded to the alignment; the file is cut back to size below.
       SHOAL_TRY(writer.write(buf, k * merkle::piece_size, k + 1 == f.piece_count));
       written += buf.size();
@@ -526,19 +531,38 @@ partial_content::~partial_content() {
 }
 
 result<void> partial_content::write_piece(piece_index p, byte_span data) {
+  if (p.value < layout_.piece_count() && have_.contains(p)) return {};
+  SHOAL_TRY(check_piece(p, data));
+  if (merkle::piece_hash(hasher_, data) != hashes_[p.value])
+    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
+                                          " does not match its hash"};
+  SHOAL_TRY(write_verified_data(p, data));
+  return mark_stored(p);
+}
+
+result<void> partial_content::check_piece(piece_index p, byte_span data) const {
+  if (p.value >= layout_.piece_count())
+    return error{errc::invalid_argument,
+                 "piece " + std::to_string(p.value) + " is out of range for " + id_.str()};
+  const std::uint64_t length = layout_.locate(p).length;
+  if (data.size() != length)
+    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
+                                          " has " + std::to_string(data.size()) +
+                                          " bytes; expected " + std::to_string(length)};
+  return {};
+}
+
+result<void> partial_content::write_verified_data(piece_index p, byte_span data) {
+  SHOAL_TRY(check_piece(p, data));
+  const piece_location loc = layout_.locate(p);
+  return writer_.write(data, layout_.files()[loc.file].data_offset + loc.offset_in_file);
+}
+
+result<void> partial_content::mark_stored(piece_index p) {
   if (p.value >= layout_.piece_count())
     return error{errc::invalid_argument,
                  "piece " + std::to_string(p.value) + " is out of range for " + id_.str()};
   if (have_.contains(p)) return {};
-  const piece_location loc = layout_.locate(p);
-  if (data.size() != loc.length)
-    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
-                                          " has " + std::to_string(data.size()) +
-                                          " bytes; expected " + std::to_string(loc.length)};
-  if (merkle::piece_hash(hasher_, data) != hashes_[p.value])
-    return error{errc::hash_mismatch, "piece " + std::to_string(p.value) + " of " + id_.str() +
-                                          " does not match its hash"};
-  SHOAL_TRY(writer_.write(data, layout_.files()[loc.file].data_offset + loc.offset_in_file));
   have_.insert(p);
   if (auto r = store_.catalog_->set_have(id_, have_.bytes(), have_.count()); !r) {
     have_.erase(p);

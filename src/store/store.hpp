@@ -133,8 +133,17 @@ class partial_content {
   // hash_mismatch if the bytes are not piece p; the store is unchanged then.
   result<void> write_piece(piece_index p, byte_span data);
 
+  // write_piece in two steps, for a caller that writes on another thread. The first writes the
+  // bytes only; REQUIRES: they were verified against the piece hash already (the fetch checks
+  // every block against it on arrival, wire.md section 5.6), so they are not hashed again. It
+  // touches nothing but the data file and may run on one other thread at a time, while the
+  // owner's thread goes on. The second, on the owner's thread, records the piece as present.
+  result<void> write_verified_data(piece_index p, byte_span data);
+  result<void> mark_stored(piece_index p);
+
  private:
   friend class store;
+  result<void> check_piece(piece_index p, byte_span data) const;
   partial_content(store& s, content_id id, manifest m, std::vector<hash256> hashes, piece_set have,
                   unique_fd fd, fs::path path)
       : store_(s),
