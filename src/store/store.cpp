@@ -84,21 +84,6 @@ class cleanup {
   fs::path p_;
 };
 
-// Removes "<prefix><pid>-<token>" entries in `dir` whose process no longer exists.
-void sweep_dead_exports(const fs::path& dir, const std::string& prefix) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string rest = name.substr(prefix.size());
-    const auto dash = rest.find('-');
-    if (dash == std::string::npos || dash == 0) continue;
-    const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-      (void)remove_tree(it->path());
-  }
-}
-
 }  // namespace
 
 result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
@@ -267,27 +252,8 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
   if (!have)
     return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
 
-  fs::path target = out;
-  std::error_code ec;
-  if (fs::is_directory(out, ec)) {
-    const std::string name = path_rules::check_component(sum.name).ok() ? sum.name : id.str();
-    target = out / name;
-  }
-  if (fs::exists(fs::symlink_status(target, ec)))
-    return error{errc::already_exists,
-                 "cannot export to " + quoted(target) + ": it already exists"};
-  fs::path parent = target.parent_path();
-  if (parent.empty()) parent = ".";
-  if (!fs::is_directory(parent, ec))
-    return error{errc::not_found, "cannot export to " + quoted(target) + ": directory " +
-                                      quoted(parent) + " does not exist"};
-
-  // The temporary name carries our pid, so leftovers of a killed export can be told apart from
-  // one still running and removed.
-  const std::string tmp_prefix = "." + target.filename().string() + ".shoal-";
-  sweep_dead_exports(parent, tmp_prefix);
-  const fs::path tmp = parent / (tmp_prefix + std::to_string(::getpid()) + "-" + random_token());
-  cleanup guard(tmp);
+  auto w = export_writer::begin(id, *m, out, sum.name);
+  if (!w) return std::move(w).err();
   const fs::path data_file = data_path(id);
   auto data = open_file(data_file, O_RDONLY);
   if (!data) return std::move(data).err();
@@ -298,47 +264,17 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
   std::vector<std::uint8_t> buf;
   direct_reader source(data->get(), data_file);  // bypasses the page cache (direct_write.hpp)
   std::uint64_t written = 0;
-  std::size_t next_file = 0;
-  std::vector<fs::path> created_dirs;
-  if (m->kind == root_kind::directory) {
-    if (::mkdir(tmp.c_str(), 0777) != 0) return system_error(errno, "cannot create " + quoted(tmp));
-    created_dirs.push_back(tmp);
+  for (std::uint64_t i = 0; i < layout.piece_count(); ++i) {
+    const piece_index p{i};
+    SHOAL_TRY(read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf,
+                            hasher, nullptr, &source));
+    SHOAL_TRY((*w)->write_piece(p, buf));
+    written += buf.size();
+    if (progress) progress(written, sum.total_size);
   }
-
-  for (const manifest_entry& e : m->entries) {
-    const fs::path dest = m->kind == root_kind::file ? tmp : tmp / e.path;
-    if (e.type == entry_type::directory) {
-      if (::mkdir(dest.c_str(), 0777) != 0)
-        return system_error(errno, "cannot create " + quoted(dest));
-      created_dirs.push_back(dest);
-      continue;
-    }
-    const file_layout& f = layout.files()[next_file++];
-    auto fd = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, e.executable ? 0777 : 0666);
-    if (!fd) return std::move(fd).err();
-    direct_writer writer(fd->get(), dest);  // bypasses the page cache (direct_write.hpp says why)
-    for (std::uint64_t k = 0; k < f.piece_count; ++k) {
-      const piece_index p{f.first_piece + k};
-      SHOAL_TRY(read_verified(writable, *rec, *have, *m, layout, data->get(), data_file, p, buf,
-                              hasher, nullptr, &source));
-      // The last piece may be padded to the alignment; the file is cut back to size below.
-      SHOAL_TRY(writer.write(buf, k * merkle::piece_size, k + 1 == f.piece_count));
-      written += buf.size();
-      if (progress) progress(written, sum.total_size);
-    }
-    if (f.size % direct_alignment != 0 && ::ftruncate(fd->get(), static_cast<off_t>(f.size)) != 0)
-      return system_error(errno, "cannot set the size of " + quoted(dest));
-    SHOAL_TRY(sync_file(fd->get(), dest));
-  }
-  // Directory entries are flushed too, so that after a crash the renamed tree is whole.
-  for (const fs::path& d : created_dirs) SHOAL_TRY(sync_directory(d));
-  // RENAME_NOREPLACE: a directory created at the target meanwhile is not silently replaced.
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
-    return system_error(errno, "cannot move the export into place at " + quoted(target));
-  guard.dismiss();
-  SHOAL_TRY(sync_directory(parent));
-  if (progress) progress(sum.total_size, sum.total_size);
-  return export_result{target, written};
+  auto r = (*w)->finish(data_file, rec->piece_hashes);  // every piece handed over: no re-read
+  if (r && progress) progress(sum.total_size, sum.total_size);
+  return r;
 }
 
 result<verify_result> store::verify(const content_id& id, const progress_fn& progress) {

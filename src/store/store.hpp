@@ -32,6 +32,7 @@
 #include "shoal/manifest.hpp"
 #include "store/catalog.hpp"
 #include "store/direct_write.hpp"
+#include "store/export_writer.hpp"
 #include "store/file_io.hpp"
 #include "store/importer.hpp"
 
@@ -40,11 +41,6 @@ namespace shoal::store {
 struct add_result {
   content_summary content;
   bool already_present = false;  // the same ID was complete in the store before
-};
-
-struct export_result {
-  fs::path path;  // where the content now is
-  std::uint64_t bytes = 0;
 };
 
 struct verify_result {
