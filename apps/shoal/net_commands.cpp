@@ -21,6 +21,13 @@ error error_from(const json& j) {
                j.value("message", "the daemon reported an error")};
 }
 
+// The output the daemon wrote for this `get`, if it did (the `output` of its `done`).
+result<store::export_result> written_by_daemon(const json& done) {
+  if (!done.contains("output") || !done["output"].is_string())
+    return error{errc::not_found, "the daemon did not write the output"};
+  return store::export_result{done["output"].get<std::string>(), done.value("total_bytes", 0ull)};
+}
+
 }  // namespace
 
 int run_daemon(const context& c, const std::string& listen) {
@@ -43,7 +50,12 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   const auto st = std::filesystem::symlink_status(out, ec);
   if (std::filesystem::exists(st) && !std::filesystem::is_directory(st))
     return fail(c, {errc::already_exists, "output \"" + out.string() + "\" already exists"});
-  json req{{"op", "get"}, {"id", id->str()}, {"from", from}};
+  // The daemon writes the output as the pieces arrive (it runs as the same user: the control
+  // socket is owner-only), so it is ready when the fetch is.
+  json req{{"op", "get"},
+           {"id", id->str()},
+           {"from", from},
+           {"output", std::filesystem::absolute(out).lexically_normal().string()}};
   // The catalog name of new content is the output's name, unless the output is a directory that
   // will hold it (then the daemon names it by its ID).
   if (!std::filesystem::is_directory(st) && !out.filename().empty())
@@ -71,14 +83,18 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
     }
   }
   progress.finish();
-  // The daemon holds the store for writing; reading it alongside is safe (SQLite WAL, and
-  // every piece is verified again as it is exported).
-  auto s = store::store::open(c.config.data_dir, store::access::read_only);
-  if (!s) return fail(c, s.err());
-  node::progress_reporter writing("writing " + out.filename().string(), c.style);
-  auto r = (*s)->export_to(
-      *id, out, [&](std::uint64_t done, std::uint64_t total) { writing.update(done, total); });
-  writing.finish();
+  auto r = written_by_daemon(last);
+  if (!r) {
+    // The content was held already, or another `get` started the fetch: export it here. The
+    // daemon holds the store for writing; reading it alongside is safe (SQLite WAL, and every
+    // piece is verified again as it is exported).
+    auto s = store::store::open(c.config.data_dir, store::access::read_only);
+    if (!s) return fail(c, s.err());
+    node::progress_reporter writing("writing " + out.filename().string(), c.style);
+    r = (*s)->export_to(
+        *id, out, [&](std::uint64_t done, std::uint64_t total) { writing.update(done, total); });
+    writing.finish();
+  }
   if (!r) return fail(c, r.err());
   const double seconds = last.value("seconds", 0.0);
   const auto received = last.value("received_bytes", 0ull);

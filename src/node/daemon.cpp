@@ -95,6 +95,13 @@ struct job {
   std::vector<std::shared_ptr<control_client>> watchers;
   time_point started;
   std::string last_problem;
+
+  // The output the first `get` asked for, written as pieces are stored (export_writer.hpp),
+  // so that it is ready when the fetch is; shared with the disk worker. Dropped, with its
+  // temporary tree, if that client goes away first.
+  std::filesystem::path output_path;
+  std::shared_ptr<control_client> output_owner;
+  std::shared_ptr<store::export_writer> output;
 };
 
 struct cached_piece {
@@ -485,6 +492,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
           touched.insert(d->peer);
         }
       } else if (auto* o = std::get_if<fetch_actions::open_content>(&*a)) {
+        if (!begin_output(cid, j, o->m)) return;
         auto partial = store_->open_partial(o->m, j.name, std::move(o->piece_hashes));
         if (!partial) return finish_job(cid, partial.err());
         j.partial = std::move(*partial);
@@ -496,6 +504,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
         for (peer_handle p : touched)
           if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
+        if (j.output) return finish_output(cid, j);
         return finish_job(cid, {});
       } else if (auto* fl = std::get_if<fetch_actions::failed>(&*a)) {
         return finish_job(cid, fl->why);
@@ -510,23 +519,54 @@ class daemon_impl final : public daemon, public net::connection_handler {
   // always dropped here.
   void write_piece(const content_id& cid, std::shared_ptr<store::partial_content> partial,
                    piece_index piece, std::vector<std::uint8_t> data) {
-    disk_.post([this, cid, partial = std::move(partial), piece, data = std::move(data)]() mutable {
+    disk_.post([this, cid, partial = std::move(partial), output = jobs_.at(cid).output, piece,
+                data = std::move(data)]() mutable {
       auto r = partial->write_verified_data(piece, data);
-      asio::post(io_, [this, cid, partial = std::move(partial), piece, r = std::move(r)] {
-        piece_written(cid, *partial, piece, r);
-      });
+      result<void> out_r;
+      if (r && output) out_r = output->write_piece(piece, data);
+      output.reset();
+      asio::post(io_,
+                 [this, cid, partial = std::move(partial), piece, r = std::move(r),
+                  out_r = std::move(out_r)] { piece_written(cid, *partial, piece, r, out_r); });
     });
   }
 
   void piece_written(const content_id& cid, store::partial_content& partial, piece_index piece,
-                     result<void> r) {
+                     result<void> r, const result<void>& out_r) {
     // Recorded even when its fetch has ended meanwhile: the bytes are verified and on disk,
     // and the next fetch of the content should not ask for them again.
     if (r) r = partial.mark_stored(piece);
     auto it = jobs_.find(cid);
     if (it == jobs_.end() || it->second.partial.get() != &partial) return;
+    if (!out_r) return finish_job(cid, out_r.err());  // the store keeps what it has
     it->second.f.handle_piece_written(net::now(), piece, r);
     pump(cid);
+  }
+
+  // Creates the job's output once the manifest is known; false (and the job ended) on error.
+  bool begin_output(const content_id& cid, job& j, const manifest& m) {
+    if (j.output_path.empty()) return true;
+    auto w = store::export_writer::begin(cid, m, j.output_path, j.name);
+    if (!w) {
+      finish_job(cid, w.err());
+      return false;
+    }
+    j.output = std::move(*w);
+    return true;
+  }
+
+  // The last piece is stored: complete the output on the disk worker (pieces the store held
+  // before this fetch are copied from it), then report.
+  void finish_output(const content_id& cid, job& j) {
+    disk_.post([this, cid, output = j.output, data_file = j.partial->data_file(),
+                hashes = j.partial->piece_hashes()]() mutable {
+      auto r = output->finish(data_file, hashes);
+      output.reset();
+      asio::post(io_, [this, cid, r = std::move(r)] {
+        if (!r) return finish_job(cid, r.err());
+        finish_job(cid, {}, r->path);
+      });
+    });
   }
 
   std::string describe(peer_handle p) {
@@ -550,7 +590,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
   }
 
   // Ends a job: reports to every watcher, keeps what was stored, closes its connections.
-  void finish_job(const content_id& cid, const error& e) {
+  // `output` is where the job wrote the content for the client that asked (that client alone
+  // is told; others export it themselves).
+  void finish_job(const content_id& cid, const error& e,
+                  const std::optional<std::filesystem::path>& output = std::nullopt) {
     auto it = jobs_.find(cid);
     if (it == jobs_.end()) return;
     job& j = it->second;
@@ -566,9 +609,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
       spdlog::error("fetch of {} failed: {}", cid.str(), e.message);
     }
     for (auto& w : j.watchers) {
-      w->send(last);
+      json mine = last;
+      if (output && w == j.output_owner) mine["output"] = output->string();
+      w->send(mine);
       w->close_after_writes();
     }
+    j.output.reset();  // unfinished: its temporary tree goes
     std::vector<peer_handle> peers;
     for (const auto& [p, a] : j.dialed) peers.push_back(p);
     j.partial.reset();
@@ -597,6 +643,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto id = content_id::parse(req.value("id", std::string()));
     if (!id) return reply_error(client, id.err());
     const std::string name = req.value("name", id->str());
+    const std::filesystem::path output = req.value("output", std::string());
+    if (!output.empty() && !output.is_absolute())
+      return reply_error(client, {errc::invalid_argument,
+                                  "output \"" + output.string() + "\" is not an absolute path"});
     std::vector<net::address> sources;
     for (const auto& f : req.value("from", json::array())) {
       auto a = net::parse_address(f.get<std::string>(), "--from");
@@ -634,12 +684,17 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.started = net::now();
     j.watchers.push_back(client);
     j.sources = sources;
+    if (!output.empty()) {
+      j.output_path = output;
+      j.output_owner = client;
+    }
     if (existing) {  // a fetch that was interrupted: resume from the verified pieces
       const auto& rd = **existing;
       auto partial = store_->open_partial(rd.get_manifest(), rd.record().summary.name,
                                           rd.record().piece_hashes);
       if (!partial) return finish_job(*id, partial.err());
       j.partial = std::move(*partial);
+      if (!begin_output(*id, j, rd.get_manifest())) return;
       spdlog::info("resuming {}: {} of {} pieces already verified", id->str(),
                    j.partial->have().count(), j.partial->have().size());
       j.f.handle_known(j.started, rd.get_manifest(), rd.record().piece_hashes, j.partial->have());
@@ -738,6 +793,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
       if (ec || stopping_) return;
       for (auto& [id, j] : jobs_) {
         std::erase_if(j.watchers, [](const auto& w) { return !w->open(); });
+        if (j.output_owner && !j.output_owner->open()) {
+          // Whoever asked for the output is gone: do not create it behind their back.
+          j.output.reset();
+          j.output_owner.reset();
+        }
         const json p = progress_json(j);
         for (auto& w : j.watchers) w->send(p);
       }

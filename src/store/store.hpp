@@ -125,6 +125,8 @@ class partial_content {
   const piece_set& have() const { return have_; }
   bool complete() const { return have_.complete(); }
   const content_layout& layout() const { return layout_; }
+  const fs::path& data_file() const { return path_; }
+  const std::vector<hash256>& piece_hashes() const { return hashes_; }
 
   // hash_mismatch if the bytes are not piece p; the store is unchanged then.
   result<void> write_piece(piece_index p, byte_span data);
