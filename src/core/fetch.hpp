@@ -23,6 +23,7 @@
 
 #include "core/clock.hpp"
 #include "core/piece_set.hpp"
+#include "core/aligned_buffer.hpp"
 #include "core/wire.hpp"
 #include "crypto/sha256.hpp"
 #include "shoal/manifest.hpp"
@@ -60,7 +61,7 @@ struct open_content {
 // Every block of this piece is verified: write it, then call handle_piece_written().
 struct write_piece {
   piece_index piece;
-  std::vector<std::uint8_t> data;
+  aligned_bytes data;
 };
 // The piece is stored: announce it to the peers.
 struct piece_stored {
@@ -135,7 +136,7 @@ class fetch {
     bool lacks_content = false;  // it said not_found
   };
   struct piece_progress {
-    std::vector<std::uint8_t> data;
+    aligned_bytes data;
     std::vector<block_state> blocks;
     std::vector<peer_handle> requested_from;
     unsigned received = 0;

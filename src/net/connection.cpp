@@ -11,6 +11,7 @@ namespace {
 using failure = connection_handler::failure;
 
 constexpr std::size_t read_chunk = 256 * 1024;
+constexpr std::size_t small_write = 4096;
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
 std::string endpoint_text(const tcp::endpoint& e) {
@@ -198,10 +199,15 @@ void connection::dispatch() {
 void connection::flush() {
   if (session_) {
     auto bytes = session_->poll_output();
-    if (outbox_.empty())
-      outbox_ = std::move(bytes);
-    else
-      outbox_.insert(outbox_.end(), bytes.begin(), bytes.end());
+    // Queued as they come rather than appended to one buffer: appending copied every block a
+    // serving node sends once more (5% of its time). Small ones (requests, haves) are still
+    // joined, so that they do not each become a TLS record of their own.
+    if (!bytes.empty()) {
+      if (!outbox_.empty() && bytes.size() < small_write && outbox_.back().size() < small_write)
+        outbox_.back().insert(outbox_.back().end(), bytes.begin(), bytes.end());
+      else
+        outbox_.push_back(std::move(bytes));
+    }
   }
   if (session_ && session_->closed()) closing_ = true;
   if (!write_in_flight_) write_more();
@@ -220,7 +226,8 @@ void connection::write_more() {
 asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<connection> self) {
   // `self` as in run().
   while (!outbox_.empty() && !finished_) {
-    writing_ = std::exchange(outbox_, {});
+    writing_ = std::move(outbox_.front());
+    outbox_.pop_front();
     boost::system::error_code ec;
     co_await tls_.write_all(writing_, ec);
     if (ec) {

@@ -11,6 +11,7 @@
 #include <utility>  // boost/asio/awaitable.hpp (1.74) uses std::exchange without it
 
 #include <boost/asio.hpp>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,7 +98,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<member::peer_info> peer_;
   std::optional<session> session_;
   asio::steady_timer timer_;
-  std::vector<std::uint8_t> outbox_, writing_;
+  std::deque<std::vector<std::uint8_t>> outbox_;
+  std::vector<std::uint8_t> writing_;
   std::vector<std::uint8_t> inbuf_;
   bool write_in_flight_ = false;
   bool closing_ = false;

@@ -518,7 +518,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   // this one. The partial content travels with the write and back, so its last reference is
   // always dropped here.
   void write_piece(const content_id& cid, std::shared_ptr<store::partial_content> partial,
-                   piece_index piece, std::vector<std::uint8_t> data) {
+                   piece_index piece, aligned_bytes data) {
     disk_.post([this, cid, partial = std::move(partial), output = jobs_.at(cid).output, piece,
                 data = std::move(data)]() mutable {
       auto r = partial->write_verified_data(piece, data);

@@ -81,11 +81,18 @@ result<void> direct_writer::write(byte_span data, std::uint64_t offset, bool may
   if (!direct_.valid() || data.empty() || !aligned_start || (!aligned_length && !may_pad))
     return pwrite_all(buffered_, data, offset, path_);
   const std::size_t length = round_up(data.size());
-  std::uint8_t* buf = buf_.get(length);
-  if (!buf)
-    return error{errc::io_error, "out of memory for a " + std::to_string(length) + "-byte buffer"};
-  std::memcpy(buf, data.data(), data.size());
-  std::memset(buf + data.size(), 0, length - data.size());
+  const std::uint8_t* buf = data.data();
+  // An aligned buffer of an aligned length (a whole piece from the fetch, aligned_buffer.hpp)
+  // is written as it is; anything else goes through our own aligned copy.
+  if (reinterpret_cast<std::uintptr_t>(buf) % direct_alignment != 0 || length != data.size()) {
+    std::uint8_t* copy = buf_.get(length);
+    if (!copy)
+      return error{errc::io_error,
+                   "out of memory for a " + std::to_string(length) + "-byte buffer"};
+    std::memcpy(copy, data.data(), data.size());
+    std::memset(copy + data.size(), 0, length - data.size());
+    buf = copy;
+  }
   std::size_t done = 0;
   while (done < length) {
     const ssize_t n =

@@ -21,13 +21,14 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/aligned_buffer.hpp"
 #include "shoal/error.hpp"
 #include "shoal/types.hpp"
 #include "store/file_io.hpp"
 
 namespace shoal::store {
 
-inline constexpr std::size_t direct_alignment = 4096;
+inline constexpr std::size_t direct_alignment = io_alignment;
 
 // An aligned heap buffer that grows on demand.
 class aligned_buffer {

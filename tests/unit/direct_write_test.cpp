@@ -47,6 +47,21 @@ TEST(direct_write, aligned_pieces_and_a_padded_tail) {
   EXPECT_TRUE(slurp(dir / "f") == bytes);
 }
 
+TEST(direct_write, aligned_buffers_are_written_as_they_are) {
+  testing::temp_dir dir;
+  const auto bytes = random_bytes(2 * 262144, 7);
+  auto fd = open_file(dir / "f", O_WRONLY | O_CREAT, 0644);
+  ASSERT_TRUE(fd);
+  direct_writer w(fd->get(), dir / "f");
+  for (std::size_t off = 0; off < bytes.size(); off += 262144) {
+    aligned_bytes piece(bytes.begin() + static_cast<std::ptrdiff_t>(off),
+                        bytes.begin() + static_cast<std::ptrdiff_t>(off + 262144));
+    ASSERT_EQ(reinterpret_cast<std::uintptr_t>(piece.data()) % direct_alignment, 0u);
+    ASSERT_TRUE(w.write(piece, off));
+  }
+  EXPECT_TRUE(slurp(dir / "f") == bytes);
+}
+
 TEST(direct_write, unaligned_offsets_fall_back_to_ordinary_writes) {
   testing::temp_dir dir;
   const auto bytes = random_bytes(100000, 2);

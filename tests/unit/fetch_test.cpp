@@ -109,7 +109,7 @@ struct harness {
     } else if (auto* w = std::get_if<fetch_actions::write_piece>(&a)) {
       crypto::sha256_hasher h;
       EXPECT_EQ(merkle::piece_hash(h, w->data), c.piece_hashes[w->piece.value]);
-      stored[w->piece.value] = w->data;
+      stored[w->piece.value].assign(w->data.begin(), w->data.end());
       f.handle_piece_written(now, w->piece, {});
     } else if (std::holds_alternative<fetch_actions::finished>(a)) {
       finished = true;
