@@ -48,7 +48,8 @@ class control_client : public std::enable_shared_from_this<control_client> {
   void send(const json& j) {
     if (!socket_.is_open()) return;
     const bool idle = queue_.empty();
-    queue_.push_back(j.dump() + "\n");
+    // Replace, not throw, on invalid UTF-8: an error message may quote the client's own bad bytes.
+    queue_.push_back(j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     if (idle) write_front();
   }
   void close_after_writes() {
@@ -648,7 +649,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
       return reply_error(client, {errc::invalid_argument,
                                   "output \"" + output.string() + "\" is not an absolute path"});
     std::vector<net::address> sources;
-    for (const auto& f : req.value("from", json::array())) {
+    const json from = req.value("from", json::array());
+    if (!from.is_array())
+      return reply_error(client,
+                         {errc::invalid_argument, "\"from\" must be an array of HOST:PORT"});
+    for (const auto& f : from) {
       auto a = net::parse_address(f.get<std::string>(), "--from");
       if (!a) return reply_error(client, a.err());
       sources.push_back(*a);

@@ -280,6 +280,8 @@ TEST_F(transfer_test, killed_fetcher_resumes_without_fetching_verified_pieces_ag
 
 TEST_F(transfer_test, malformed_control_requests_get_errors_and_the_daemon_carries_on) {
   auto& a = net_.add_node("node-a");
+  write_file(net_.dir() / "small.bin", random_bytes(1000, 10));
+  const std::string id = net_.add(a, net_.dir() / "small.bin");
   net_.start(a);
   const auto ask = [&](const std::string& line) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -307,8 +309,48 @@ TEST_F(transfer_test, malformed_control_requests_get_errors_and_the_daemon_carri
   EXPECT_NE(ask("{\"op\": \"get\", \"id\": \"sh1x\", \"from\": [1]}\n").find("\"error\""),
             std::string::npos);
   EXPECT_NE(ask("{\"op\": \"launch\"}\n").find("unknown control op"), std::string::npos);
+  EXPECT_NE(ask("{\"op\": \"get\", \"id\": \"" + id + "\", \"from\": \"1.2.3.4:5\"}\n")
+                .find("must be an array"),
+            std::string::npos);
+  // An ID with invalid UTF-8 is answered with an error about the ID, not a crash or a
+  // confusing one about types.
+  EXPECT_NE(ask("{\"op\": \"get\", \"id\": \"sh1\\u00e9\\u00e9\"}\n").find("\"error\""),
+            std::string::npos);
   auto st = net_.shoal(&a, {"--json", "status"});
   EXPECT_EQ(st.exit_code, 0) << st.err << cli::slurp(a.log);
+}
+
+TEST_F(transfer_test, output_into_a_directory_and_a_taken_output_path) {
+  auto& a = net_.add_node("node-a");
+  auto& b = net_.add_node("node-b");
+  const auto file = net_.dir() / "model.bin";
+  const auto bytes = random_bytes(700000, 9);
+  write_file(file, bytes);
+  const std::string id = net_.add(a, file);
+  net_.start(a);
+  net_.start(b);
+
+  // An output path taken by a file is refused before anything is fetched.
+  const auto taken = net_.dir() / "taken.bin";
+  write_file(taken, {1, 2, 3});
+  auto r = net_.get(b, id, {a.listen}, taken);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_TRUE(read_file(taken) == std::vector<std::uint8_t>({1, 2, 3}));
+  auto st = net_.shoal(&b, {"--json", "ls"});
+  EXPECT_EQ(json::parse(st.out).size(), 0u) << "nothing was fetched: " << st.out;
+
+  // An existing directory receives the content inside it, named by its ID, and nothing of the
+  // daemon's temporary tree is left beside it.
+  const auto dir = net_.dir() / "models";
+  fs::create_directories(dir);
+  r = net_.get(b, id, {a.listen}, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err << cli::slurp(b.log);
+  EXPECT_EQ(json::parse(r.out).value("output", ""), (dir / id).string());
+  EXPECT_TRUE(read_file(dir / id) == bytes);
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1u);
 }
 
 }  // namespace
