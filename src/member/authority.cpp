@@ -93,17 +93,25 @@ void sign(X509* x, EVP_PKEY* key) {
   SHOAL_ASSERT(n > 0);
 }
 
+// A fresh X.509 v3 certificate with a random serial, to be filled in.
+result<x509_ptr> new_certificate() {
+  x509_ptr cert(X509_new());
+  SHOAL_ASSERT(cert != nullptr);
+  SHOAL_ASSERT(X509_set_version(cert.get(), X509_VERSION_3) == 1);
+  SHOAL_TRY(set_random_serial(cert.get()));
+  return cert;
+}
+
 }  // namespace
 
 result<authority> make_authority(const std::string& name, std::int64_t now) {
   SHOAL_TRY(check_name(name, "network name"));
   auto key = generate_ed25519_key();
   if (!key) return std::move(key).err();
-  x509_ptr cert(X509_new());
-  SHOAL_ASSERT(cert != nullptr);
+  auto made = new_certificate();
+  if (!made) return std::move(made).err();
+  x509_ptr cert = std::move(*made);
   X509* x = cert.get();
-  SHOAL_ASSERT(X509_set_version(x, X509_VERSION_3) == 1);
-  SHOAL_TRY(set_random_serial(x));
   auto subject = name_with_cn(name);
   SHOAL_ASSERT(X509_set_subject_name(x, subject.get()) == 1);
   SHOAL_ASSERT(X509_set_issuer_name(x, subject.get()) == 1);
@@ -195,11 +203,10 @@ result<issued> sign_request(const authority& ca, X509_req_st* csr, const issue_o
                  "the certificate would outlive the network certificate, which expires at " +
                      format_utc(ca_not_after) + "; ask for a shorter expiry"};
 
-  x509_ptr cert(X509_new());
-  SHOAL_ASSERT(cert != nullptr);
+  auto made = new_certificate();
+  if (!made) return std::move(made).err();
+  x509_ptr cert = std::move(*made);
   X509* x = cert.get();
-  SHOAL_ASSERT(X509_set_version(x, X509_VERSION_3) == 1);
-  SHOAL_TRY(set_random_serial(x));
   // Only the commonName is taken from the request: the rest of its subject and any extensions
   // it asks for are the requester's wishes, not the authority's profile.
   auto subject = name_with_cn(name);
