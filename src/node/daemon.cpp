@@ -628,9 +628,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
       if (c == connections_.end()) continue;
       // A goodbye, so that the peer logs why the connection ended rather than a hang-up.
       if (c->second->sess() && !c->second->sess()->closed()) {
-        c->second->sess()->close(
-            now, wire::reason::done,
-            e.code == errc::ok ? "the fetch is complete" : "the fetch has stopped");
+        if (stopping_)
+          c->second->sess()->close(now, wire::reason::shutting_down, "the node is shutting down");
+        else
+          c->second->sess()->close(
+              now, wire::reason::done,
+              e.code == errc::ok ? "the fetch is complete" : "the fetch has stopped");
         c->second->flush();
       } else {
         c->second->abort();
