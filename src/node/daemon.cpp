@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <csignal>
 #include <boost/asio.hpp>
 #include <deque>
 #include <map>
@@ -878,6 +879,8 @@ std::filesystem::path control_socket_path(const std::filesystem::path& data_dir)
 }
 
 result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
+  // A peer or a CLI that hangs up mid-write is an error to handle, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
   auto listen = net::parse_address(opts.listen, "listen address", net::port_zero::means_any);
   if (!listen) return std::move(listen).err();
   auto id = member::load_identity(opts.data_dir);
