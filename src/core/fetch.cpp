@@ -11,6 +11,9 @@ namespace {
 constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
 // How many random candidates pick_piece() compares by rarity before taking the rarest.
 constexpr int rarity_samples = 32;
+// No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
+// slot that is free.
+constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
 
 }  // namespace
 
@@ -26,6 +29,21 @@ fetch::peer_state* fetch::peer(peer_handle p) {
 std::uint64_t fetch::bytes_from(peer_handle p) const {
   auto it = bytes_from_.find(p);
   return it == bytes_from_.end() ? 0 : it->second;
+}
+
+bool fetch::peer_complete(peer_handle p) const {
+  auto it = peers_.find(p);
+  return it != peers_.end() && it->second.has && it->second.has->complete();
+}
+
+std::uint32_t fetch::peer_in_flight(peer_handle p) const {
+  auto it = peers_.find(p);
+  return it == peers_.end() ? 0 : it->second.in_flight;
+}
+
+std::uint32_t fetch::peer_capacity(peer_handle p) const {
+  auto it = peers_.find(p);
+  return it == peers_.end() ? 0 : it->second.capacity;
 }
 
 fetch_progress fetch::progress() const {
@@ -59,7 +77,10 @@ void fetch::fail_with(error e) {
 void fetch::handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_max_requests) {
   if (phase_ == phase::done || phase_ == phase::failed || peers_.contains(p)) return;
   peer_state& ps = peers_[p];
-  ps.capacity = std::min<std::uint32_t>(cfg_.max_requests_per_peer, peer_max_requests);
+  ps.limit = std::max<std::uint32_t>(
+      1, std::min<std::uint32_t>(cfg_.max_requests_per_peer, peer_max_requests));
+  ps.capacity = std::min(ps.limit, cfg_.initial_requests_per_peer);
+  ps.window_start = now;
   if (manifest_) probe(now, p, ps);
   schedule(now);
 }
@@ -88,18 +109,40 @@ void fetch::cut_off(time_point now, peer_handle p, wire::reason code, std::strin
 
 void fetch::release_requests(peer_handle p) {
   for (auto& [piece, pp] : in_progress_)
-    for (std::size_t b = 0; b < pp.blocks.size(); ++b)
-      if (pp.blocks[b] == block_state::requested && pp.requested_from[b] == p)
-        pp.blocks[b] = block_state::missing;
+    for (std::size_t b = 0; b < pp.blocks.size(); ++b) {
+      if (pp.blocks[b] != block_state::requested) continue;
+      if (pp.also_from[b] == p) {
+        pp.also_from[b] = no_peer;
+      } else if (pp.requested_from[b] == p) {
+        // The endgame's second request, if any, becomes the only one.
+        pp.requested_from[b] = pp.also_from[b];
+        pp.also_from[b] = no_peer;
+        if (pp.requested_from[b] == no_peer) pp.blocks[b] = block_state::missing;
+      }
+    }
   if (auto* ps = peer(p)) ps->in_flight = 0;
 }
 
-void fetch::release_block(piece_index piece, std::uint8_t block) {
+void fetch::drop_request(peer_handle p) {
+  if (auto* ps = peer(p); ps && ps->in_flight > 0) --ps->in_flight;
+}
+
+// One peer's request for the block is gone (rejected or timed out); the other's, if any, stays.
+void fetch::release_block(peer_handle p, piece_index piece, std::uint8_t block) {
   auto it = in_progress_.find(piece);
   if (it == in_progress_.end() || block >= it->second.blocks.size()) return;
-  if (it->second.blocks[block] != block_state::requested) return;
-  it->second.blocks[block] = block_state::missing;
-  if (auto* ps = peer(it->second.requested_from[block]); ps && ps->in_flight > 0) --ps->in_flight;
+  piece_progress& pp = it->second;
+  if (pp.blocks[block] != block_state::requested) return;
+  if (pp.also_from[block] == p) {
+    pp.also_from[block] = no_peer;
+  } else if (pp.requested_from[block] == p) {
+    pp.requested_from[block] = pp.also_from[block];
+    pp.also_from[block] = no_peer;
+    if (pp.requested_from[block] == no_peer) pp.blocks[block] = block_state::missing;
+  } else {
+    return;
+  }
+  drop_request(p);
 }
 
 void fetch::check_all_lack(time_point) {
@@ -126,10 +169,15 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
   }
   switch (r.kind) {
     case wire::request_kind::block:
-      release_block(r.ref.piece, r.ref.block);
-      // It does not hold the piece after all (or is overloaded): do not ask it again for it.
-      if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece))
+      release_block(p, r.ref.piece, r.ref.block);
+      if (r.code == wire::reason::elsewhere) {
+        // It holds the piece but wants it taken from a peer it already sent it to: ask those
+        // peers, and this one again only if they do not have it by then.
+        ps->deferred[r.ref.piece.value] = now + cfg_.elsewhere_backoff;
+      } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
+        // It does not hold the piece after all (or is overloaded): do not ask it again for it.
         --availability_[r.ref.piece.value];
+      }
       break;
     case wire::request_kind::manifest:
     case wire::request_kind::hashes:
@@ -150,7 +198,7 @@ void fetch::handle_timed_out(time_point now, peer_handle p, wire::request_kind k
                              const wire::block_ref& ref) {
   if (!peer(p)) return;
   if (kind == wire::request_kind::block) {
-    release_block(ref.piece, ref.block);
+    release_block(p, ref.piece, ref.block);
   } else if (metadata_peer_ == p) {
     cut_off(now, p, wire::reason::timeout, "no answer to a metadata request");
   }
@@ -381,23 +429,57 @@ void fetch::forget_missing(piece_index piece) {
   missing_pos_[piece.value] = npos;
 }
 
-std::optional<piece_index> fetch::pick_piece(const piece_set& has) {
-  // Rarest first among a random sample, so that a swarm spreads pieces; a full scan when the
-  // sample finds nothing (the peer holds few of the pieces we lack).
-  std::optional<std::uint64_t> best;
+std::optional<piece_index> fetch::pick_piece(time_point now, peer_state& ps) {
+  // Rarest first among a random sample, so that a swarm spreads pieces and two nodes seldom
+  // take the same piece from the origin; a full scan when the sample finds nothing (the peer
+  // holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
+  const piece_set& has = *ps.has;
+  std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
+  const auto usable = [&](std::uint64_t c) {
+    return has.contains(piece_index(c)) && !ps.deferred.contains(c);
+  };
+  std::optional<std::uint64_t> best;
   std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
   for (int i = 0; i < rarity_samples; ++i) {
     const std::uint64_t c = missing_[pick(rng_)];
-    if (has.contains(piece_index(c)) && (!best || availability_[c] < availability_[*best]))
-      best = c;
+    if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
   }
   if (!best)
     for (std::uint64_t c : missing_)
-      if (has.contains(piece_index(c)) && (!best || availability_[c] < availability_[*best]))
-        best = c;
+      if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
   if (!best) return std::nullopt;
   return piece_index(*best);
+}
+
+// The endgame: every piece still missing is being fetched. A peer with room asks for a block
+// already asked of another peer (once more at most), so that a slow or dying peer cannot hold
+// back the last pieces; whichever copy comes second is dropped and the other request cancelled.
+std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(peer_handle p,
+                                                                           const peer_state& ps) {
+  if (!missing_.empty()) return std::nullopt;
+  for (auto& [piece, pp] : in_progress_) {
+    if (!ps.has->contains(piece)) continue;
+    for (std::size_t b = 0; b < pp.blocks.size(); ++b)
+      if (pp.blocks[b] == block_state::requested && pp.requested_from[b] != p &&
+          pp.also_from[b] == no_peer)
+        return std::pair{piece, static_cast<std::uint8_t>(b)};
+  }
+  return std::nullopt;
+}
+
+void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
+  ps.window_bytes += bytes;
+  const duration elapsed = now - ps.window_start;
+  if (elapsed < cfg_.rate_window) return;
+  const double rate = static_cast<double>(ps.window_bytes) /
+                      std::chrono::duration<double>(elapsed).count();  // bytes per second
+  const double want = rate * std::chrono::duration<double>(cfg_.pipeline_time).count() /
+                      static_cast<double>(merkle::block_size);
+  ps.capacity = std::clamp(static_cast<std::uint32_t>(std::min(want, 1e9)),
+                           std::min(ps.limit, cfg_.min_requests_per_peer), ps.limit);
+  ps.window_bytes = 0;
+  ps.window_start = now;
 }
 
 void fetch::schedule(time_point now) {
@@ -416,7 +498,15 @@ void fetch::schedule(time_point now) {
         if (next) break;
       }
       if (!next) {
-        auto piece = pick_piece(*ps.has);
+        if (auto dup = endgame_block(p, ps)) {
+          piece_progress& pp = in_progress_[dup->first];
+          pp.also_from[dup->second] = p;
+          ++ps.in_flight;
+          actions_.push_back(
+              fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
+          continue;
+        }
+        auto piece = pick_piece(now, ps);
         if (!piece) break;
         forget_missing(*piece);
         const std::uint64_t len = piece_length(*piece);
@@ -424,7 +514,8 @@ void fetch::schedule(time_point now) {
         piece_progress& pp = in_progress_[*piece];
         pp.data.assign(len, 0);
         pp.blocks.assign(blocks, block_state::missing);
-        pp.requested_from.assign(blocks, peer_handle{});
+        pp.requested_from.assign(blocks, no_peer);
+        pp.also_from.assign(blocks, no_peer);
         next = {*piece, 0};
       }
       piece_progress& pp = in_progress_[next->first];
@@ -443,15 +534,22 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
   auto it = in_progress_.find(b.ref.piece);
   if (it == in_progress_.end() || b.ref.block >= it->second.blocks.size() ||
       it->second.blocks[b.ref.block] != block_state::requested ||
-      it->second.requested_from[b.ref.block] != p)
-    return;  // asked elsewhere meanwhile, or already had: not this peer's fault
+      (it->second.requested_from[b.ref.block] != p && it->second.also_from[b.ref.block] != p)) {
+    // Asked elsewhere meanwhile, or already had (the endgame's second copy): not this peer's
+    // fault. It still frees a slot if the request was ours.
+    if (it == in_progress_.end() || b.ref.block >= it->second.blocks.size() ||
+        it->second.blocks[b.ref.block] == block_state::received)
+      ++duplicate_blocks_;
+    return schedule(now);
+  }
   piece_progress& pp = it->second;
-  if (ps->in_flight > 0) --ps->in_flight;
+  drop_request(p);
+  measure(now, *ps, b.data.size());
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);
   const hash256& piece_hash = piece_hashes_[b.ref.piece.value];
   if (b.data.size() != expected ||
       !merkle::verify_in_piece(hasher_, piece_hash, b.ref.block, b.data, b.proof)) {
-    pp.blocks[b.ref.block] = block_state::missing;
+    // Its requests, this block's included, go back to be asked elsewhere.
     return cut_off(now, p, wire::reason::bad_block,
                    "block " + std::to_string(b.ref.block) + " of piece " +
                        std::to_string(b.ref.piece.value) + " (" + std::to_string(b.data.size()) +
@@ -460,6 +558,14 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
   std::copy(b.data.begin(), b.data.end(),
             pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
   pp.blocks[b.ref.block] = block_state::received;
+  // The endgame's other request for this block is no longer needed.
+  const peer_handle other =
+      pp.requested_from[b.ref.block] == p ? pp.also_from[b.ref.block] : pp.requested_from[b.ref.block];
+  if (other != no_peer) {
+    drop_request(other);
+    actions_.push_back(fetch_actions::send{other, wire::cancel{b.ref}});
+  }
+  pp.also_from[b.ref.block] = no_peer;
   received_bytes_ += b.data.size();
   bytes_from_[p] += b.data.size();
   if (++pp.received == pp.blocks.size()) {

@@ -34,10 +34,21 @@ struct peer_handle_tag {};
 using peer_handle = strong_index<peer_handle_tag>;
 
 struct fetch_config {
-  // Blocks in flight per peer. 128 (2 MiB) keeps a loopback or LAN link busy while the serving
-  // side reads and hashes pieces between writes; 64 measurably left it idle. It stays below the
-  // serving side's own bound (session_config::max_requests, 256) so a peer is never refused.
+  // Blocks in flight per peer, at most. 128 (2 MiB) keeps a loopback or LAN link busy while the
+  // serving side reads and hashes pieces between writes; 64 measurably left it idle. It stays
+  // below the serving side's own bound (session_config::max_requests, 256) so a peer is never
+  // refused.
   std::uint32_t max_requests_per_peer = 128;
+  // Below that, each peer's pipeline holds what it delivers in `pipeline_time` at its measured
+  // rate (and at least min_requests_per_peer; initial_requests_per_peer before a measurement).
+  // A full pipeline keeps the link busy; a longer one only queues requests at the sender, where
+  // they go stale: in a swarm a piece asked from the origin now may be on a faster peer soon.
+  duration pipeline_time = std::chrono::milliseconds(1000);
+  duration rate_window = std::chrono::milliseconds(200);
+  std::uint32_t min_requests_per_peer = 4;
+  std::uint32_t initial_requests_per_peer = 64;
+  // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
+  duration elsewhere_backoff = std::chrono::seconds(2);
 };
 
 namespace fetch_actions {
@@ -124,12 +135,24 @@ class fetch {
   fetch_progress progress() const;
   // Bytes of verified block data received from each peer this run.
   std::uint64_t bytes_from(peer_handle p) const;
+  // The peer announced every piece (known only once its bitfield arrived).
+  bool peer_complete(peer_handle p) const;
+  // Blocks in flight to the peer and the most it may have now (rate-based, see fetch_config).
+  std::uint32_t peer_in_flight(peer_handle p) const;
+  std::uint32_t peer_capacity(peer_handle p) const;
+  // Blocks received twice in the endgame (the second copy is dropped).
+  std::uint64_t duplicate_blocks() const { return duplicate_blocks_; }
 
  private:
   enum class block_state : std::uint8_t { missing, requested, received };
   struct peer_state {
-    std::uint32_t capacity = 0;
+    std::uint32_t limit = 0;     // the most blocks in flight: ours and the peer's bound
+    std::uint32_t capacity = 0;  // blocks in flight allowed now, from the measured rate
     std::uint32_t in_flight = 0;
+    time_point window_start{};
+    std::uint64_t window_bytes = 0;
+    // Pieces it rejected with `elsewhere`, and until when they are not asked from it again.
+    std::map<std::uint64_t, time_point> deferred;
     std::optional<piece_set> has;  // once its bitfield arrived and matched the layout
     std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
     bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
@@ -139,6 +162,8 @@ class fetch {
     aligned_bytes data;
     std::vector<block_state> blocks;
     std::vector<peer_handle> requested_from;
+    // Endgame: a second peer asked for the same block; none (value 0) otherwise.
+    std::vector<peer_handle> also_from;
     unsigned received = 0;
   };
 
@@ -151,8 +176,12 @@ class fetch {
   void apply_bitfield(time_point now, peer_handle p, peer_state& ps, const wire::bitfield& b);
   void cut_off(time_point now, peer_handle p, wire::reason code, std::string text);
   void release_requests(peer_handle p);
-  void release_block(piece_index piece, std::uint8_t block);
-  std::optional<piece_index> pick_piece(const piece_set& has);
+  void release_block(peer_handle p, piece_index piece, std::uint8_t block);
+  std::optional<piece_index> pick_piece(time_point now, peer_state& ps);
+  std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(peer_handle p,
+                                                                      const peer_state& ps);
+  void measure(time_point now, peer_state& ps, std::uint64_t bytes);
+  void drop_request(peer_handle p);
   void forget_missing(piece_index piece);
   void check_all_lack(time_point now);
   void fail_with(error e);
@@ -187,6 +216,7 @@ class fetch {
   std::map<peer_handle, std::uint64_t> bytes_from_;
   std::uint64_t received_bytes_ = 0;
   std::uint64_t stored_bytes_ = 0;
+  std::uint64_t duplicate_blocks_ = 0;
 };
 
 }  // namespace shoal

@@ -20,7 +20,8 @@ session::session(session_config cfg, time_point now)
     : cfg_(std::move(cfg)), opened_(now), last_received_(now), last_sent_(now) {
   SHOAL_ASSERT(cfg_.max_requests >= 1);
   send(now,
-       wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests, cfg_.agent});
+       wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
+                   cfg_.listen_port, cfg_.agent});
 }
 
 void session::send(time_point now, const wire::message& m) {
@@ -79,7 +80,8 @@ void session::on_message(time_point now, wire::message m) {
         } else if constexpr (std::is_same_v<T, wire::hashes>) {
           const wire::block_ref ref{msg.content, msg.first, 0};
           on_answer(now, request_kind::hashes, ref, std::move(msg));
-        } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have>) {
+        } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have> ||
+                             std::is_same_v<T, wire::peers>) {
           events_.push_back(std::move(msg));
         } else if constexpr (std::is_same_v<T, wire::request>) {
           on_peer_request(now, msg);
@@ -107,7 +109,7 @@ void session::on_hello(time_point now, const wire::hello& h) {
                     std::to_string(ours_min) + " to " + std::to_string(ours_max));
   peer_max_ = h.max_requests;
   state_ = state::open;
-  events_.push_back(session_events::established{v, h.max_requests, h.agent});
+  events_.push_back(session_events::established{v, h.max_requests, h.listen_port, h.agent});
 }
 
 void session::on_answer(time_point now, wire::request_kind kind, const wire::block_ref& ref,
@@ -263,6 +265,11 @@ void session::send_bitfield(time_point now, wire::bitfield b) {
 void session::send_have(time_point now, const content_id& c, piece_index p) {
   if (state_ != state::open) return;
   send(now, wire::have{c, p});
+}
+
+void session::send_peers(time_point now, wire::peers p) {
+  if (state_ != state::open) return;
+  send(now, std::move(p));
 }
 
 void session::close(time_point now, wire::reason code, std::string text) {

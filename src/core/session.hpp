@@ -30,6 +30,7 @@ struct session_config {
   duration idle_timeout = 45s;
   duration request_timeout = 20s;    // a request unanswered this long is given up
   std::uint16_t max_requests = 256;  // block requests we accept outstanding from the peer
+  std::uint16_t listen_port = 0;     // told in our hello, so that peers can pass it on
   std::string agent = "shoal/0.1.0";
 };
 
@@ -38,6 +39,7 @@ namespace session_events {
 struct established {
   std::uint16_t version = 0;
   std::uint16_t peer_max_requests = 0;  // our block requests the peer will queue
+  std::uint16_t peer_listen_port = 0;   // where the peer accepts connections (0: nowhere)
   std::string peer_agent;
 };
 struct closed {
@@ -53,11 +55,12 @@ struct timed_out {
 }  // namespace session_events
 
 // The peer's requests (get_manifest, get_hashes, request) and answers (manifest_part, hashes,
-// block, reject), and announcements (bitfield, have), are passed on as the wire messages.
+// block, reject), and announcements (bitfield, have, peers), are passed on as the wire messages.
 using session_event =
     std::variant<session_events::established, session_events::closed, session_events::timed_out,
                  wire::get_manifest, wire::manifest_part, wire::get_hashes, wire::hashes,
-                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject>;
+                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject,
+                 wire::peers>;
 
 class session {
  public:
@@ -91,6 +94,7 @@ class session {
   void send_reject(time_point now, wire::reject r);
   void send_bitfield(time_point now, wire::bitfield b);
   void send_have(time_point now, const content_id& c, piece_index p);
+  void send_peers(time_point now, wire::peers p);
 
   // Sends goodbye and closes. Further input is ignored; output still drains the goodbye.
   void close(time_point now, wire::reason code, std::string text);

@@ -254,6 +254,21 @@ result<void> check(const reject& m) {
   return check_text(t, m.text);
 }
 
+result<void> check(const peers& m) {
+  constexpr auto t = msg_type::peers;
+  if (m.entries.empty()) return bad(t, "count is 0; at least 1 entry is needed");
+  if (m.entries.size() > max_peers_per_message)
+    return too_big(t, "count " + num(m.entries.size()) + " is over the limit of " +
+                          num(max_peers_per_message));
+  for (std::size_t i = 0; i < m.entries.size(); ++i) {
+    const peer_entry& e = m.entries[i];
+    if (e.port == 0) return bad(t, "entry " + num(i) + " has port 0");
+    if (!e.ipv6 && std::any_of(e.ip.begin() + 4, e.ip.end(), [](std::uint8_t b) { return b; }))
+      return bad(t, "entry " + num(i) + " is IPv4 but has bytes past the fourth");
+  }
+  return {};
+}
+
 result<void> check_message(const message& m) {
   return std::visit([](const auto& v) { return check(v); }, m);
 }
@@ -289,6 +304,7 @@ void write_fields(writer& w, const hello& m) {
   w.u16(m.min_version);
   w.u16(m.max_version);
   w.u16(m.max_requests);
+  w.u16(m.listen_port);
   w.u8(static_cast<std::uint8_t>(m.agent.size()));
   w.text(m.agent);
 }
@@ -337,6 +353,16 @@ void write_fields(writer& w, const block& m) {
 }
 void write_fields(writer& w, const cancel& m) {
   w.ref(m.ref);
+}
+void write_fields(writer& w, const peers& m) {
+  w.id(m.content);
+  w.u8(static_cast<std::uint8_t>(m.entries.size()));
+  for (const auto& e : m.entries) {
+    w.hash(e.node.digest);
+    w.u8(e.ipv6 ? 6 : 4);
+    w.bytes(byte_span(e.ip.data(), e.ipv6 ? 16 : 4));
+    w.u16(e.port);
+  }
 }
 void write_fields(writer& w, const reject& m) {
   w.u8(static_cast<std::uint8_t>(m.kind));
@@ -430,6 +456,7 @@ result<hello> parse(reader& r, std::type_identity<hello>) {
   m.min_version = r.u16("min_version");
   m.max_version = r.u16("max_version");
   m.max_requests = r.u16("max_requests");
+  m.listen_port = r.u16("listen_port");
   const auto agent_len = r.u8("agent_len");
   if (!r.ok()) return r.take_error();
   if (magic != hello_magic)
@@ -543,6 +570,32 @@ result<reject> parse(reader& r, std::type_identity<reject>) {
   return m;
 }
 
+result<peers> parse(reader& r, std::type_identity<peers>) {
+  peers m;
+  m.content = r.id("content");
+  const auto count = r.u8("count");
+  if (!r.ok()) return r.take_error();
+  if (count > max_peers_per_message)  // before reading: the count alone says it is too many
+    return too_big(msg_type::peers, "count " + num(count) + " is over the limit of " +
+                                        num(max_peers_per_message));
+  for (unsigned i = 0; i < count && r.ok(); ++i) {
+    peer_entry e;
+    e.node.digest = r.hash("node");
+    const auto family = r.u8("family");
+    if (!r.ok()) break;
+    if (family != 4 && family != 6)
+      return bad(msg_type::peers,
+                 "entry " + num(i) + " has address family " + num(family) + ", not 4 or 6");
+    e.ipv6 = family == 6;
+    const auto ip = r.bytes(e.ipv6 ? 16 : 4, "ip");
+    std::copy(ip.begin(), ip.end(), e.ip.begin());
+    e.port = r.u16("port");
+    m.entries.push_back(e);
+  }
+  SHOAL_TRY(r.end());
+  return m;
+}
+
 template <typename T>
 result<message> decode_as(byte_span body, msg_type t) {
   reader r(body, t);
@@ -593,6 +646,8 @@ const char* reason_name(reason r) noexcept {
       return "internal";
     case reason::done:
       return "done";
+    case reason::elsewhere:
+      return "elsewhere";
   }
   return "unknown";
 }
@@ -603,7 +658,7 @@ msg_type type_of(const message& m) noexcept {
       msg_type::hello,         msg_type::keepalive,  msg_type::goodbye, msg_type::get_manifest,
       msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,  msg_type::bitfield,
       msg_type::have,          msg_type::request,    msg_type::block,   msg_type::cancel,
-      msg_type::reject};
+      msg_type::reject,        msg_type::peers};
   static_assert(std::size(types) == std::variant_size_v<message>);
   return types[m.index()];
 }
@@ -636,6 +691,8 @@ const char* type_name(msg_type t) noexcept {
       return "cancel";
     case msg_type::reject:
       return "reject";
+    case msg_type::peers:
+      return "peers";
   }
   return "unknown";
 }
@@ -691,6 +748,8 @@ result<message> decode_body(byte_span body) {
       return decode_as<cancel>(body, t);
     case msg_type::reject:
       return decode_as<reject>(body, t);
+    case msg_type::peers:
+      return decode_as<peers>(body, t);
   }
   return error{errc::invalid_argument, "frame body: unknown message type " + hex8(body[0])};
 }

@@ -18,6 +18,7 @@
 
 #include "shoal/content_id.hpp"
 #include "shoal/error.hpp"
+#include "shoal/node_id.hpp"
 #include "shoal/types.hpp"
 
 namespace shoal::wire {
@@ -32,6 +33,7 @@ inline constexpr std::uint32_t max_manifest_chunk = 256 * 1024;
 inline constexpr std::uint32_t max_hashes_per_message = 8192;
 inline constexpr std::uint64_t max_bitfield_pieces = 8ull * 1024 * 1024;  // 1 MiB of bits
 inline constexpr std::size_t max_agent = 64;
+inline constexpr std::size_t max_peers_per_message = 64;
 inline constexpr std::size_t max_reason = 1024;
 inline constexpr std::size_t block_proof_length = 4;  // levels from a leaf to its piece
 inline constexpr std::uint8_t blocks_per_piece = 16;
@@ -55,6 +57,7 @@ enum class msg_type : std::uint8_t {
   block = 0x17,
   cancel = 0x18,
   reject = 0x19,
+  peers = 0x1a,
 };
 
 // Why a connection ends or a request is refused. Unknown codes decode (as themselves) so that a
@@ -71,6 +74,9 @@ enum class reason : std::uint16_t {
   timeout = 8,
   internal = 9,  // the sender failed locally (a disk error, a store problem)
   done = 10,     // nothing is wrong: the sender has no more use for the connection
+  // A reject: the piece was already sent to another peer that announced it, while the sender
+  // still holds pieces nobody else has; ask that peer for it (the swarm's first copy rule).
+  elsewhere = 11,
 };
 const char* reason_name(reason r) noexcept;
 
@@ -86,6 +92,7 @@ struct hello {
   std::uint16_t min_version = protocol_version;
   std::uint16_t max_version = protocol_version;
   std::uint16_t max_requests = 0;  // block requests the sender accepts outstanding, >= 1
+  std::uint16_t listen_port = 0;   // where the sender accepts connections; 0: it does not
   std::string agent;               // printable ASCII, at most max_agent bytes
   bool operator==(const hello&) const = default;
 };
@@ -158,8 +165,23 @@ struct reject {
   bool operator==(const reject&) const = default;
 };
 
+// Where to reach another member that takes part in a content's swarm (peer exchange): its
+// node ID, to check when dialing it, and its address (IPv4 or IPv6) and listening port.
+struct peer_entry {
+  node_id node;
+  bool ipv6 = false;
+  std::array<std::uint8_t, 16> ip{};  // IPv4 in the first 4 bytes, the rest zero
+  std::uint16_t port = 0;             // >= 1
+  bool operator==(const peer_entry&) const = default;
+};
+struct peers {
+  content_id content;
+  std::vector<peer_entry> entries;  // 1 .. max_peers_per_message
+  bool operator==(const peers&) const = default;
+};
+
 using message = std::variant<hello, keepalive, goodbye, get_manifest, manifest_part, get_hashes,
-                             hashes, bitfield, have, request, block, cancel, reject>;
+                             hashes, bitfield, have, request, block, cancel, reject, peers>;
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;

@@ -29,7 +29,7 @@ int wire_seeds(const std::string& dir) {
   const block_ref ref{c, piece_index{2}, 3};
   const std::vector<std::uint8_t> small{'a', 'b', 'c', 0, 0xff};
   const std::vector<message> messages = {
-      hello{1, 1, 64, "shoal/0.1"},
+      hello{1, 1, 64, 7000, "shoal/0.1"},
       keepalive{},
       goodbye{reason::bad_block, "bad block piece 2 block 3"},
       get_manifest{c, 0},
@@ -43,6 +43,9 @@ int wire_seeds(const std::string& dir) {
       cancel{ref},
       reject{request_kind::block, ref, reason::unavailable, "not yet"},
       reject{request_kind::manifest, block_ref{c, piece_index{0}, 0}, reason::not_found, ""},
+      peers{c, {peer_entry{node_id{h}, false, {10, 77, 0, 2}, 7000},
+                peer_entry{node_id{h}, true, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+                           7001}}},
   };
   std::vector<std::uint8_t> all;
   int n = 0;

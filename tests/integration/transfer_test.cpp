@@ -206,7 +206,7 @@ TEST_F(transfer_test, truncated_and_oversized_frames_end_the_connection_with_a_c
 
   {
     raw_member_client c(m.dir, "127.0.0.1", port);
-    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, "raw-test"}));
+    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, 0, "raw-test"}));
     // A length prefix announcing 64 MiB: refused before any of the body is awaited.
     ASSERT_TRUE(c.write({0x04, 0x00, 0x00, 0x00, 0x01}));
     c.read_until_closed();
@@ -215,7 +215,7 @@ TEST_F(transfer_test, truncated_and_oversized_frames_end_the_connection_with_a_c
 
   {
     raw_member_client c(m.dir, "127.0.0.1", port);
-    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, "raw-test"}));
+    ASSERT_TRUE(c.send(wire::hello{1, 1, 16, 0, "raw-test"}));
     // Half of a 100-byte frame, then the connection ends.
     ASSERT_TRUE(c.write({0x00, 0x00, 0x00, 0x64, 0x05, 0x01, 0x02}));
     c.close();

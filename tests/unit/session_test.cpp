@@ -196,7 +196,7 @@ TEST(session, anything_before_hello_is_refused) {
 
 TEST(session, an_unsupported_version_is_refused) {
   session s({}, t0);
-  s.handle_bytes(t0, frames({wire::hello{2, 3, 16, "future"}}));
+  s.handle_bytes(t0, frames({wire::hello{2, 3, 16, 0, "future"}}));
   ASSERT_TRUE(s.closed());
   EXPECT_EQ(only<session_events::closed>(drain(s)).at(0).code, wire::reason::version_mismatch);
 }
@@ -208,7 +208,7 @@ TEST(session, requests_over_the_announced_bound_are_rejected) {
   (void)s.poll_output();
   const content_id c{};
   s.handle_bytes(
-      t0, frames({wire::hello{1, 1, 16, "x"}, wire::request{{c, piece_index(0), 0}},
+      t0, frames({wire::hello{1, 1, 16, 0, "x"}, wire::request{{c, piece_index(0), 0}},
                   wire::request{{c, piece_index(0), 1}}, wire::request{{c, piece_index(0), 2}}}));
   EXPECT_FALSE(s.closed());
   EXPECT_EQ(only<wire::request>(drain(s)).size(), 2u);
@@ -220,7 +220,7 @@ TEST(session, requests_over_the_announced_bound_are_rejected) {
 TEST(session, truncated_and_oversized_frames_close_the_session) {
   {
     session s({}, t0);
-    auto bytes = frames({wire::hello{1, 1, 16, "x"}, wire::keepalive{}});
+    auto bytes = frames({wire::hello{1, 1, 16, 0, "x"}, wire::keepalive{}});
     bytes.pop_back();  // keepalive's body is its type byte: cut it
     s.handle_bytes(t0, bytes);
     EXPECT_FALSE(s.closed());
@@ -244,7 +244,7 @@ TEST(session, truncated_and_oversized_frames_close_the_session) {
 TEST(session, goodbye_from_the_peer_is_reported_with_its_reason) {
   session s({}, t0);
   s.handle_bytes(
-      t0, frames({wire::hello{1, 1, 16, "x"}, wire::goodbye{wire::reason::shutting_down, "bye"}}));
+      t0, frames({wire::hello{1, 1, 16, 0, "x"}, wire::goodbye{wire::reason::shutting_down, "bye"}}));
   ASSERT_TRUE(s.closed());
   auto cl = only<session_events::closed>(drain(s));
   EXPECT_EQ(cl.at(0).code, wire::reason::shutting_down);

@@ -89,9 +89,9 @@ bytes pattern(std::size_t n) {
 // Every message type, several with values at the edges of their ranges.
 std::vector<message> samples() {
   std::vector<message> v;
-  v.push_back(hello{1, 1, 1, ""});
-  v.push_back(hello{1, 0xFFFF, 0xFFFF, std::string(max_agent, '~')});
-  v.push_back(hello{protocol_version, protocol_version, 64, " shoal/0.1 (x86_64) "});
+  v.push_back(hello{1, 1, 1, 0, ""});
+  v.push_back(hello{1, 0xFFFF, 0xFFFF, 0, std::string(max_agent, '~')});
+  v.push_back(hello{protocol_version, protocol_version, 64, 0, " shoal/0.1 (x86_64) "});
   v.push_back(keepalive{});
   v.push_back(goodbye{reason::protocol_violation, ""});
   v.push_back(goodbye{reason::internal, std::string(max_reason, 'x')});
@@ -135,6 +135,18 @@ std::vector<message> samples() {
       reject{request_kind::hashes, ref(piece_index_limit - 1, 0), static_cast<reason>(1234), ""});
   v.push_back(
       reject{request_kind::block, ref(5, 15), reason::overloaded, std::string(max_reason, 'y')});
+  v.push_back(hello{1, 1, 8, 65535, "listening"});
+  v.push_back(peers{cid(8), {peer_entry{node_id{hsh(9)}, false, {127, 0, 0, 1}, 1}}});
+  {
+    peers p{cid(8), {}};
+    for (std::size_t i = 0; i < max_peers_per_message; ++i) {
+      peer_entry e{node_id{hsh(static_cast<std::uint8_t>(i))}, i % 2 == 1, {}, 65535};
+      e.ip[0] = static_cast<std::uint8_t>(i);
+      if (e.ipv6) e.ip[15] = 1;
+      p.entries.push_back(e);
+    }
+    v.push_back(std::move(p));
+  }
   return v;
 }
 
@@ -194,8 +206,8 @@ TEST(wire, encode_appends) {
 
 // Pinned encodings (also in docs/protocol/wire.md), so that the format cannot drift unnoticed.
 TEST(wire, pinned_vectors) {
-  EXPECT_EQ(hex(frame(hello{1, 1, 64, "shoal/0.1"})),
-            "00000015015348574c0001000100400973686f616c2f302e31");
+  EXPECT_EQ(hex(frame(hello{1, 1, 64, 0, "shoal/0.1"})),
+            "00000017015348574c000100010040000009" "73686f616c2f302e31");
 
   content_id counting;
   for (std::uint8_t i = 0; i < 32; ++i) counting.digest.bytes[i] = i;
@@ -238,11 +250,38 @@ TEST(wire, every_truncation_fails_or_changes_the_message) {
   }
 }
 
+TEST(wire, peers_limits_and_families) {
+  const peer_entry ok{node_id{hsh(1)}, false, {10, 0, 0, 1}, 7000};
+  auto b = body(peers{cid(1), {ok}});
+  // count 0
+  auto zero = b;
+  zero[33] = 0;
+  zero.resize(34);
+  expect_error(zero, errc::invalid_argument, "count is 0");
+  // a count over the limit is refused before any entry is read
+  auto many = b;
+  many[33] = static_cast<std::uint8_t>(max_peers_per_message + 1);
+  expect_error(many, errc::limit_exceeded, "count 65 is over the limit of 64");
+  // an unknown address family
+  auto fam = b;
+  fam[34 + 32] = 5;
+  expect_error(fam, errc::invalid_argument, "address family 5");
+  // port 0
+  auto port = b;
+  port[port.size() - 1] = 0;
+  port[port.size() - 2] = 0;
+  expect_error(port, errc::invalid_argument, "entry 0 has port 0");
+  // an entry cut short
+  auto cut = b;
+  cut.pop_back();
+  expect_error(cut, errc::invalid_argument, "field port");
+}
+
 TEST(wire, truncation_names_the_field) {
   auto b = body(request{ref(1, 2)});
   b.resize(1 + 32 + 3);
   expect_error(b, errc::invalid_argument, "request message: body ends inside field piece");
-  b = body(hello{1, 1, 1, "abc"});
+  b = body(hello{1, 1, 1, 0, "abc"});
   b.pop_back();
   expect_error(b, errc::invalid_argument, "field agent (3 bytes needed, 2 left)");
 }
@@ -279,7 +318,7 @@ TEST(wire, every_trailing_byte_fails) {
 
 TEST(wire, empty_body_and_unknown_types) {
   expect_error({}, errc::invalid_argument, "empty");
-  for (std::uint8_t t : std::initializer_list<std::uint8_t>{0x00, 0x04, 0x0f, 0x1a, 0x7f, 0xff}) {
+  for (std::uint8_t t : std::initializer_list<std::uint8_t>{0x00, 0x04, 0x0f, 0x1b, 0x7f, 0xff}) {
     char want[8];
     std::snprintf(want, sizeof want, "0x%02x", t);
     expect_error({t}, errc::invalid_argument, std::string("unknown message type ") + want);
@@ -289,7 +328,7 @@ TEST(wire, empty_body_and_unknown_types) {
 
 raw hello_body(std::uint64_t min, std::uint64_t max, std::uint64_t reqs, std::string_view agent) {
   raw r;
-  r.u8(0x01).u32(hello_magic).u16(min).u16(max).u16(reqs).u8(agent.size()).str(agent);
+  r.u8(0x01).u32(hello_magic).u16(min).u16(max).u16(reqs).u16(7000).u8(agent.size()).str(agent);
   return r;
 }
 
