@@ -66,10 +66,13 @@ connection::connection(ssl_ctx_st* tls, tcp::socket socket, connection_handler& 
       cfg_(std::move(cfg)),
       role_(role::acceptor),
       timer_(tls_.socket().get_executor()),
+      read_wait_(tls_.socket().get_executor()),
+      write_wait_(tls_.socket().get_executor()),
       inbuf_(read_chunk) {
   boost::system::error_code ec;
   const auto ep = tls_.socket().remote_endpoint(ec);
   remote_ = ec ? "an unknown address" : endpoint_text(ep);
+  if (!ec) endpoint_ = ep;
 }
 
 connection::connection(asio::io_context& io, ssl_ctx_st* tls, address target, connection_handler& h,
@@ -82,6 +85,8 @@ connection::connection(asio::io_context& io, ssl_ctx_st* tls, address target, co
       target_(target),
       remote_(target.str()),
       timer_(io),
+      read_wait_(io),
+      write_wait_(io),
       inbuf_(read_chunk) {}
 
 std::string connection::describe() const {
@@ -118,6 +123,8 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
       co_return finish();
     }
     socket.set_option(tcp::no_delay(true), ec);  // a hint; a failure here is not fatal
+    ec.clear();
+    if (auto ep = socket.remote_endpoint(ec); !ec) endpoint_ = ep;
     ec.clear();
     tune_receive_buffer(socket);
   }
@@ -161,6 +168,13 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
     session_->handle_bytes(now(), {inbuf_.data(), n});
     dispatch();
     flush();
+    // Over the download limit: stop reading for a while, and TCP's window slows the sender.
+    if (const duration wait = handler_.download_delay(n); wait > duration::zero()) {
+      read_wait_.expires_after(wait);
+      co_await read_wait_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      ec.clear();
+      if (finished_) break;
+    }
   }
   closing_ = true;
   flush();
@@ -229,6 +243,12 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
     writing_ = std::move(outbox_.front());
     outbox_.pop_front();
     boost::system::error_code ec;
+    if (const duration wait = handler_.upload_delay(writing_.size()); wait > duration::zero()) {
+      write_wait_.expires_after(wait);
+      co_await write_wait_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      ec.clear();
+      if (finished_) break;
+    }
     co_await tls_.write_all(writing_, ec);
     if (ec) {
       write_in_flight_ = false;
@@ -254,6 +274,8 @@ void connection::finish() {
   if (finished_) return;
   finished_ = true;
   timer_.cancel();
+  read_wait_.cancel();
+  write_wait_.cancel();
   tls_.close();
   handler_.on_closed(*this);
 }

@@ -51,6 +51,10 @@ class connection_handler {
   virtual void on_refused(connection& c, failure kind, const std::string& why) = 0;
   // The socket is closed; the connection object goes once the handler drops its reference.
   virtual void on_closed(connection& c) = 0;
+  // Rate limits: how long to wait before writing (or after reading) `bytes`, which the caller
+  // then counts as sent (or received). Zero means at once.
+  virtual duration upload_delay(std::size_t bytes) = 0;
+  virtual duration download_delay(std::size_t bytes) = 0;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -75,6 +79,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // "nd1abcdefgh… at 1.2.3.4:5678" once known, else the address.
   std::string describe() const;
   const std::string& remote() const { return remote_; }
+  // The peer's IP address and port once connected.
+  const std::optional<tcp::endpoint>& remote_endpoint() const { return endpoint_; }
   session* sess() { return session_ ? &*session_ : nullptr; }
   const member::peer_info* peer() const { return peer_ ? &*peer_ : nullptr; }
   // Dialed connections keep their target for reconnecting.
@@ -95,9 +101,12 @@ class connection : public std::enable_shared_from_this<connection> {
   role role_;
   std::optional<address> target_;
   std::string remote_;
+  std::optional<tcp::endpoint> endpoint_;
   std::optional<member::peer_info> peer_;
   std::optional<session> session_;
   asio::steady_timer timer_;
+  asio::steady_timer read_wait_;   // download rate limit
+  asio::steady_timer write_wait_;  // upload rate limit
   std::deque<std::vector<std::uint8_t>> outbox_;
   std::vector<std::uint8_t> writing_;
   std::vector<std::uint8_t> inbuf_;

@@ -1,6 +1,7 @@
 #include "node/config.hpp"
 
 #include <toml++/toml.h>
+#include <cstdio>
 #include <cstdlib>
 
 namespace shoal::node {
@@ -20,6 +21,56 @@ fs::path home() {
 }
 
 }  // namespace
+
+result<std::uint64_t> parse_rate(std::string_view text, std::string_view what) {
+  const auto bad = [&] {
+    return error{errc::invalid_argument,
+                 std::string(what) + " \"" + std::string(text) +
+                     "\" is not a rate; write for example 40mbit, 5MB/s, 512KiB or 0 (no limit)"};
+  };
+  std::size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  if (i == 0) return bad();
+  double value = 0;
+  try {
+    value = std::stod(std::string(text.substr(0, i)));
+  } catch (const std::exception&) {
+    return bad();
+  }
+  std::string unit(text.substr(i));
+  if (unit.size() >= 2 && unit.substr(unit.size() - 2) == "/s") unit.resize(unit.size() - 2);
+  std::string lower;
+  for (char ch : unit) lower += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "kB" || unit == "KB" || unit == "k" || unit == "K") scale = 1e3;
+  else if (unit == "MB" || unit == "M") scale = 1e6;
+  else if (unit == "GB" || unit == "G") scale = 1e9;
+  else if (unit == "KiB") scale = 1024;
+  else if (unit == "MiB") scale = 1024.0 * 1024;
+  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
+  else if (lower == "bit" || lower == "bps") scale = 1.0 / 8;
+  else if (lower == "kbit" || lower == "kbps") scale = 1e3 / 8;
+  else if (lower == "mbit" || lower == "mbps") scale = 1e6 / 8;
+  else if (lower == "gbit" || lower == "gbps") scale = 1e9 / 8;
+  else return bad();
+  const double bytes = value * scale;
+  if (bytes > 1e15) return bad();
+  if (bytes > 0 && bytes < 1024)
+    return error{errc::invalid_argument, std::string(what) + " \"" + std::string(text) +
+                                             "\" is below 1 KiB/s; use 0 for no limit"};
+  return static_cast<std::uint64_t>(bytes);
+}
+
+std::string rate_text(std::uint64_t bytes_per_second) {
+  if (bytes_per_second == 0) return "unlimited";
+  const double bits = static_cast<double>(bytes_per_second) * 8;
+  char buf[64];
+  if (bits >= 1e9) std::snprintf(buf, sizeof buf, "%.3g Gbit/s", bits / 1e9);
+  else if (bits >= 1e6) std::snprintf(buf, sizeof buf, "%.3g Mbit/s", bits / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3g kbit/s", bits / 1e3);
+  return buf;
+}
 
 result<config> load_config(const config_overrides& flags) {
   config c;
@@ -57,6 +108,16 @@ result<config> load_config(const config_overrides& flags) {
           return error{errc::invalid_argument,
                        "config file \"" + file->string() + "\": listen must be a string HOST:PORT"};
         c.listen = s->get();
+      } else if (key.str() == "upload_limit" || key.str() == "download_limit") {
+        const auto* s = value.as_string();
+        if (s == nullptr)
+          return error{errc::invalid_argument, "config file \"" + file->string() + "\": " +
+                                                   std::string(key.str()) +
+                                                   " must be a string such as \"40mbit\""};
+        auto r = parse_rate(s->get(), std::string(key.str()));
+        if (!r) return error{errc::invalid_argument,
+                             "config file \"" + file->string() + "\": " + r.err().message};
+        (key.str() == "upload_limit" ? c.upload_limit : c.download_limit) = *r;
       } else {
         return error{errc::invalid_argument, "config file \"" + file->string() + "\" line " +
                                                  std::to_string(value.source().begin.line) +

@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "shoal/error.hpp"
 
@@ -21,7 +23,16 @@ struct config {
   std::optional<std::filesystem::path> config_file;  // the file that was read, if any
   // Where `shoal daemon` accepts peers (the `listen` key; --listen overrides it).
   std::string listen = "0.0.0.0:7420";
+  // Rate limits in bytes per second, 0 for none (`upload_limit`, `download_limit`).
+  std::uint64_t upload_limit = 0;
+  std::uint64_t download_limit = 0;
 };
+
+// A rate as people write it: "0" (no limit), "40mbit" / "1gbit" / "500kbit" (bits per second),
+// "5MB" / "5MB/s" / "512KiB" / "1000" (bytes per second). `what` names the setting in errors.
+result<std::uint64_t> parse_rate(std::string_view text, std::string_view what);
+// The rate back in bits per second, for people: "40 Mbit/s", or "unlimited".
+std::string rate_text(std::uint64_t bytes_per_second);
 
 struct config_overrides {
   std::optional<std::filesystem::path> data_dir;     // --data-dir

@@ -16,6 +16,8 @@
 
 #include "core/fetch.hpp"
 #include "core/merkle.hpp"
+#include "core/token_bucket.hpp"
+#include "node/config.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
 #include "net/connection.hpp"
@@ -34,6 +36,11 @@ constexpr std::size_t reader_cache_limit = 64;
 constexpr std::size_t piece_cache_limit = 16;
 constexpr int max_redials = 5;
 constexpr std::size_t max_control_line = 64 * 1024;
+// Connections one fetch keeps to its swarm (sources, peers it dialed and peers that dialed it).
+constexpr std::size_t max_swarm_connections = 64;
+// A connection no fetch of ours uses and over which the peer has asked nothing this long is
+// closed (the peer closes it too once its fetch ends; this covers peers that just hold on).
+constexpr auto idle_close = std::chrono::seconds(20);
 
 json error_json(const error& e) {
   return json{{"event", "error"}, {"code", errc_name(e.code)}, {"message", e.message}};
@@ -91,6 +98,19 @@ struct job {
   std::map<std::string, int> redials;          // per address, since it last answered
   std::set<std::string> cut_off;               // addresses that sent a bad block
   std::set<std::string> redialing;             // addresses waiting for their redial timer
+  // Every connection the fetch uses: dialed ones and peers that dialed us for this content.
+  std::set<peer_handle> attached;
+  // Dials to peers learned by peer exchange, and the node each should turn out to be.
+  std::map<peer_handle, node_id> pex_dials;
+  // Every connection the fetch has used, for the byte counts: its address and whether it is a
+  // source (given with --from) rather than a peer learned in the swarm.
+  struct used_peer {
+    std::string address;
+    bool source = false;
+  };
+  std::map<peer_handle, used_peer> used;
+  // Fetch from the sources alone: no peer exchange, no announcements (the comparison mode).
+  bool origin_only = false;
 
   // No connection and no redial pending: nothing can make progress any more.
   bool idle() const { return dialed.empty() && redialing.empty(); }
@@ -104,6 +124,30 @@ struct job {
   std::filesystem::path output_path;
   std::shared_ptr<control_client> output_owner;
   std::shared_ptr<store::export_writer> output;
+};
+
+// What the daemon knows of an established connection besides its session.
+struct link {
+  std::uint16_t max_requests = 0;
+  std::uint16_t listen_port = 0;
+  std::set<content_id> interested;  // contents it asked about or announced (peer exchange done)
+  std::map<content_id, piece_set> announced;  // its bitfield and haves, for contents we hold
+  time_point last_useful{};
+  bool duplicate = false;  // closed because another connection to the same node won
+};
+
+// For a content this node holds: how many connected peers announced each piece. A node that
+// holds the whole content sends a piece a second time only when no piece is left that it alone
+// has (reject reason `elsewhere`), so that its upload goes to new pieces.
+struct swarm_counts {
+  std::vector<std::uint16_t> holders;
+  std::uint64_t unheld = 0;  // pieces no connected peer announced
+  void add(std::uint64_t piece) {
+    if (holders[piece]++ == 0) --unheld;
+  }
+  void remove(std::uint64_t piece) {
+    if (--holders[piece] == 0) ++unheld;
+  }
 };
 
 struct cached_piece {
@@ -125,7 +169,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
         control_(io_),
         signals_(io_, SIGINT, SIGTERM),
         ticker_(io_),
-        rng_(std::random_device{}()) {}
+        rng_(std::random_device{}()),
+        up_(opts_.upload_limit),
+        down_(opts_.download_limit) {}
 
   result<void> bind(const net::address& listen) {
     boost::system::error_code ec;
@@ -147,6 +193,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     const auto bound = acceptor_.local_endpoint(ec);
     listen_text_ =
         ec ? listen.str() : net::address{bound.address().to_string(), bound.port()}.str();
+    // Told to peers in our hello, so that they can pass it on to others in the swarm.
+    session_cfg_.listen_port = ec ? listen.port : bound.port();
 
     const auto path = control_socket_path(opts_.data_dir);
     // A socket file left by a daemon that was killed: the store lock, which we hold, proves no
@@ -176,6 +224,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     const node_id self = identity_.self.id;
     spdlog::info("node {} listening on {} (control socket {})", self.str(), listen_text_,
                  control_socket_path(opts_.data_dir).string());
+    if (up_.rate() || down_.rate())
+      spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
+                   rate_text(down_.rate()));
     accept_peers();
     accept_control();
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
@@ -222,6 +273,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto keep = connections_[id];  // the object lives until this function returns
     connections_.erase(id);
     const bool refused = refused_.erase(id) > 0;
+    forget_link(id);
     auto jit = conn_job_.find(id);
     if (jit == conn_job_.end()) return;
     const content_id cid = jit->second;
@@ -229,6 +281,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto it = jobs_.find(cid);
     if (it == jobs_.end()) return;
     job& j = it->second;
+    j.attached.erase(id);
+    const bool learned = j.pex_dials.erase(id) > 0;
     const auto target = j.dialed.find(id);
     std::optional<net::address> addr;
     if (target != j.dialed.end()) {
@@ -238,6 +292,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.f.handle_peer_removed(net::now(), id);
     pump(cid);
     if (!jobs_.contains(cid) || !addr) return;
+    // Peers learned in the swarm are not redialed (they are announced again if they come
+    // back), nor is a node we are still connected to another way.
+    if (learned || (c.peer() && connected_to(c.peer()->id))) {
+      if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
+      return;
+    }
     if (refused) {
       // Certificates do not fix themselves: a refused peer is not dialed again.
       if (j.idle()) finish_job(cid, error{errc::untrusted, j.last_problem});
@@ -274,11 +334,22 @@ class daemon_impl final : public daemon, public net::connection_handler {
         [&](auto&& e) {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, session_events::established>) {
+            link& l = links_[c.id()];
+            l.max_requests = e.peer_max_requests;
+            l.listen_port = e.peer_listen_port;
+            l.last_useful = now;
+            if (close_if_duplicate(c)) return;
             if (auto* j = job_of(c.id())) {
               if (auto a = j->dialed.find(c.id()); a != j->dialed.end())
                 j->redials.erase(a->second.str());  // it answered: back to a full allowance
-              j->f.handle_peer_added(now, c.id(), e.peer_max_requests);
-              pump(j->f.id());
+              if (auto px = j->pex_dials.find(c.id());
+                  px != j->pex_dials.end() && c.peer() && c.peer()->id != px->second) {
+                // A member, but not the one announced at that address: not this swarm's peer.
+                c.sess()->close(now, wire::reason::done,
+                                "this is not the node announced at this address");
+                return;
+              }
+              attach(*j, c);
             }
           } else if constexpr (std::is_same_v<T, session_events::closed>) {
             log_close(c, e);
@@ -290,17 +361,38 @@ class daemon_impl final : public daemon, public net::connection_handler {
               pump(j->f.id());
             }
           } else if constexpr (std::is_same_v<T, wire::get_manifest>) {
+            useful(c, e.content);
             serve_manifest(c, e);
           } else if constexpr (std::is_same_v<T, wire::get_hashes>) {
+            useful(c, e.content);
             serve_hashes(c, e);
           } else if constexpr (std::is_same_v<T, wire::request>) {
+            useful(c, e.ref.content);
             serve_block(c, e.ref);
+          } else if constexpr (std::is_same_v<T, wire::peers>) {
+            useful(c, e.content);
+            learn_peers(c, e);
+          } else if constexpr (std::is_same_v<T, wire::bitfield> ||
+                               std::is_same_v<T, wire::have>) {
+            useful(c, e.content);
+            record_announce(c, e);
+            forward(c, e);
           } else {
+            if (auto l = links_.find(c.id()); l != links_.end()) l->second.last_useful = now;
             forward(c, e);
           }
         },
         std::move(ev));
     c.flush();
+  }
+
+  duration upload_delay(std::size_t bytes) override {
+    uploaded_ += bytes;
+    return up_.take(net::now(), bytes);
+  }
+  duration download_delay(std::size_t bytes) override {
+    downloaded_ += bytes;
+    return down_.take(net::now(), bytes);
   }
 
  private:
@@ -318,7 +410,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     session& s = *c.sess();
     const auto now = net::now();
     store::content_reader* r = reader(g.content);
-    if (!r || r->have().count() == 0) {
+    // A node still fetching serves the manifest too (with its bitfield, perhaps empty), so that
+    // it joins the swarm before it holds a piece and is told of each piece as it arrives.
+    if (!r) {
       s.send_reject(now, {wire::request_kind::manifest,
                           {g.content, piece_index(g.offset), 0},
                           wire::reason::not_found,
@@ -336,7 +430,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     part.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(g.offset),
                      bytes.begin() + static_cast<std::ptrdiff_t>(g.offset + len));
     s.send_manifest_part(now, std::move(part));
-    if (g.offset + len == bytes.size()) {
+    if (g.offset + len == bytes.size() && r->have().size() > 0) {
       const piece_set& have = r->have();
       s.send_bitfield(now, wire::bitfield{g.content, have.size(), have.bytes()});
     }
@@ -397,6 +491,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
                           "piece " + std::to_string(ref.piece.value) + " is not here yet"});
       return;
     }
+    if (r->have().complete() && held_elsewhere(c.id(), ref)) {
+      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::elsewhere,
+                          "piece " + std::to_string(ref.piece.value) +
+                              " is held by other peers; pieces only this node has come first"});
+      return;
+    }
     error problem;
     const cached_piece* cp = piece_for(*r, ref.piece, problem);
     if (!cp) {
@@ -419,6 +519,218 @@ class daemon_impl final : public daemon, public net::connection_handler {
     b.data.assign(cp->data.begin() + static_cast<std::ptrdiff_t>(off),
                   cp->data.begin() + static_cast<std::ptrdiff_t>(off + len));
     s.send_block(now, std::move(b));
+  }
+
+  // --- the swarm ----------------------------------------------------------------------------
+
+  bool connected_to(const node_id& n) const {
+    for (const auto& [id, c] : connections_)
+      if (c->peer() && c->peer()->id == n && c->sess() && !c->sess()->closed()) return true;
+    return false;
+  }
+
+  bool origin_only(peer_handle p) {
+    const job* j = job_of(p);
+    return j && j->origin_only;
+  }
+
+  // Two connections to the same node (both dialed the other at once): the one dialed by the
+  // node with the smaller ID stays, on both sides alike; true if `c` is the one closed.
+  bool close_if_duplicate(connection& c) {
+    if (!c.peer()) return false;
+    const node_id other = c.peer()->id;
+    for (auto& [id, d] : connections_) {
+      if (id == c.id() || !d->peer() || d->peer()->id != other || !d->sess() ||
+          d->sess()->closed())
+        continue;
+      connection* loser = &c;
+      if (c.side() != d->side()) {
+        const bool we_win = identity_.self.id < other;
+        const auto winner_side = we_win ? connection::role::dialer : connection::role::acceptor;
+        loser = c.side() == winner_side ? d.get() : &c;
+      }
+      links_[loser->id()].duplicate = true;
+      loser->sess()->close(net::now(), wire::reason::done, "a duplicate connection");
+      loser->flush();
+      return loser == &c;
+    }
+    return false;
+  }
+
+  // A message about `content` arrived on `c`: the connection is in use, and the peer takes
+  // part in that content's swarm, if we hold or fetch it.
+  void useful(connection& c, const content_id& content) {
+    auto l = links_.find(c.id());
+    if (l == links_.end()) return;
+    l->second.last_useful = net::now();
+    if (l->second.interested.contains(content)) return;
+    if (!jobs_.contains(content) && !reader(content)) return;  // bounded by what we have
+    note_interest(c, content);
+  }
+
+  // Peer exchange: the new peer learns the others in the swarm, and they learn it.
+  void note_interest(connection& c, const content_id& x) {
+    link& l = links_[c.id()];
+    if (!l.interested.insert(x).second) return;
+    if (auto j = jobs_.find(x); j != jobs_.end() && !conn_job_.contains(c.id())) {
+      if (j->second.origin_only) return;  // it does not take part in the swarm
+      attach(j->second, c);
+    }
+    auto& others = interest_[x];
+    const auto now = net::now();
+    const auto mine = peer_entry_of(c);
+    wire::peers to_new{x, {}};
+    for (peer_handle o : others) {
+      auto oc = connections_.find(o);
+      if (oc == connections_.end() || !oc->second->sess() || oc->second->sess()->closed())
+        continue;
+      if (origin_only(o)) continue;
+      if (auto e = peer_entry_of(*oc->second);
+          e && to_new.entries.size() < wire::max_peers_per_message)
+        to_new.entries.push_back(*e);
+      if (mine) {
+        oc->second->sess()->send_peers(now, wire::peers{x, {*mine}});
+        oc->second->flush();
+      }
+    }
+    if (!to_new.entries.empty() && c.sess()) {
+      c.sess()->send_peers(now, std::move(to_new));
+      c.flush();
+    }
+    if (others.size() < 4 * max_swarm_connections) others.insert(c.id());
+  }
+
+  std::optional<wire::peer_entry> peer_entry_of(connection& c) {
+    auto l = links_.find(c.id());
+    if (!c.peer() || l == links_.end() || l->second.listen_port == 0 || !c.remote_endpoint())
+      return std::nullopt;
+    wire::peer_entry e;
+    e.node = c.peer()->id;
+    e.port = l->second.listen_port;
+    auto ip = c.remote_endpoint()->address();
+    if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+      ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+    if (ip.is_v4()) {
+      const auto b = ip.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), e.ip.begin());
+    } else {
+      e.ipv6 = true;
+      const auto b = ip.to_v6().to_bytes();
+      std::copy(b.begin(), b.end(), e.ip.begin());
+    }
+    return e;
+  }
+
+  // A peer told us of others in the swarm of a content we fetch: dial the ones we lack.
+  void learn_peers(connection& c, const wire::peers& msg) {
+    auto it = jobs_.find(msg.content);
+    if (it == jobs_.end() || it->second.origin_only) return;
+    job& j = it->second;
+    for (const auto& e : msg.entries) {
+      if (j.attached.size() + j.pex_dials.size() >= max_swarm_connections) break;
+      if (e.node == identity_.self.id || connected_to(e.node)) continue;
+      if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
+                      [&](const auto& d) { return d.second == e.node; }))
+        continue;
+      std::string host;
+      if (e.ipv6) {
+        asio::ip::address_v6::bytes_type b;
+        std::copy(e.ip.begin(), e.ip.end(), b.begin());
+        host = asio::ip::address_v6(b).to_string();
+      } else {
+        host = asio::ip::address_v4({e.ip[0], e.ip[1], e.ip[2], e.ip[3]}).to_string();
+      }
+      const net::address a{host, e.port};
+      if (j.cut_off.contains(a.str())) continue;
+      spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(), a.str());
+      j.pex_dials[dial(msg.content, a)] = e.node;
+    }
+  }
+
+  // The fetch of `j` uses connection `c` from now on.
+  void attach(job& j, connection& c) {
+    if (!j.attached.insert(c.id()).second) return;
+    const content_id cid = j.f.id();
+    conn_job_[c.id()] = cid;
+    const auto d = j.dialed.find(c.id());
+    const bool source =
+        d != j.dialed.end() && std::any_of(j.sources.begin(), j.sources.end(), [&](const auto& a) {
+          return a.str() == d->second.str();
+        });
+    j.used[c.id()] = {c.remote(), source};
+    j.f.handle_peer_added(net::now(), c.id(), links_[c.id()].max_requests);
+    if (!j.origin_only) {
+      announce_to(j, c);
+      note_interest(c, cid);
+    }
+    pump(cid);
+  }
+
+  // Tells the peer which pieces we hold (so far) of the content we fetch.
+  void announce_to(job& j, connection& c) {
+    if (!j.partial || j.origin_only || !c.sess() || c.sess()->closed()) return;
+    const piece_set& have = j.partial->have();
+    if (have.size() == 0) return;
+    c.sess()->send_bitfield(net::now(), wire::bitfield{j.f.id(), have.size(), have.bytes()});
+    c.flush();
+  }
+
+  // Counts what peers announce of contents we hold, for held_elsewhere().
+  template <typename T>
+  void record_announce(connection& c, const T& msg) {
+    store::content_reader* r = reader(msg.content);
+    auto l = links_.find(c.id());
+    if (!r || l == links_.end()) return;
+    const std::uint64_t pieces = r->layout().piece_count();
+    auto [sit, fresh] = swarm_.try_emplace(msg.content);
+    swarm_counts& sc = sit->second;
+    if (fresh) {
+      sc.holders.assign(pieces, 0);
+      sc.unheld = pieces;
+    }
+    auto& announced = l->second.announced;
+    if constexpr (std::is_same_v<T, wire::bitfield>) {
+      auto set = piece_set::from_bytes(msg.piece_count, msg.bits);
+      if (!set || set->size() != pieces) return;  // its fetch of ours says so, if it matters
+      if (auto old = announced.find(msg.content); old != announced.end())
+        for (std::uint64_t i = 0; i < pieces; ++i)
+          if (old->second.contains(piece_index(i))) sc.remove(i);
+      for (std::uint64_t i = 0; i < pieces; ++i)
+        if (set->contains(piece_index(i))) sc.add(i);
+      announced[msg.content] = std::move(*set);
+    } else {
+      auto a = announced.find(msg.content);
+      if (a == announced.end() || msg.piece.value >= pieces) return;
+      if (a->second.insert(msg.piece)) sc.add(msg.piece.value);
+    }
+  }
+
+  // The first-copy rule: while some piece is held by no connected peer, a piece that another
+  // peer already announced is not sent again; the requester gets it from that peer.
+  bool held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
+    auto sit = swarm_.find(ref.content);
+    if (sit == swarm_.end() || sit->second.unheld == 0) return false;
+    std::uint64_t holders = sit->second.holders[ref.piece.value];
+    if (auto l = links_.find(requester); l != links_.end())
+      if (auto a = l->second.announced.find(ref.content);
+          a != l->second.announced.end() && a->second.contains(ref.piece))
+        --holders;
+    return holders > 0;
+  }
+
+  void forget_link(peer_handle id) {
+    auto l = links_.find(id);
+    if (l == links_.end()) return;
+    for (const auto& [cid, set] : l->second.announced)
+      if (auto sit = swarm_.find(cid); sit != swarm_.end())
+        for (std::uint64_t i = 0; i < set.size(); ++i)
+          if (set.contains(piece_index(i))) sit->second.remove(i);
+    for (const auto& cid : l->second.interested)
+      if (auto in = interest_.find(cid); in != interest_.end()) {
+        in->second.erase(id);
+        if (in->second.empty()) interest_.erase(in);
+      }
+    links_.erase(l);
   }
 
   // --- fetching -----------------------------------------------------------------------------
@@ -448,13 +760,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
     pump(j->f.id());
   }
 
-  void dial(const content_id& cid, const net::address& a) {
+  peer_handle dial(const content_id& cid, const net::address& a) {
     const peer_handle id(++next_peer_);
-    auto c = std::make_shared<connection>(io_, tls_.get(), a, *this, id, session_config{});
+    auto c = std::make_shared<connection>(io_, tls_.get(), a, *this, id, session_cfg_);
     connections_[id] = c;
     conn_job_[id] = cid;
     jobs_.at(cid).dialed[id] = a;
     c->start();
+    return id;
   }
 
   // Carries out what the fetch asks for until it has nothing more.
@@ -498,11 +811,20 @@ class daemon_impl final : public daemon, public net::connection_handler {
         auto partial = store_->open_partial(o->m, j.name, std::move(o->piece_hashes));
         if (!partial) return finish_job(cid, partial.err());
         j.partial = std::move(*partial);
+        for (peer_handle p : j.attached)
+          if (auto c = connections_.find(p); c != connections_.end()) announce_to(j, *c->second);
         j.f.handle_opened(now, j.partial->have());
       } else if (auto* w = std::get_if<fetch_actions::write_piece>(&*a)) {
         write_piece(cid, j.partial, w->piece, std::move(w->data));
-      } else if (std::holds_alternative<fetch_actions::piece_stored>(*a)) {
+      } else if (auto* st = std::get_if<fetch_actions::piece_stored>(&*a)) {
         if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
+        // Announced at once: the piece is verified and stored, so it can be served now.
+        if (auto in = interest_.find(cid); in != interest_.end() && !j.origin_only)
+          for (peer_handle p : in->second)
+            if (auto c = connections_.find(p); c != connections_.end() && c->second->sess()) {
+              c->second->sess()->send_have(now, cid, st->piece);
+              touched.insert(p);
+            }
       } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
         for (peer_handle p : touched)
           if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
@@ -579,7 +901,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
   json progress_json(const job& j) {
     const auto p = j.f.progress();
     json from = json::object();
-    for (const auto& [id, addr] : j.dialed) from[addr.str()] = j.f.bytes_from(id);
+    std::uint64_t from_sources = 0, from_peers = 0;
+    for (const auto& [id, u] : j.used) {
+      const std::uint64_t n = j.f.bytes_from(id);
+      if (n == 0) continue;
+      from[u.address] = from.value(u.address, std::uint64_t{0}) + n;
+      (u.source ? from_sources : from_peers) += n;
+    }
     return json{{"event", "progress"},
                 {"id", j.f.id().str()},
                 {"total_bytes", p.total_bytes},
@@ -588,7 +916,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"pieces", p.pieces},
                 {"pieces_stored", p.pieces_stored},
                 {"peers", p.peers},
-                {"from", from}};
+                {"from", from},
+                {"from_sources", from_sources},
+                {"from_peers", from_peers},
+                {"duplicate_blocks", j.f.duplicate_blocks()},
+                {"origin_only", j.origin_only}};
   }
 
   // Ends a job: reports to every watcher, keeps what was stored, closes its connections.
@@ -617,8 +949,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
       w->close_after_writes();
     }
     j.output.reset();  // unfinished: its temporary tree goes
-    std::vector<peer_handle> peers;
-    for (const auto& [p, a] : j.dialed) peers.push_back(p);
+    std::vector<peer_handle> peers(j.attached.begin(), j.attached.end());
+    for (const auto& [p, a] : j.dialed)
+      if (!j.attached.contains(p)) peers.push_back(p);  // still connecting
+    // Peers that still lack pieces keep their connection: this node now serves them what it
+    // fetched (they close it when they are done, or it is closed when idle).
+    std::set<peer_handle> keep;
+    if (e.code == errc::ok && !stopping_)
+      for (peer_handle p : j.attached)
+        if (!j.f.peer_complete(p)) keep.insert(p);
     j.partial.reset();
     if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
     jobs_.erase(it);
@@ -626,7 +965,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     for (peer_handle p : peers) {
       conn_job_.erase(p);
       auto c = connections_.find(p);
-      if (c == connections_.end()) continue;
+      if (c == connections_.end() || keep.contains(p)) continue;
       // A goodbye, so that the peer logs why the connection ended rather than a hang-up.
       if (c->second->sess() && !c->second->sess()->closed()) {
         if (stopping_)
@@ -649,6 +988,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!id) return reply_error(client, id.err());
     const std::string name = req.value("name", id->str());
     const std::filesystem::path output = req.value("output", std::string());
+    const bool origin_only = req.value("origin_only", false);
     if (!output.empty() && !output.is_absolute())
       return reply_error(client, {errc::invalid_argument,
                                   "output \"" + output.string() + "\" is not an absolute path"});
@@ -693,6 +1033,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.started = net::now();
     j.watchers.push_back(client);
     j.sources = sources;
+    j.origin_only = origin_only;
     if (!output.empty()) {
       j.output_path = output;
       j.output_owner = client;
@@ -712,6 +1053,33 @@ class daemon_impl final : public daemon, public net::connection_handler {
     pump(*id);
   }
 
+  json limits_json() const {
+    return json{{"upload", up_.rate()},
+                {"download", down_.rate()},
+                {"upload_text", rate_text(up_.rate())},
+                {"download_text", rate_text(down_.rate())}};
+  }
+
+  // `limits`: changes the rate limits at once (fields absent are left as they are).
+  void set_limits(const std::shared_ptr<control_client>& client, const json& req) {
+    std::optional<std::uint64_t> up, down;
+    for (const char* key : {"upload", "download"}) {
+      if (!req.contains(key)) continue;
+      auto r = parse_rate(req[key].get<std::string>(), key);
+      if (!r) return reply_error(client, r.err());
+      (std::string(key) == "upload" ? up : down) = *r;
+    }
+    const auto now = net::now();
+    if (up) up_.set_rate(now, *up);
+    if (down) down_.set_rate(now, *down);
+    spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
+                 rate_text(down_.rate()));
+    json reply = limits_json();
+    reply["event"] = "limits";
+    client->send(reply);
+    client->close_after_writes();
+  }
+
   void reply_error(const std::shared_ptr<control_client>& client, const error& e) {
     client->send(error_json(e));
     client->close_after_writes();
@@ -727,12 +1095,20 @@ class daemon_impl final : public daemon, public net::connection_handler {
                        {"direction", c->side() == connection::role::dialer ? "out" : "in"},
                        {"bytes_in", c->sess()->bytes_received()},
                        {"bytes_out", c->sess()->bytes_sent()}});
+      if (const job* j = job_of(id)) {
+        peers.back()["fetching"] = j->f.id().str();
+        peers.back()["requests_in_flight"] = j->f.peer_in_flight(id);
+        peers.back()["pipeline"] = j->f.peer_capacity(id);
+      }
     }
     json fetches = json::array();
     for (const auto& [id, j] : jobs_) fetches.push_back(progress_json(j));
     return json{{"event", "status"},
                 {"node", identity_.self.id.str()},
                 {"listen", listen_text_},
+                {"uploaded_bytes", uploaded_},
+                {"downloaded_bytes", downloaded_},
+                {"limits", limits_json()},
                 {"peers", peers},
                 {"fetches", fetches}};
   }
@@ -750,7 +1126,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       sock.set_option(asio::ip::tcp::no_delay(true), ignored);
       const peer_handle id(++next_peer_);
       auto c =
-          std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_config{});
+          std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
       connections_[id] = c;
       c->start();
       accept_peers();
@@ -782,6 +1158,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
             const std::string op = req.value("op", "");
             if (op == "get") {
               start_get(client, req);
+            } else if (op == "limits") {
+              set_limits(client, req);
             } else if (op == "status") {
               client->send(status_json());
               client->close_after_writes();
@@ -810,8 +1188,25 @@ class daemon_impl final : public daemon, public net::connection_handler {
         const json p = progress_json(j);
         for (auto& w : j.watchers) w->send(p);
       }
+      close_idle();
       tick();
     });
+  }
+
+  // Connections that no fetch of ours uses and over which the peer has asked for nothing lately.
+  void close_idle() {
+    const auto now = net::now();
+    std::vector<std::shared_ptr<connection>> idle;
+    for (auto& [id, c] : connections_) {
+      auto l = links_.find(id);
+      if (l == links_.end() || conn_job_.contains(id) || !c->sess() || c->sess()->closed())
+        continue;
+      if (now - l->second.last_useful >= idle_close) idle.push_back(c);
+    }
+    for (auto& c : idle) {
+      c->sess()->close(now, wire::reason::done, "idle: neither side needs this connection");
+      c->flush();
+    }
   }
 
   void log_close(connection& c, const session_events::closed& e) {
@@ -870,6 +1265,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::map<content_id, job> jobs_;
   std::map<content_id, std::unique_ptr<store::content_reader>> readers_;
   std::deque<cached_piece> pieces_;
+  session_config session_cfg_;
+  token_bucket up_;
+  token_bucket down_;
+  std::uint64_t uploaded_ = 0;    // bytes written to peers (TLS payload)
+  std::uint64_t downloaded_ = 0;  // bytes read from peers
+  std::map<peer_handle, link> links_;
+  std::map<content_id, std::set<peer_handle>> interest_;  // connections in each swarm
+  std::map<content_id, swarm_counts> swarm_;
 };
 
 }  // namespace

@@ -2,12 +2,12 @@
 // its store holds, fetches what the CLI asks for, and listens for the CLI on a Unix socket in
 // the data directory (docs/protocol/control.md).
 //
-// Threads: one. The io_context's thread owns the store, every session and every fetch; the
-// network adapter (src/net) and the control channel only move bytes and timers. Disk reads and
-// writes happen on that thread too for now (a worker pool is issue 4's, see
-// docs/architecture.md).
+// Threads: two. The io_context's thread owns the store, every session and every fetch; the
+// network adapter (src/net) and the control channel only move bytes and timers. A disk worker
+// thread writes fetched pieces and the get's output (docs/architecture.md).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -19,6 +19,9 @@ namespace shoal::node {
 struct daemon_options {
   std::filesystem::path data_dir;
   std::string listen;  // HOST:PORT
+  // Rate limits for the whole node, bytes per second (0: none); `shoal limit` changes them.
+  std::uint64_t upload_limit = 0;
+  std::uint64_t download_limit = 0;
 };
 
 // The control socket of a data directory.

@@ -72,6 +72,8 @@ class corrupting_peer : public net::connection_handler {
   void on_established(net::connection&) override {}
   void on_refused(net::connection&, failure, const std::string&) override {}
   void on_closed(net::connection& c) override { connections_.erase(c.id()); }
+  duration upload_delay(std::size_t) override { return duration::zero(); }
+  duration download_delay(std::size_t) override { return duration::zero(); }
   void on_event(net::connection& c, session_event ev) override {
     session& s = *c.sess();
     const auto now = net::now();
