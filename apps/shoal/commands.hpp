@@ -41,9 +41,16 @@ int install_certificate(const context& c, const std::filesystem::path& cert);
 int show_identity(const context& c);
 
 // The daemon and the commands that talk to it (net_commands.cpp).
-int run_daemon(const context& c, const std::string& listen);
+// Rate limits as given on the command line ("" where not given: the config's value stays).
+struct rate_flags {
+  std::string upload;
+  std::string download;
+};
+int run_daemon(const context& c, const std::string& listen, const rate_flags& limits);
+// Changes the running daemon's rate limits (or, with neither given, shows them).
+int limit(const context& c, const rate_flags& limits);
 int get(const context& c, const std::string& id, const std::vector<std::string>& from,
-        const std::filesystem::path& out);
+        const std::filesystem::path& out, bool origin_only);
 int status(const context& c);
 
 // Prints an error the way every command does.

@@ -81,10 +81,17 @@ int main(int argc, char** argv) {
   init_name->excludes(init_cert);
   std::string listen;
   std::vector<std::string> from;
+  shoal::cli::rate_flags limits;
+  bool origin_only = false;
   auto* daemon = app.add_subcommand("daemon", "Run this node: serve its content, fetch for `get`");
   daemon->add_option("--listen", listen,
                      "Address to accept peers on, HOST:PORT (config key `listen`; default "
                      "0.0.0.0:7420)");
+  daemon->add_option("--upload-limit", limits.upload,
+                     "Upload rate limit for the node, e.g. 40mbit or 5MB/s; 0 for none "
+                     "(config key `upload_limit`)");
+  daemon->add_option("--download-limit", limits.download,
+                     "Download rate limit for the node (config key `download_limit`)");
   auto* get = app.add_subcommand(
       "get", "Fetch a content through the running daemon and write it out (atomically)");
   get->add_option("id", id, "Content ID")->required();
@@ -92,6 +99,12 @@ int main(int argc, char** argv) {
   get->add_option("-o,--output", out,
                   "Output path; an existing directory receives the content inside it")
       ->required();
+  get->add_flag("--origin-only", origin_only,
+                "Fetch from the --from peers alone: no swarm (for comparison)");
+  auto* limit = app.add_subcommand(
+      "limit", "Change the running daemon's rate limits at once (none given: show them)");
+  limit->add_option("--upload", limits.upload, "Upload limit, e.g. 40mbit, 5MB/s; 0 for none");
+  limit->add_option("--download", limits.download, "Download limit; 0 for none");
   auto* status = app.add_subcommand("status", "What the running daemon is doing: peers, fetches");
 
   auto* id_cmd = app.add_subcommand("id", "Show this node's ID, name, network and certificate");
@@ -141,8 +154,9 @@ int main(int argc, char** argv) {
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
-  if (*daemon) return shoal::cli::run_daemon(c, listen);
-  if (*get) return shoal::cli::get(c, id, from, out);
+  if (*daemon) return shoal::cli::run_daemon(c, listen, limits);
+  if (*get) return shoal::cli::get(c, id, from, out, origin_only);
+  if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);
   return 2;
 }

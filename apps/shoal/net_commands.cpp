@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "node/config.hpp"
 #include "node/control_client.hpp"
 #include "node/daemon.hpp"
 #include "store/store.hpp"
@@ -30,16 +31,55 @@ result<store::export_result> written_by_daemon(const json& done) {
 
 }  // namespace
 
-int run_daemon(const context& c, const std::string& listen) {
+int run_daemon(const context& c, const std::string& listen, const rate_flags& limits) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen};
+  node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen,
+                            c.config.upload_limit, c.config.download_limit};
+  if (!limits.upload.empty()) {
+    auto r = node::parse_rate(limits.upload, "--upload-limit");
+    if (!r) return fail(c, r.err());
+    opts.upload_limit = *r;
+  }
+  if (!limits.download.empty()) {
+    auto r = node::parse_rate(limits.download, "--download-limit");
+    if (!r) return fail(c, r.err());
+    opts.download_limit = *r;
+  }
   auto d = node::daemon::create(opts);
   if (!d) return fail(c, d.err());
   return (*d)->run();
 }
 
+int limit(const context& c, const rate_flags& limits) {
+  json req{{"op", "limits"}};
+  // Checked here too, so that a typo is reported before the daemon is asked.
+  if (!limits.upload.empty()) {
+    if (auto r = node::parse_rate(limits.upload, "--upload"); !r) return fail(c, r.err());
+    req["upload"] = limits.upload;
+  }
+  if (!limits.download.empty()) {
+    if (auto r = node::parse_rate(limits.download, "--download"); !r) return fail(c, r.err());
+    req["download"] = limits.download;
+  }
+  auto conn = node::control_connection::open(c.config.data_dir);
+  if (!conn) return fail(c, conn.err());
+  if (auto r = conn->send(req); !r) return fail(c, r.err());
+  auto msg = conn->next();
+  if (!msg) return fail(c, msg.err());
+  if (!msg->has_value()) return fail(c, {errc::io_error, "the daemon sent no answer"});
+  const json& s = **msg;
+  if (s.value("event", "") == "error") return fail(c, error_from(s));
+  if (c.json) {
+    std::printf("%s\n", s.dump(2).c_str());
+  } else {
+    std::printf("upload    %s\ndownload  %s\n", s.value("upload_text", "").c_str(),
+                s.value("download_text", "").c_str());
+  }
+  return 0;
+}
+
 int get(const context& c, const std::string& id_text, const std::vector<std::string>& from,
-        const std::filesystem::path& out) {
+        const std::filesystem::path& out, bool origin_only) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
   auto conn = node::control_connection::open(c.config.data_dir);
@@ -55,7 +95,8 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   json req{{"op", "get"},
            {"id", id->str()},
            {"from", from},
-           {"output", std::filesystem::absolute(out).lexically_normal().string()}};
+           {"output", std::filesystem::absolute(out).lexically_normal().string()},
+           {"origin_only", origin_only}};
   // The catalog name of new content is the output's name, unless the output is a directory that
   // will hold it (then the daemon names it by its ID).
   if (!std::filesystem::is_directory(st) && !out.filename().empty())
@@ -109,6 +150,10 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
         node::format_duration(seconds).c_str(),
         node::format_bytes(seconds > 0 ? static_cast<double>(received) / seconds : 0).c_str(),
         node::format_bytes(static_cast<double>(r->bytes)).c_str(), r->path.string().c_str());
+    if (received > 0)
+      std::fprintf(stderr, "  from the --from peers %s, from peers in the swarm %s\n",
+                   node::format_bytes(last.value("from_sources", 0.0)).c_str(),
+                   node::format_bytes(last.value("from_peers", 0.0)).c_str());
   } else {
     std::printf("%s\n", r->path.string().c_str());
   }
@@ -130,6 +175,12 @@ int status(const context& c) {
   }
   std::printf("node    %s\nlisten  %s\n", s.value("node", "").c_str(),
               s.value("listen", "").c_str());
+  const json limits = s.value("limits", json::object());
+  std::printf("limits  upload %s, download %s\n", limits.value("upload_text", "?").c_str(),
+              limits.value("download_text", "?").c_str());
+  std::printf("moved   %s up, %s down\n",
+              node::format_bytes(s.value("uploaded_bytes", 0.0)).c_str(),
+              node::format_bytes(s.value("downloaded_bytes", 0.0)).c_str());
   std::printf("peers   %zu\n", s["peers"].size());
   for (const auto& p : s["peers"])
     std::printf("  %s  %-16s %-22s %-3s in %s  out %s\n", p.value("node", "").substr(0, 12).c_str(),
@@ -138,10 +189,18 @@ int status(const context& c) {
                 node::format_bytes(p.value("bytes_in", 0.0)).c_str(),
                 node::format_bytes(p.value("bytes_out", 0.0)).c_str());
   std::printf("fetches %zu\n", s["fetches"].size());
-  for (const auto& f : s["fetches"])
-    std::printf("  %s  %s of %s\n", f.value("id", "").c_str(),
+  for (const auto& f : s["fetches"]) {
+    std::printf("  %s  %s of %s%s\n", f.value("id", "").c_str(),
                 node::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
-                node::format_bytes(f.value("total_bytes", 0.0)).c_str());
+                node::format_bytes(f.value("total_bytes", 0.0)).c_str(),
+                f.value("origin_only", false) ? "  (origin only)" : "");
+    std::printf("    from the --from peers %s, from peers in the swarm %s\n",
+                node::format_bytes(f.value("from_sources", 0.0)).c_str(),
+                node::format_bytes(f.value("from_peers", 0.0)).c_str());
+    const json from = f.value("from", json::object());
+    for (const auto& [addr, n] : from.items())
+      std::printf("    %-22s %s\n", addr.c_str(), node::format_bytes(n.get<double>()).c_str());
+  }
   return 0;
 }
 

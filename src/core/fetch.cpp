@@ -455,14 +455,15 @@ std::optional<piece_index> fetch::pick_piece(time_point now, peer_state& ps) {
 // The endgame: every piece still missing is being fetched. A peer with room asks for a block
 // already asked of another peer (once more at most), so that a slow or dying peer cannot hold
 // back the last pieces; whichever copy comes second is dropped and the other request cancelled.
-std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(peer_handle p,
+std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_point now,
+                                                                           peer_handle p,
                                                                            const peer_state& ps) {
   if (!missing_.empty()) return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
     if (!ps.has->contains(piece)) continue;
     for (std::size_t b = 0; b < pp.blocks.size(); ++b)
       if (pp.blocks[b] == block_state::requested && pp.requested_from[b] != p &&
-          pp.also_from[b] == no_peer)
+          pp.also_from[b] == no_peer && now - pp.requested_at[b] >= cfg_.endgame_after)
         return std::pair{piece, static_cast<std::uint8_t>(b)};
   }
   return std::nullopt;
@@ -482,6 +483,10 @@ void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
   ps.window_start = now;
 }
 
+void fetch::handle_tick(time_point now) {
+  if (phase_ == phase::blocks) schedule(now);
+}
+
 void fetch::schedule(time_point now) {
   if (phase_ == phase::manifest) return start_manifest(now);
   if (phase_ != phase::blocks) return;
@@ -498,7 +503,7 @@ void fetch::schedule(time_point now) {
         if (next) break;
       }
       if (!next) {
-        if (auto dup = endgame_block(p, ps)) {
+        if (auto dup = endgame_block(now, p, ps)) {
           piece_progress& pp = in_progress_[dup->first];
           pp.also_from[dup->second] = p;
           ++ps.in_flight;
@@ -516,11 +521,13 @@ void fetch::schedule(time_point now) {
         pp.blocks.assign(blocks, block_state::missing);
         pp.requested_from.assign(blocks, no_peer);
         pp.also_from.assign(blocks, no_peer);
+        pp.requested_at.assign(blocks, now);
         next = {*piece, 0};
       }
       piece_progress& pp = in_progress_[next->first];
       pp.blocks[next->second] = block_state::requested;
       pp.requested_from[next->second] = p;
+      pp.requested_at[next->second] = now;
       ++ps.in_flight;
       actions_.push_back(
           fetch_actions::send{p, wire::request{wire::block_ref{id_, next->first, next->second}}});

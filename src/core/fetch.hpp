@@ -43,10 +43,14 @@ struct fetch_config {
   // rate (and at least min_requests_per_peer; initial_requests_per_peer before a measurement).
   // A full pipeline keeps the link busy; a longer one only queues requests at the sender, where
   // they go stale: in a swarm a piece asked from the origin now may be on a faster peer soon.
-  duration pipeline_time = std::chrono::milliseconds(1000);
+  duration pipeline_time = std::chrono::milliseconds(500);
   duration rate_window = std::chrono::milliseconds(200);
   std::uint32_t min_requests_per_peer = 4;
   std::uint32_t initial_requests_per_peer = 64;
+  // In the endgame a block is asked of a second peer once its request is this old: a block
+  // normally arrives within pipeline_time, and asking sooner would only make the senders'
+  // uploads carry copies that get cancelled.
+  duration endgame_after = std::chrono::milliseconds(1000);
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
 };
@@ -124,6 +128,10 @@ class fetch {
   void handle_timed_out(time_point now, peer_handle p, wire::request_kind kind,
                         const wire::block_ref& ref);
 
+  // Time passes: the endgame and pieces deferred by `elsewhere` are timed. Call a few times a
+  // second.
+  void handle_tick(time_point now);
+
   // Answers to open_content and write_piece.
   void handle_opened(time_point now, const piece_set& have);
   void handle_piece_written(time_point now, piece_index piece, const result<void>& r);
@@ -164,6 +172,7 @@ class fetch {
     std::vector<peer_handle> requested_from;
     // Endgame: a second peer asked for the same block; none (value 0) otherwise.
     std::vector<peer_handle> also_from;
+    std::vector<time_point> requested_at;
     unsigned received = 0;
   };
 
@@ -178,7 +187,8 @@ class fetch {
   void release_requests(peer_handle p);
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
   std::optional<piece_index> pick_piece(time_point now, peer_state& ps);
-  std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(peer_handle p,
+  std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now,
+                                                                      peer_handle p,
                                                                       const peer_state& ps);
   void measure(time_point now, peer_state& ps, std::uint64_t bytes);
   void drop_request(peer_handle p);

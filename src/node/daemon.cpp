@@ -141,6 +141,9 @@ struct link {
 // has (reject reason `elsewhere`), so that its upload goes to new pieces.
 struct swarm_counts {
   std::vector<std::uint16_t> holders;
+  // The peer each piece was last sent to: until it announces the piece, others are asked to
+  // wait for it rather than take a second copy from here.
+  std::vector<peer_handle> sent_to;
   std::uint64_t unheld = 0;  // pieces no connected peer announced
   void add(std::uint64_t piece) {
     if (holders[piece]++ == 0) --unheld;
@@ -686,6 +689,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     swarm_counts& sc = sit->second;
     if (fresh) {
       sc.holders.assign(pieces, 0);
+      sc.sent_to.assign(pieces, peer_handle{});
       sc.unheld = pieces;
     }
     auto& announced = l->second.announced;
@@ -706,16 +710,27 @@ class daemon_impl final : public daemon, public net::connection_handler {
   }
 
   // The first-copy rule: while some piece is held by no connected peer, a piece that another
-  // peer already announced is not sent again; the requester gets it from that peer.
+  // peer already announced, or that was sent to another peer who will announce it, is not sent
+  // again; the requester gets it from that peer. It applies between peers that announce what
+  // they hold (a fetch with --origin-only does not, and is served as it asks).
   bool held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
     auto sit = swarm_.find(ref.content);
-    if (sit == swarm_.end() || sit->second.unheld == 0) return false;
-    std::uint64_t holders = sit->second.holders[ref.piece.value];
-    if (auto l = links_.find(requester); l != links_.end())
-      if (auto a = l->second.announced.find(ref.content);
-          a != l->second.announced.end() && a->second.contains(ref.piece))
-        --holders;
-    return holders > 0;
+    auto l = links_.find(requester);
+    if (sit == swarm_.end() || l == links_.end()) return false;
+    swarm_counts& sc = sit->second;
+    const std::uint64_t piece = ref.piece.value;
+    const auto mine = l->second.announced.find(ref.content);
+    if (mine == l->second.announced.end()) return false;  // not announcing: not in the swarm
+    if (sc.unheld == 0) return false;
+    const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
+    if (holders > 0) return true;
+    const peer_handle sent = sc.sent_to[piece];
+    if (sent != peer_handle{} && sent != requester) {
+      auto other = links_.find(sent);
+      if (other != links_.end() && other->second.announced.contains(ref.content)) return true;
+    }
+    sc.sent_to[piece] = requester;
+    return false;
   }
 
   void forget_link(peer_handle id) {
@@ -1187,6 +1202,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
         }
         const json p = progress_json(j);
         for (auto& w : j.watchers) w->send(p);
+      }
+      std::vector<content_id> ids;
+      for (auto& [id, j] : jobs_) ids.push_back(id);
+      for (const auto& id : ids) {
+        if (auto it = jobs_.find(id); it != jobs_.end()) {
+          it->second.f.handle_tick(net::now());
+          pump(id);
+        }
       }
       close_idle();
       tick();
