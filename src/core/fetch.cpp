@@ -429,13 +429,12 @@ void fetch::forget_missing(piece_index piece) {
   missing_pos_[piece.value] = npos;
 }
 
-std::optional<piece_index> fetch::pick_piece(time_point now, peer_state& ps) {
+std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
   // Rarest first among a random sample, so that a swarm spreads pieces and two nodes seldom
   // take the same piece from the origin; a full scan when the sample finds nothing (the peer
   // holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
-  std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
   const auto usable = [&](std::uint64_t c) {
     return has.contains(piece_index(c)) && !ps.deferred.contains(c);
   };
@@ -460,7 +459,7 @@ std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_po
                                                                            const peer_state& ps) {
   if (!missing_.empty()) return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
-    if (!ps.has->contains(piece)) continue;
+    if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
     for (std::size_t b = 0; b < pp.blocks.size(); ++b)
       if (pp.blocks[b] == block_state::requested && pp.requested_from[b] != p &&
           pp.also_from[b] == no_peer && now - pp.requested_at[b] >= cfg_.endgame_after)
@@ -492,12 +491,13 @@ void fetch::schedule(time_point now) {
   if (phase_ != phase::blocks) return;
   for (auto& [p, ps] : peers_) {
     if (!ps.has || ps.lacks_content) continue;
+    std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
     while (ps.in_flight < ps.capacity) {
       // Finish pieces already started before starting new ones, so pieces complete early and
       // can be stored and announced.
       std::optional<std::pair<piece_index, std::uint8_t>> next;
       for (auto& [piece, pp] : in_progress_) {
-        if (!ps.has->contains(piece)) continue;
+        if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
         for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
           if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
         if (next) break;
@@ -511,7 +511,7 @@ void fetch::schedule(time_point now) {
               fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
           continue;
         }
-        auto piece = pick_piece(now, ps);
+        auto piece = pick_piece(ps);
         if (!piece) break;
         forget_missing(*piece);
         const std::uint64_t len = piece_length(*piece);

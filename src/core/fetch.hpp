@@ -186,7 +186,7 @@ class fetch {
   void cut_off(time_point now, peer_handle p, wire::reason code, std::string text);
   void release_requests(peer_handle p);
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
-  std::optional<piece_index> pick_piece(time_point now, peer_state& ps);
+  std::optional<piece_index> pick_piece(peer_state& ps);
   std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now,
                                                                       peer_handle p,
                                                                       const peer_state& ps);

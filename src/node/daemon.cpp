@@ -1118,6 +1118,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     json fetches = json::array();
     for (const auto& [id, j] : jobs_) fetches.push_back(progress_json(j));
+    // The swarms this node serves in: how many peers take part, and how many pieces no
+    // connected peer holds yet (0: the peers hold a full copy between them without this node).
+    json swarms = json::array();
+    for (const auto& [id, sc] : swarm_) {
+      auto in = interest_.find(id);
+      swarms.push_back({{"id", id.str()},
+                        {"peers", in == interest_.end() ? 0 : in->second.size()},
+                        {"pieces", sc.holders.size()},
+                        {"pieces_only_here", sc.unheld}});
+    }
     return json{{"event", "status"},
                 {"node", identity_.self.id.str()},
                 {"listen", listen_text_},
@@ -1125,7 +1135,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"downloaded_bytes", downloaded_},
                 {"limits", limits_json()},
                 {"peers", peers},
-                {"fetches", fetches}};
+                {"fetches", fetches},
+                {"swarms", swarms}};
   }
 
   // --- sockets ------------------------------------------------------------------------------

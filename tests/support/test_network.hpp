@@ -68,7 +68,8 @@ class test_network {
   }
 
   // Starts the node's daemon on a kernel-chosen loopback port and waits until it serves.
-  void start(test_node& n) {
+  // `extra` are more `shoal daemon` arguments (rate limits).
+  void start(test_node& n, const std::vector<std::string>& extra = {}) {
     // Only what this run of the daemon logs counts (a restarted node appends to its log).
     const std::size_t log_start =
         std::filesystem::exists(n.log) ? std::filesystem::file_size(n.log) : 0;
@@ -78,8 +79,13 @@ class test_network {
       const int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);
-      ::execl(SHOAL_BINARY, SHOAL_BINARY, "--data-dir", n.dir.c_str(), "daemon", "--listen",
-              "127.0.0.1:0", static_cast<char*>(nullptr));
+      std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(), "daemon",
+                                    "--listen", "127.0.0.1:0"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(SHOAL_BINARY, argv.data());
       ::_exit(127);
     }
     n.daemon = pid;

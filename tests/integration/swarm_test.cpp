@@ -1,0 +1,190 @@
+// The swarm on loopback, with real daemons: fetchers that start together take most of the
+// content from each other, so the origin sends about one copy (the first-copy rule) rather
+// than one per fetcher; a fetch with --origin-only takes everything from the origin; and when a
+// fetcher dies and then the origin leaves once the fetchers hold a full copy between them,
+// everyone left still finishes with verified content. The origin's upload is rate-limited so
+// that the fetches overlap; no assertion depends on timing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "support/test_network.hpp"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::uint64_t mib = 1024 * 1024;
+
+void write_random(const fs::path& p, std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<char> v(n);
+  for (auto& b : v) b = static_cast<char>(rng());
+  std::ofstream(p, std::ios::binary).write(v.data(), static_cast<std::streamsize>(n));
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  return std::equal(std::istreambuf_iterator<char>(x), std::istreambuf_iterator<char>(),
+                    std::istreambuf_iterator<char>(y), std::istreambuf_iterator<char>());
+}
+
+// `shoal get` running in the background on one node.
+struct background_get {
+  std::unique_ptr<cli> runner;
+  pid_t pid = 0;
+  fs::path out;
+};
+
+class swarm_test : public ::testing::Test {
+ protected:
+  background_get start_get(test_node& n, const std::string& id, const std::string& from,
+                           bool origin_only = false) {
+    background_get g;
+    const fs::path scratch = net_.dir() / ("get-" + n.name);
+    fs::create_directories(scratch);
+    g.runner = std::make_unique<cli>(scratch);
+    g.out = net_.dir() / ("out-" + n.name);
+    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json", "get", id,
+                                  "--from",     from,           "-o",     g.out.string()};
+    if (origin_only) args.push_back("--origin-only");
+    g.pid = g.runner->start(args);
+    return g;
+  }
+
+  json finish(background_get& g, const test_node& n) {
+    auto r = g.runner->wait(g.pid, std::chrono::seconds(180));
+    EXPECT_EQ(r.exit_code, 0) << n.name << ": " << r.err << "\nlog:\n" << cli::slurp(n.log);
+    if (r.exit_code != 0) return json::object();
+    return json::parse(r.out);
+  }
+
+  json status(const test_node& n) {
+    auto s = net_.shoal(&n, {"--json", "status"}, std::chrono::seconds(10));
+    if (s.exit_code != 0) return json::object();
+    return json::parse(s.out);
+  }
+
+  test_network net_;
+};
+
+TEST_F(swarm_test, fetchers_take_most_from_each_other_and_the_origin_sends_about_one_copy) {
+  auto& origin = net_.add_node("origin");
+  std::vector<test_node*> fetchers;
+  for (int i = 0; i < 4; ++i) fetchers.push_back(&net_.add_node("fetcher-" + std::to_string(i)));
+  const auto file = net_.dir() / "model.bin";
+  const std::uint64_t size = 24 * mib + 777;
+  write_random(file, size, 42);
+  const std::string id = net_.add(origin, file);
+  net_.start(origin, {"--upload-limit", "40mbit"});
+  for (auto* f : fetchers) net_.start(*f);
+
+  std::vector<background_get> gets;
+  for (auto* f : fetchers) gets.push_back(start_get(*f, id, origin.listen));
+  std::uint64_t from_origin = 0;
+  for (std::size_t i = 0; i < gets.size(); ++i) {
+    const json done = finish(gets[i], *fetchers[i]);
+    ASSERT_FALSE(done.empty());
+    EXPECT_TRUE(same_file(file, gets[i].out)) << fetchers[i]->name << " got different bytes";
+    from_origin += done.value("from_sources", std::uint64_t{0});
+    EXPECT_GT(done.value("from_peers", std::uint64_t{0}), 0u)
+        << fetchers[i]->name << " took nothing from the other fetchers: " << done.dump();
+  }
+  // Without the swarm the origin would send 4 copies; with it, one and some of the last
+  // pieces again. Two copies is a generous bound that still fails without the swarm.
+  EXPECT_LT(from_origin, 2 * size) << "block bytes taken from the origin";
+  const json st = status(origin);
+  EXPECT_LT(st.value("uploaded_bytes", std::uint64_t{0}), 2 * size + size / 10);
+}
+
+TEST_F(swarm_test, origin_only_takes_every_byte_from_the_origin) {
+  auto& origin = net_.add_node("origin");
+  auto& a = net_.add_node("fetcher-a");
+  auto& b = net_.add_node("fetcher-b");
+  const auto file = net_.dir() / "layer.tar";
+  const std::uint64_t size = 6 * mib + 5;
+  write_random(file, size, 7);
+  const std::string id = net_.add(origin, file);
+  net_.start(origin, {"--upload-limit", "80mbit"});
+  net_.start(a);
+  net_.start(b);
+  auto ga = start_get(a, id, origin.listen, true);
+  auto gb = start_get(b, id, origin.listen, true);
+  for (auto [g, n] : {std::pair{&ga, &a}, std::pair{&gb, &b}}) {
+    const json done = finish(*g, *n);
+    ASSERT_FALSE(done.empty());
+    EXPECT_TRUE(same_file(file, g->out));
+    EXPECT_TRUE(done.value("origin_only", false));
+    EXPECT_EQ(done.value("from_sources", std::uint64_t{0}), size) << done.dump();
+    EXPECT_EQ(done.value("from_peers", std::uint64_t{1}), 0u) << done.dump();
+  }
+}
+
+// Churn: one fetcher of four is killed mid-transfer; once the three left hold a full copy
+// between them (the origin's status says no piece is held only by it), the origin is killed
+// too. The three still finish, from each other, with verified content. The fetchers' uploads
+// are held to 1 Mbit/s until the origin is gone (so that they cannot finish first), then
+// lifted at run time with `shoal limit`.
+TEST_F(swarm_test, survivors_finish_after_a_fetcher_and_then_the_origin_die) {
+  auto& origin = net_.add_node("origin");
+  std::vector<test_node*> fetchers;
+  for (int i = 0; i < 4; ++i) fetchers.push_back(&net_.add_node("fetcher-" + std::to_string(i)));
+  const auto file = net_.dir() / "dataset.bin";
+  const std::uint64_t size = 24 * mib + 12345;
+  write_random(file, size, 9);
+  const std::string id = net_.add(origin, file);
+  net_.start(origin, {"--upload-limit", "24mbit"});
+  for (auto* f : fetchers) net_.start(*f, {"--upload-limit", "1mbit"});
+  std::vector<background_get> gets;
+  for (auto* f : fetchers) gets.push_back(start_get(*f, id, origin.listen));
+
+  // Kill fetcher 0 once it has stored something.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed_fetcher = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json st = status(*fetchers[0]);
+    if (!st.empty() && !st["fetches"].empty() &&
+        st["fetches"][0].value("stored_bytes", std::uint64_t{0}) > 2 * mib) {
+      net_.stop(*fetchers[0], SIGKILL);
+      killed_fetcher = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(killed_fetcher) << "fetcher-0 never stored 2 MiB";
+  (void)gets[0].runner->wait(gets[0].pid, std::chrono::seconds(30));
+
+  // Then the origin, as soon as the survivors hold every piece between them.
+  bool killed_origin = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json st = status(origin);
+    const json swarms = st.value("swarms", json::array());
+    if (!swarms.empty() && swarms[0].value("pieces_only_here", std::uint64_t{1}) == 0) {
+      net_.stop(origin, SIGKILL);
+      killed_origin = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(killed_origin) << "the fetchers never held a full copy between them";
+  for (std::size_t i = 1; i < fetchers.size(); ++i) {
+    auto l = net_.shoal(fetchers[i], {"--json", "limit", "--upload", "0"});
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    EXPECT_EQ(json::parse(l.out).value("upload", std::uint64_t{1}), 0u) << l.out;
+  }
+  for (std::size_t i = 1; i < gets.size(); ++i) {
+    const json done = finish(gets[i], *fetchers[i]);
+    ASSERT_FALSE(done.empty());
+    EXPECT_TRUE(same_file(file, gets[i].out)) << fetchers[i]->name;
+    auto v = net_.shoal(fetchers[i], {"verify", id});
+    EXPECT_EQ(v.exit_code, 0) << v.err;
+  }
+}
+
+}  // namespace
+}  // namespace shoal::testing
