@@ -12,7 +12,10 @@
 namespace shoal {
 namespace {
 
-enum class behaviour { honest, corrupt, lacks, silent, bad_manifest, bad_hashes };
+enum class behaviour {
+  honest, corrupt, lacks, silent, bad_manifest, bad_hashes, elsewhere,
+  stalls  // answers metadata, never a block request
+};
 
 struct harness {
   testing::memory_content c;
@@ -26,6 +29,8 @@ struct harness {
   std::vector<fetch_actions::disconnect> disconnects;
   std::set<peer_handle> gone;
   std::vector<piece_index> requested;
+  std::map<peer_handle, std::size_t> block_requests;
+  std::map<peer_handle, std::size_t> cancels;
   bool opened = false, finished = false;
   std::optional<error> failed;
   piece_set resume_have;
@@ -49,6 +54,12 @@ struct harness {
       r.ref.content = c.id;
       r.code = wire::reason::not_found;
       return f.handle_reject(now, p, r);
+    }
+    if (b == behaviour::stalls && std::holds_alternative<wire::request>(req)) return;
+    if (b == behaviour::elsewhere && std::holds_alternative<wire::request>(req)) {
+      return f.handle_reject(now, p,
+                             wire::reject{wire::request_kind::block, std::get<wire::request>(req).ref,
+                                          wire::reason::elsewhere, "ask the others"});
     }
     for (auto& m : c.answer(req)) {
       if (auto* mp = std::get_if<wire::manifest_part>(&m)) {
@@ -91,8 +102,14 @@ struct harness {
   void apply(fetch_action a) {
     if (auto* s = std::get_if<fetch_actions::send>(&a)) {
       ASSERT_FALSE(gone.contains(s->peer)) << "sent to a peer it cut off";
-      if (auto* r = std::get_if<wire::request>(&s->msg)) requested.push_back(r->ref.piece);
-      if (std::holds_alternative<wire::cancel>(s->msg)) return;
+      if (auto* r = std::get_if<wire::request>(&s->msg)) {
+        requested.push_back(r->ref.piece);
+        ++block_requests[s->peer];
+      }
+      if (std::holds_alternative<wire::cancel>(s->msg)) {
+        ++cancels[s->peer];
+        return;
+      }
       auto& q = queue[s->peer];
       q.push_back(s->msg);
       std::size_t blocks = 0;
@@ -258,6 +275,44 @@ TEST(fetch, timed_out_and_lost_requests_go_to_other_peers) {
   s.run();
   s.expect_all_stored();
   EXPECT_EQ(s.f.bytes_from(peer_handle(2)), s.f.progress().total_bytes);
+}
+
+}  // namespace
+}  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// A holder that answers `elsewhere` (it sent the piece to another peer already) is not asked
+// for that piece again while it is deferred; the other peer serves it. Time does not move in
+// this run, so a request storm (asking again at once) would never settle.
+TEST(fetch, elsewhere_defers_the_piece_at_that_peer) {
+  harness h(one_file(6 * merkle::piece_size));
+  h.add_peer(1, behaviour::elsewhere);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  EXPECT_TRUE(h.disconnects.empty());
+  // Each piece was asked of peer 1 at most once (one block of it, or a few in one go).
+  EXPECT_LE(h.block_requests[peer_handle(1)], 6u * wire::blocks_per_piece);
+  EXPECT_EQ(h.f.bytes_from(peer_handle(2)), h.f.progress().total_bytes);
+}
+
+// The endgame: a peer that never answers holds the last blocks; once their requests are older
+// than endgame_after, they are asked of another peer, and the stalled requests cancelled.
+TEST(fetch, endgame_moves_stalled_blocks_to_another_peer) {
+  harness h(one_file(3 * merkle::piece_size));
+  h.add_peer(1, behaviour::stalls);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  // Peer 1 received requests it will never answer; nothing else is missing.
+  ASSERT_GT(h.block_requests[peer_handle(1)], 0u);
+  EXPECT_FALSE(h.finished);
+  h.now += std::chrono::seconds(2);
+  h.f.handle_tick(h.now);
+  h.run();
+  h.expect_all_stored();
+  EXPECT_EQ(h.cancels[peer_handle(1)], h.block_requests[peer_handle(1)]);
 }
 
 }  // namespace
