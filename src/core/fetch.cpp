@@ -455,8 +455,8 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
 // already asked of another peer (once more at most), so that a slow or dying peer cannot hold
 // back the last pieces; whichever copy comes second is dropped and the other request cancelled.
 std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_point now,
-                                                                           peer_handle p,
-                                                                           const peer_state& ps) {
+                                                                         peer_handle p,
+                                                                         const peer_state& ps) {
   if (!missing_.empty()) return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
     if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
@@ -566,8 +566,8 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
             pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
   pp.blocks[b.ref.block] = block_state::received;
   // The endgame's other request for this block is no longer needed.
-  const peer_handle other =
-      pp.requested_from[b.ref.block] == p ? pp.also_from[b.ref.block] : pp.requested_from[b.ref.block];
+  const peer_handle other = pp.requested_from[b.ref.block] == p ? pp.also_from[b.ref.block]
+                                                                : pp.requested_from[b.ref.block];
   if (other != no_peer) {
     drop_request(other);
     actions_.push_back(fetch_actions::send{other, wire::cancel{b.ref}});

@@ -21,9 +21,9 @@
 #include <variant>
 #include <vector>
 
+#include "core/aligned_buffer.hpp"
 #include "core/clock.hpp"
 #include "core/piece_set.hpp"
-#include "core/aligned_buffer.hpp"
 #include "core/wire.hpp"
 #include "crypto/sha256.hpp"
 #include "shoal/manifest.hpp"
@@ -187,9 +187,8 @@ class fetch {
   void release_requests(peer_handle p);
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
   std::optional<piece_index> pick_piece(peer_state& ps);
-  std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now,
-                                                                      peer_handle p,
-                                                                      const peer_state& ps);
+  std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now, peer_handle p,
+                                                                    const peer_state& ps);
   void measure(time_point now, peer_state& ps, std::uint64_t bytes);
   void drop_request(peer_handle p);
   void forget_missing(piece_index piece);

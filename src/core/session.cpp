@@ -19,9 +19,8 @@ std::string seconds(duration d) {
 session::session(session_config cfg, time_point now)
     : cfg_(std::move(cfg)), opened_(now), last_received_(now), last_sent_(now) {
   SHOAL_ASSERT(cfg_.max_requests >= 1);
-  send(now,
-       wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
-                   cfg_.listen_port, cfg_.agent});
+  send(now, wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
+                        cfg_.listen_port, cfg_.agent});
 }
 
 void session::send(time_point now, const wire::message& m) {

@@ -59,8 +59,7 @@ struct timed_out {
 using session_event =
     std::variant<session_events::established, session_events::closed, session_events::timed_out,
                  wire::get_manifest, wire::manifest_part, wire::get_hashes, wire::hashes,
-                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject,
-                 wire::peers>;
+                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject, wire::peers>;
 
 class session {
  public:

@@ -576,8 +576,8 @@ result<peers> parse(reader& r, std::type_identity<peers>) {
   const auto count = r.u8("count");
   if (!r.ok()) return r.take_error();
   if (count > max_peers_per_message)  // before reading: the count alone says it is too many
-    return too_big(msg_type::peers, "count " + num(count) + " is over the limit of " +
-                                        num(max_peers_per_message));
+    return too_big(msg_type::peers,
+                   "count " + num(count) + " is over the limit of " + num(max_peers_per_message));
   for (unsigned i = 0; i < count && r.ok(); ++i) {
     peer_entry e;
     e.node.digest = r.hash("node");

@@ -42,18 +42,30 @@ result<std::uint64_t> parse_rate(std::string_view text, std::string_view what) {
   std::string lower;
   for (char ch : unit) lower += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
   double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "kB" || unit == "KB" || unit == "k" || unit == "K") scale = 1e3;
-  else if (unit == "MB" || unit == "M") scale = 1e6;
-  else if (unit == "GB" || unit == "G") scale = 1e9;
-  else if (unit == "KiB") scale = 1024;
-  else if (unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (lower == "bit" || lower == "bps") scale = 1.0 / 8;
-  else if (lower == "kbit" || lower == "kbps") scale = 1e3 / 8;
-  else if (lower == "mbit" || lower == "mbps") scale = 1e6 / 8;
-  else if (lower == "gbit" || lower == "gbps") scale = 1e9 / 8;
-  else return bad();
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "kB" || unit == "KB" || unit == "k" || unit == "K")
+    scale = 1e3;
+  else if (unit == "MB" || unit == "M")
+    scale = 1e6;
+  else if (unit == "GB" || unit == "G")
+    scale = 1e9;
+  else if (unit == "KiB")
+    scale = 1024;
+  else if (unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (lower == "bit" || lower == "bps")
+    scale = 1.0 / 8;
+  else if (lower == "kbit" || lower == "kbps")
+    scale = 1e3 / 8;
+  else if (lower == "mbit" || lower == "mbps")
+    scale = 1e6 / 8;
+  else if (lower == "gbit" || lower == "gbps")
+    scale = 1e9 / 8;
+  else
+    return bad();
   const double bytes = value * scale;
   if (bytes > 1e15) return bad();
   if (bytes > 0 && bytes < 1024)
@@ -66,9 +78,12 @@ std::string rate_text(std::uint64_t bytes_per_second) {
   if (bytes_per_second == 0) return "unlimited";
   const double bits = static_cast<double>(bytes_per_second) * 8;
   char buf[64];
-  if (bits >= 1e9) std::snprintf(buf, sizeof buf, "%.3g Gbit/s", bits / 1e9);
-  else if (bits >= 1e6) std::snprintf(buf, sizeof buf, "%.3g Mbit/s", bits / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.3g kbit/s", bits / 1e3);
+  if (bits >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g Gbit/s", bits / 1e9);
+  else if (bits >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.3g Mbit/s", bits / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g kbit/s", bits / 1e3);
   return buf;
 }
 
@@ -111,12 +126,13 @@ result<config> load_config(const config_overrides& flags) {
       } else if (key.str() == "upload_limit" || key.str() == "download_limit") {
         const auto* s = value.as_string();
         if (s == nullptr)
-          return error{errc::invalid_argument, "config file \"" + file->string() + "\": " +
-                                                   std::string(key.str()) +
+          return error{errc::invalid_argument, "config file \"" + file->string() +
+                                                   "\": " + std::string(key.str()) +
                                                    " must be a string such as \"40mbit\""};
         auto r = parse_rate(s->get(), std::string(key.str()));
-        if (!r) return error{errc::invalid_argument,
-                             "config file \"" + file->string() + "\": " + r.err().message};
+        if (!r)
+          return error{errc::invalid_argument,
+                       "config file \"" + file->string() + "\": " + r.err().message};
         (key.str() == "upload_limit" ? c.upload_limit : c.download_limit) = *r;
       } else {
         return error{errc::invalid_argument, "config file \"" + file->string() + "\" line " +

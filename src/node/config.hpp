@@ -7,9 +7,9 @@
 // Thread safety: plain values.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <cstdint>
 #include <string>
 #include <string_view>
 

@@ -6,8 +6,8 @@
 #include <sys/un.h>
 
 #include <algorithm>
-#include <csignal>
 #include <boost/asio.hpp>
+#include <csignal>
 #include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,10 +17,10 @@
 #include "core/fetch.hpp"
 #include "core/merkle.hpp"
 #include "core/token_bucket.hpp"
-#include "node/config.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
 #include "net/connection.hpp"
+#include "node/config.hpp"
 #include "node/disk_worker.hpp"
 #include "store/store.hpp"
 
@@ -375,8 +375,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
           } else if constexpr (std::is_same_v<T, wire::peers>) {
             useful(c, e.content);
             learn_peers(c, e);
-          } else if constexpr (std::is_same_v<T, wire::bitfield> ||
-                               std::is_same_v<T, wire::have>) {
+          } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have>) {
             useful(c, e.content);
             record_announce(c, e);
             forward(c, e);
@@ -543,8 +542,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!c.peer()) return false;
     const node_id other = c.peer()->id;
     for (auto& [id, d] : connections_) {
-      if (id == c.id() || !d->peer() || d->peer()->id != other || !d->sess() ||
-          d->sess()->closed())
+      if (id == c.id() || !d->peer() || d->peer()->id != other || !d->sess() || d->sess()->closed())
         continue;
       connection* loser = &c;
       if (c.side() != d->side()) {
@@ -585,8 +583,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     wire::peers to_new{x, {}};
     for (peer_handle o : others) {
       auto oc = connections_.find(o);
-      if (oc == connections_.end() || !oc->second->sess() || oc->second->sess()->closed())
-        continue;
+      if (oc == connections_.end() || !oc->second->sess() || oc->second->sess()->closed()) continue;
       if (origin_only(o)) continue;
       if (auto e = peer_entry_of(*oc->second);
           e && to_new.entries.size() < wire::max_peers_per_message)
@@ -656,10 +653,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     const content_id cid = j.f.id();
     conn_job_[c.id()] = cid;
     const auto d = j.dialed.find(c.id());
-    const bool source =
-        d != j.dialed.end() && std::any_of(j.sources.begin(), j.sources.end(), [&](const auto& a) {
-          return a.str() == d->second.str();
-        });
+    const bool source = d != j.dialed.end() &&
+                        std::any_of(j.sources.begin(), j.sources.end(),
+                                    [&](const auto& a) { return a.str() == d->second.str(); });
     j.used[c.id()] = {c.remote(), source};
     j.f.handle_peer_added(net::now(), c.id(), links_[c.id()].max_requests);
     if (!j.origin_only) {
@@ -1151,8 +1147,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       boost::system::error_code ignored;  // a hint; a failure here is not fatal
       sock.set_option(asio::ip::tcp::no_delay(true), ignored);
       const peer_handle id(++next_peer_);
-      auto c =
-          std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
+      auto c = std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
       connections_[id] = c;
       c->start();
       accept_peers();

@@ -43,9 +43,10 @@ int wire_seeds(const std::string& dir) {
       cancel{ref},
       reject{request_kind::block, ref, reason::unavailable, "not yet"},
       reject{request_kind::manifest, block_ref{c, piece_index{0}, 0}, reason::not_found, ""},
-      peers{c, {peer_entry{node_id{h}, false, {10, 77, 0, 2}, 7000},
-                peer_entry{node_id{h}, true, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
-                           7001}}},
+      peers{c,
+            {peer_entry{node_id{h}, false, {10, 77, 0, 2}, 7000},
+             peer_entry{
+                 node_id{h}, true, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7001}}},
   };
   std::vector<std::uint8_t> all;
   int n = 0;

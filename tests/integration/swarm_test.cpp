@@ -50,7 +50,7 @@ class swarm_test : public ::testing::Test {
     fs::create_directories(scratch);
     g.runner = std::make_unique<cli>(scratch);
     g.out = net_.dir() / ("out-" + n.name);
-    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json", "get", id,
+    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json", "get",         id,
                                   "--from",     from,           "-o",     g.out.string()};
     if (origin_only) args.push_back("--origin-only");
     g.pid = g.runner->start(args);

@@ -79,8 +79,8 @@ class test_network {
       const int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);
-      std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(), "daemon",
-                                    "--listen", "127.0.0.1:0"};
+      std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(),
+                                    "daemon",     "--listen",   "127.0.0.1:0"};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

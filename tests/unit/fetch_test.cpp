@@ -13,7 +13,13 @@ namespace shoal {
 namespace {
 
 enum class behaviour {
-  honest, corrupt, lacks, silent, bad_manifest, bad_hashes, elsewhere,
+  honest,
+  corrupt,
+  lacks,
+  silent,
+  bad_manifest,
+  bad_hashes,
+  elsewhere,
   stalls  // answers metadata, never a block request
 };
 
@@ -57,9 +63,10 @@ struct harness {
     }
     if (b == behaviour::stalls && std::holds_alternative<wire::request>(req)) return;
     if (b == behaviour::elsewhere && std::holds_alternative<wire::request>(req)) {
-      return f.handle_reject(now, p,
-                             wire::reject{wire::request_kind::block, std::get<wire::request>(req).ref,
-                                          wire::reason::elsewhere, "ask the others"});
+      return f.handle_reject(
+          now, p,
+          wire::reject{wire::request_kind::block, std::get<wire::request>(req).ref,
+                       wire::reason::elsewhere, "ask the others"});
     }
     for (auto& m : c.answer(req)) {
       if (auto* mp = std::get_if<wire::manifest_part>(&m)) {

@@ -243,8 +243,8 @@ TEST(session, truncated_and_oversized_frames_close_the_session) {
 
 TEST(session, goodbye_from_the_peer_is_reported_with_its_reason) {
   session s({}, t0);
-  s.handle_bytes(
-      t0, frames({wire::hello{1, 1, 16, 0, "x"}, wire::goodbye{wire::reason::shutting_down, "bye"}}));
+  s.handle_bytes(t0, frames({wire::hello{1, 1, 16, 0, "x"},
+                             wire::goodbye{wire::reason::shutting_down, "bye"}}));
   ASSERT_TRUE(s.closed());
   auto cl = only<session_events::closed>(drain(s));
   EXPECT_EQ(cl.at(0).code, wire::reason::shutting_down);

@@ -207,7 +207,8 @@ TEST(wire, encode_appends) {
 // Pinned encodings (also in docs/protocol/wire.md), so that the format cannot drift unnoticed.
 TEST(wire, pinned_vectors) {
   EXPECT_EQ(hex(frame(hello{1, 1, 64, 0, "shoal/0.1"})),
-            "00000017015348574c000100010040000009" "73686f616c2f302e31");
+            "00000017015348574c000100010040000009"
+            "73686f616c2f302e31");
 
   content_id counting;
   for (std::uint8_t i = 0; i < 32; ++i) counting.digest.bytes[i] = i;
