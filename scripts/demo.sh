@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The main job: builds Shoal and runs a small local network on loopback. An organization creates
-# its network authority; two machines (two data directories) get certified node identities;
-# node A adds a release tree and node B fetches it from A over TLS 1.3, every block verified,
-# and writes it out atomically. Then a machine certified by another organization tries to fetch
-# from A and is refused.
+# its network authority; five machines (five data directories) get certified node identities
+# and run daemons whose upload is limited to 80 Mbit/s each. The origin adds a release tree and
+# the four others fetch it at once: they fetch from each other while they fetch, every block
+# verified, and each writes the tree out atomically. A live view shows each node's progress and
+# how much came from the swarm; then, for comparison, the same nodes fetch a tree of the same
+# size from the origin alone under the same limits. Finally a machine certified by another
+# organization tries to fetch from the origin and is refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,65 +37,131 @@ node() {
   echo "   $2: node ID $("$shoal" --data-dir "$1" id | awk '/^node ID:/ {print $3}')"
 }
 
-# start DIR PORT: runs the daemon in the background, logging to DIR.log, and waits for it.
+# start DIR PORT [ARGS...]: runs the daemon in the background, logging to DIR.log, and waits
+# for it.
 start() {
-  "$shoal" --data-dir "$1" daemon --listen "127.0.0.1:$2" >"$1.log" 2>&1 &
+  local dir=$1 port=$2
+  shift 2
+  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" "$@" >"$dir.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 100); do
-    [[ -S "$1/control.sock" ]] && return 0
+    [[ -S "$dir/control.sock" ]] && return 0
     sleep 0.1
   done
-  echo "the daemon in $1 did not start:"; cat "$1.log"; exit 1
+  echo "the daemon in $dir did not start:"; cat "$dir.log"; exit 1
+}
+
+# tree DIR SEED: a release tree: 32 MiB of model weights and a few small files.
+tree() {
+  mkdir -p "$1/bin" "$1/models" "$1/empty-dir"
+  python3 -c "import random,sys; sys.stdout.buffer.write(random.Random($2).randbytes(32*1024*1024+12345))" \
+    > "$1/models/weights.bin"
+  printf '#!/bin/sh\necho "%s"\n' "$(basename "$1")" > "$1/bin/start.sh"
+  chmod +x "$1/bin/start.sh"
+  : > "$1/models/EMPTY"
+  echo "Shoal demo $(basename "$1")" > "$1/README"
 }
 
 echo "== the organization creates its network authority"
 "$shoal" -q network create acme --out "$work/authority" >/dev/null
 echo "   $work/authority/acme.key (owner-only) and acme.cert"
 
-echo "== two machines join: each makes a key, the authority signs its request"
-node "$work/node-a" node-a "$work/authority/acme"
-node "$work/node-b" node-b "$work/authority/acme"
+echo "== five machines join: each makes a key, the authority signs its request"
+fetchers=(node-1 node-2 node-3 node-4)
+for n in origin "${fetchers[@]}"; do node "$work/$n" "$n" "$work/authority/acme"; done
 
-mkdir -p "$work/release-42/bin" "$work/release-42/models" "$work/release-42/empty-dir"
-head -c $((48 * 1024 * 1024 + 12345)) /dev/urandom > "$work/release-42/models/weights.bin"
-printf '#!/bin/sh\necho "release 42"\n' > "$work/release-42/bin/start.sh"
-chmod +x "$work/release-42/bin/start.sh"
-: > "$work/release-42/models/EMPTY"
-echo "Shoal demo release" > "$work/release-42/README"
+echo "== the origin adds two release trees of 32 MiB"
+tree "$work/release-42" 42
+tree "$work/release-41" 41
+id42=$("$shoal" -q --data-dir "$work/origin" add "$work/release-42")
+id41=$("$shoal" -q --data-dir "$work/origin" add "$work/release-41")
+echo "   release-42: $id42"
+echo "   release-41: $id41"
 
-echo "== node A adds a 48 MiB release tree"
-id=$("$shoal" -q --data-dir "$work/node-a" add "$work/release-42")
-echo "   content ID: $id"
+limit=80mbit
+declare -A port
+for n in origin "${fetchers[@]}"; do
+  port[$n]=$(free_port)
+  start "$work/$n" "${port[$n]}" --upload-limit "$limit"
+done
+echo "== five daemons on 127.0.0.1, each with its upload limited to $limit (origin on port ${port[origin]})"
 
-port_a=$(free_port)
-port_b=$(free_port)
-start "$work/node-a" "$port_a"
-start "$work/node-b" "$port_b"
-echo "== daemons: node-a on 127.0.0.1:$port_a, node-b on 127.0.0.1:$port_b"
+# fetch_all ID PREFIX [--origin-only]: every fetcher gets ID from the origin at once, under the
+# live view.
+fetch_all() {
+  local id=$1 prefix=$2 mode=${3:-} gets=() n i view=()
+  for n in "${fetchers[@]}"; do
+    # shellcheck disable=SC2086  # $mode is empty or one flag
+    "$shoal" --json --data-dir "$work/$n" get "$id" --from "127.0.0.1:${port[origin]}" \
+      -o "$work/$prefix-$n" $mode >"$work/$prefix-$n.json" 2>"$work/$prefix-$n.err" &
+    gets+=("$!")
+    view+=("$n=$work/$n")
+  done
+  python3 scripts/swarm_view.py "$shoal" 1 "$(IFS=,; echo "${gets[*]}")" "${view[@]}"
+  for i in "${!gets[@]}"; do
+    if ! wait "${gets[$i]}"; then
+      echo "   ${fetchers[$i]}: get failed:"; cat "$work/$prefix-${fetchers[$i]}.err"; exit 1
+    fi
+  done
+}
 
-echo "== node B fetches it from node A (TLS 1.3, both certificates checked, every block verified)"
-start_ns=$(date +%s%N)
-"$shoal" --data-dir "$work/node-b" get "$id" --from "127.0.0.1:$port_a" -o "$work/fetched" >/dev/null
-end_ns=$(date +%s%N)
-diff -r "$work/release-42" "$work/fetched" || { echo "   the copy differs"; exit 1; }
-echo "   the copy matches the original, byte for byte"
-[[ -x "$work/fetched/bin/start.sh" ]] || { echo "   the executable bit was lost"; exit 1; }
-echo "   executable bit kept"
-echo "   fetched in $(( (end_ns - start_ns) / 1000000 )) ms"
-echo "== node B now holds"
-"$shoal" --data-dir "$work/node-b" ls
+# report TREE PREFIX: checks every copy against TREE and says where each node's bytes came from.
+report() {
+  local n
+  for n in "${fetchers[@]}"; do
+    diff -r "$1" "$work/$2-$n" >/dev/null || { echo "   $n: the copy differs"; exit 1; }
+    [[ -x "$work/$2-$n/bin/start.sh" ]] || { echo "   $n: the executable bit was lost"; exit 1; }
+    python3 - "$work/$2-$n.json" "$n" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+mib = 1 << 20
+print(f"   {sys.argv[2]}: identical copy in {d['seconds']:4.1f} s; {d['from_sources'] / mib:4.1f} MiB"
+      f" from the origin, {d['from_peers'] / mib:4.1f} MiB from the other nodes")
+PY
+  done
+}
 
-echo "== a machine certified by another organization tries to fetch from node A"
+echo "== the four nodes fetch release-42 at once: the swarm (TLS 1.3, every block verified)"
+echo "   (each second: per node, the share stored, its download rate, and the share of its bytes that"
+echo "   came from the other nodes rather than the origin)"
+fetch_all "$id42" swarm
+report "$work/release-42" swarm
+
+echo "== for comparison: release-41 (same size) from the origin alone, under the same limits"
+fetch_all "$id41" alone --origin-only
+report "$work/release-41" alone
+
+echo "== summary"
+python3 - "$work" "$(du -sb "$work/release-42" | cut -f1)" "${fetchers[@]}" <<'PY'
+import json, sys
+work, size, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+n = len(names)
+# The time until the last node was done, as each daemon measured it: from the request to the
+# verified copy written out.
+last = lambda prefix: max(json.load(open(f"{work}/{prefix}-{m}.json"))["seconds"] for m in names)
+swarm, alone = last("swarm"), last("alone")
+u = 80e6 / 8  # every node's upload limit, bytes per second
+d_p2p = max(size / u, n * size / (u + n * u))  # the fluid lower bound with a swarm
+d_cs = n * size / u                             # ... and from the origin alone
+print(f"   swarm:       last node done after {swarm:5.1f} s (lower bound {d_p2p:4.1f} s: ratio {swarm / d_p2p:.2f})")
+print(f"   origin only: last node done after {alone:5.1f} s (lower bound {d_cs:4.1f} s: ratio {alone / d_cs:.2f})")
+print(f"   the swarm was {alone / swarm:.1f}x faster: its time stays near one copy's while the origin"
+      f" alone needs {n} copies' time")
+PY
+echo "== the origin's view"
+"$shoal" --data-dir "$work/origin" status | sed -n '3,4p'
+
+echo "== a machine certified by another organization tries to fetch from the origin"
 "$shoal" -q network create other-org --out "$work/other-authority" >/dev/null
 node "$work/node-x" node-x "$work/other-authority/other-org"
 port_x=$(free_port)
 start "$work/node-x" "$port_x"
-if "$shoal" -q --data-dir "$work/node-x" get "$id" --from "127.0.0.1:$port_a" -o "$work/stolen" \
-  2>"$work/x-get.err"; then
+if "$shoal" -q --data-dir "$work/node-x" get "$id42" --from "127.0.0.1:${port[origin]}" \
+  -o "$work/stolen" 2>"$work/x-get.err"; then
   echo "   unexpected: a foreign node fetched the content"; exit 1
 fi
 echo "   node-x was told: $(tail -1 "$work/x-get.err")"
-echo "   node-a logged:   $(grep -m1 -i refused "$work/node-a.log" | sed 's/^\[[^]]*\] //' || true)"
+echo "   the origin logged: $(grep -m1 -i refused "$work/origin.log" | sed 's/^\[[^]]*\] //' || true)"
 [[ ! -e "$work/stolen" ]] || { echo "   unexpected: output written at node-x"; exit 1; }
 echo "   nothing was written at node-x"
 
