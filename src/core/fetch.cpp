@@ -9,8 +9,12 @@ namespace shoal {
 namespace {
 
 constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
-// How many random candidates pick_piece() compares by rarity before taking the rarest.
-constexpr int rarity_samples = 32;
+// How many random candidates pick_piece() compares by rarity before taking the rarest, for a
+// content with many pieces missing.
+constexpr int rarity_samples = 64;
+// Up to this many missing pieces (4096: 1 GiB), pick_piece() scans them all for the rarest; above
+// it, it compares a random sample, so that a start costs O(1) however large the content.
+constexpr std::size_t full_scan_limit = 4096;
 // No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
 // slot that is free.
 constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
@@ -108,7 +112,8 @@ void fetch::cut_off(time_point now, peer_handle p, wire::reason code, std::strin
 }
 
 void fetch::release_requests(peer_handle p) {
-  for (auto& [piece, pp] : in_progress_)
+  for (auto& [piece, pp] : in_progress_) {
+    if (pp.probe == p) pp.probe.reset();
     for (std::size_t b = 0; b < pp.blocks.size(); ++b) {
       if (pp.blocks[b] != block_state::requested) continue;
       if (pp.also_from[b] == p) {
@@ -120,6 +125,7 @@ void fetch::release_requests(peer_handle p) {
         if (pp.requested_from[b] == no_peer) pp.blocks[b] = block_state::missing;
       }
     }
+  }
   if (auto* ps = peer(p)) ps->in_flight = 0;
 }
 
@@ -142,6 +148,7 @@ void fetch::release_block(peer_handle p, piece_index piece, std::uint8_t block) 
   } else {
     return;
   }
+  if (pp.probe == p) pp.probe.reset();
   drop_request(p);
 }
 
@@ -174,6 +181,7 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
         // It holds the piece but wants it taken from a peer it already sent it to: ask those
         // peers, and this one again only if they do not have it by then.
         ps->deferred[r.ref.piece.value] = now + cfg_.elsewhere_backoff;
+        ps->refuses_copies = true;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
         // It does not hold the piece after all (or is overloaded): do not ask it again for it.
         --availability_[r.ref.piece.value];
@@ -439,14 +447,30 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
     return has.contains(piece_index(c)) && !ps.deferred.contains(c);
   };
   std::optional<std::uint64_t> best;
-  std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
-  for (int i = 0; i < rarity_samples; ++i) {
-    const std::uint64_t c = missing_[pick(rng_)];
-    if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
-  }
-  if (!best)
-    for (std::uint64_t c : missing_)
+  if (missing_.size() <= full_scan_limit) {
+    // The true rarest, ties broken at random (reservoir sampling): a piece only the origin has
+    // is worth more than one a peer has too, and a sample can miss the few that remain.
+    std::uint64_t ties = 0;
+    for (std::uint64_t c : missing_) {
+      if (!usable(c)) continue;
+      if (!best || availability_[c] < availability_[*best]) {
+        best = c;
+        ties = 1;
+      } else if (availability_[c] == availability_[*best] &&
+                 std::uniform_int_distribution<std::uint64_t>(0, ties++)(rng_) == 0) {
+        best = c;
+      }
+    }
+  } else {
+    std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
+    for (int i = 0; i < rarity_samples; ++i) {
+      const std::uint64_t c = missing_[pick(rng_)];
       if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
+    }
+    if (!best)
+      for (std::uint64_t c : missing_)
+        if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
+  }
   if (!best) return std::nullopt;
   return piece_index(*best);
 }
@@ -497,7 +521,7 @@ void fetch::schedule(time_point now) {
       // can be stored and announced.
       std::optional<std::pair<piece_index, std::uint8_t>> next;
       for (auto& [piece, pp] : in_progress_) {
-        if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
+        if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) || pp.probe) continue;
         for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
           if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
         if (next) break;
@@ -522,6 +546,7 @@ void fetch::schedule(time_point now) {
         pp.requested_from.assign(blocks, no_peer);
         pp.also_from.assign(blocks, no_peer);
         pp.requested_at.assign(blocks, now);
+        if (ps.refuses_copies && blocks > 1) pp.probe = p;
         next = {*piece, 0};
       }
       piece_progress& pp = in_progress_[next->first];
@@ -550,6 +575,7 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     return schedule(now);
   }
   piece_progress& pp = it->second;
+  if (pp.probe == p) pp.probe.reset();  // it did not refuse: the other blocks may be asked now
   drop_request(p);
   measure(now, *ps, b.data.size());
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);

@@ -43,14 +43,14 @@ struct fetch_config {
   // rate (and at least min_requests_per_peer; initial_requests_per_peer before a measurement).
   // A full pipeline keeps the link busy; a longer one only queues requests at the sender, where
   // they go stale: in a swarm a piece asked from the origin now may be on a faster peer soon.
-  duration pipeline_time = std::chrono::milliseconds(500);
+  duration pipeline_time = std::chrono::milliseconds(1000);
   duration rate_window = std::chrono::milliseconds(200);
   std::uint32_t min_requests_per_peer = 4;
   std::uint32_t initial_requests_per_peer = 64;
   // In the endgame a block is asked of a second peer once its request is this old: a block
   // normally arrives within pipeline_time, and asking sooner would only make the senders'
   // uploads carry copies that get cancelled.
-  duration endgame_after = std::chrono::milliseconds(1000);
+  duration endgame_after = std::chrono::milliseconds(3000);
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
 };
@@ -165,6 +165,9 @@ class fetch {
     std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
     bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
     bool lacks_content = false;  // it said not_found
+    // It answered `elsewhere` before: a piece newly started with it is asked one block first,
+    // and the rest only once that block comes, so that a refusal costs one request, not 16.
+    bool refuses_copies = false;
   };
   struct piece_progress {
     aligned_bytes data;
@@ -173,6 +176,9 @@ class fetch {
     // Endgame: a second peer asked for the same block; none (value 0) otherwise.
     std::vector<peer_handle> also_from;
     std::vector<time_point> requested_at;
+    // The peer asked for the first block of this piece while it may still refuse it; no other
+    // block is requested until that one comes (none: value 0 of the no_peer sentinel).
+    std::optional<peer_handle> probe;
     unsigned received = 0;
   };
 

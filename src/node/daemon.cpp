@@ -494,9 +494,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       return;
     }
     if (r->have().complete() && held_elsewhere(c.id(), ref)) {
-      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::elsewhere,
-                          "piece " + std::to_string(ref.piece.value) +
-                              " is held by other peers; pieces only this node has come first"});
+      // No text: the reason says it all, and these go out by the thousand from an origin
+      // whose upload is the swarm's scarcest resource.
+      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::elsewhere, ""});
       return;
     }
     error problem;

@@ -315,7 +315,7 @@ TEST(fetch, endgame_moves_stalled_blocks_to_another_peer) {
   // Peer 1 received requests it will never answer; nothing else is missing.
   ASSERT_GT(h.block_requests[peer_handle(1)], 0u);
   EXPECT_FALSE(h.finished);
-  h.now += std::chrono::seconds(2);
+  h.now += fetch_config{}.endgame_after;
   h.f.handle_tick(h.now);
   h.run();
   h.expect_all_stored();
