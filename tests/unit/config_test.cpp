@@ -68,5 +68,46 @@ TEST_F(config_test, errors_name_the_problem) {
   EXPECT_FALSE(load_config({.data_dir = {}, .config_file = dir_ / "type.toml"}).ok());
 }
 
+TEST(parse_rate, units_of_bits_and_bytes) {
+  EXPECT_EQ(*parse_rate("0", "upload"), 0u);
+  EXPECT_EQ(*parse_rate("40mbit", "upload"), 5'000'000u);
+  EXPECT_EQ(*parse_rate("40Mbit", "upload"), 5'000'000u);
+  EXPECT_EQ(*parse_rate("1gbit", "upload"), 125'000'000u);
+  EXPECT_EQ(*parse_rate("500kbit", "upload"), 62'500u);
+  EXPECT_EQ(*parse_rate("5MB/s", "upload"), 5'000'000u);
+  EXPECT_EQ(*parse_rate("512KiB", "upload"), 524'288u);
+  EXPECT_EQ(*parse_rate("1.5MiB/s", "upload"), 1'572'864u);
+  EXPECT_EQ(*parse_rate("100000", "upload"), 100'000u);
+  EXPECT_EQ(rate_text(5'000'000), "40 Mbit/s");
+  EXPECT_EQ(rate_text(0), "unlimited");
+}
+
+TEST(parse_rate, bad_rates_name_the_setting) {
+  for (const char* bad : {"", "fast", "40 mbit", "mbit", "-5MB", "5 MB", "1e9"}) {
+    auto r = parse_rate(bad, "--upload-limit");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.err().message.find("--upload-limit"), std::string::npos) << r.err().message;
+  }
+  auto tiny = parse_rate("100", "upload_limit");
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_NE(tiny.err().message.find("below 1 KiB/s"), std::string::npos) << tiny.err().message;
+}
+
+TEST_F(config_test, rate_limits_from_the_config_file) {
+  const fs::path f = dir_ / "rates.toml";
+  const config_overrides o{.data_dir = {}, .config_file = f};
+  write(f, "upload_limit = \"40mbit\"\ndownload_limit = \"10MB/s\"\n");
+  auto c = load_config(o);
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  EXPECT_EQ(c->upload_limit, 5'000'000u);
+  EXPECT_EQ(c->download_limit, 10'000'000u);
+  write(f, "upload_limit = 40\n");
+  EXPECT_FALSE(load_config(o).ok());
+  write(f, "upload_limit = \"lots\"\n");
+  auto bad = load_config(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.err().message.find("upload_limit"), std::string::npos) << bad.err().message;
+}
+
 }  // namespace
 }  // namespace shoal::node
