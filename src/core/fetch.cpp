@@ -111,20 +111,27 @@ void fetch::cut_off(time_point now, peer_handle p, wire::reason code, std::strin
   handle_peer_removed(now, p);
 }
 
+// Takes p's request for one block back; the endgame's other request, if any, becomes the only
+// one. False if p had not asked for it.
+bool fetch::withdraw(piece_progress& pp, std::size_t b, peer_handle p) {
+  if (pp.blocks[b] != block_state::requested) return false;
+  if (pp.also_from[b] == p) {
+    pp.also_from[b] = no_peer;
+  } else if (pp.requested_from[b] == p) {
+    pp.requested_from[b] = pp.also_from[b];
+    pp.also_from[b] = no_peer;
+    if (pp.requested_from[b] == no_peer) pp.blocks[b] = block_state::missing;
+  } else {
+    return false;
+  }
+  if (pp.probe == p) pp.probe.reset();
+  return true;
+}
+
 void fetch::release_requests(peer_handle p) {
   for (auto& [piece, pp] : in_progress_) {
     if (pp.probe == p) pp.probe.reset();
-    for (std::size_t b = 0; b < pp.blocks.size(); ++b) {
-      if (pp.blocks[b] != block_state::requested) continue;
-      if (pp.also_from[b] == p) {
-        pp.also_from[b] = no_peer;
-      } else if (pp.requested_from[b] == p) {
-        // The endgame's second request, if any, becomes the only one.
-        pp.requested_from[b] = pp.also_from[b];
-        pp.also_from[b] = no_peer;
-        if (pp.requested_from[b] == no_peer) pp.blocks[b] = block_state::missing;
-      }
-    }
+    for (std::size_t b = 0; b < pp.blocks.size(); ++b) withdraw(pp, b, p);
   }
   if (auto* ps = peer(p)) ps->in_flight = 0;
 }
@@ -137,19 +144,7 @@ void fetch::drop_request(peer_handle p) {
 void fetch::release_block(peer_handle p, piece_index piece, std::uint8_t block) {
   auto it = in_progress_.find(piece);
   if (it == in_progress_.end() || block >= it->second.blocks.size()) return;
-  piece_progress& pp = it->second;
-  if (pp.blocks[block] != block_state::requested) return;
-  if (pp.also_from[block] == p) {
-    pp.also_from[block] = no_peer;
-  } else if (pp.requested_from[block] == p) {
-    pp.requested_from[block] = pp.also_from[block];
-    pp.also_from[block] = no_peer;
-    if (pp.requested_from[block] == no_peer) pp.blocks[block] = block_state::missing;
-  } else {
-    return;
-  }
-  if (pp.probe == p) pp.probe.reset();
-  drop_request(p);
+  if (withdraw(it->second, block, p)) drop_request(p);
 }
 
 void fetch::check_all_lack(time_point) {
@@ -380,6 +375,9 @@ void fetch::handle_opened(time_point now, const piece_set& have) {
 void fetch::handle_bitfield(time_point now, peer_handle p, const wire::bitfield& b) {
   peer_state* ps = peer(p);
   if (!ps || b.content != id_) return;
+  // A peer that said not_found may have been fetching the content's metadata itself; its
+  // bitfield says it holds (or is fetching) the content now.
+  ps->lacks_content = false;
   if (phase_ != phase::blocks) {
     ps->early_bitfield = b;
     return;

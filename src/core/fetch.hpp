@@ -192,6 +192,7 @@ class fetch {
   void cut_off(time_point now, peer_handle p, wire::reason code, std::string text);
   void release_requests(peer_handle p);
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
+  bool withdraw(piece_progress& pp, std::size_t block, peer_handle p);
   std::optional<piece_index> pick_piece(peer_state& ps);
   std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now, peer_handle p,
                                                                     const peer_state& ps);

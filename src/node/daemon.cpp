@@ -112,8 +112,8 @@ struct job {
   // Fetch from the sources alone: no peer exchange, no announcements (the comparison mode).
   bool origin_only = false;
 
-  // No connection and no redial pending: nothing can make progress any more.
-  bool idle() const { return dialed.empty() && redialing.empty(); }
+  // No connection (dialed or attached) and no redial pending: nothing can make progress.
+  bool idle() const { return dialed.empty() && redialing.empty() && attached.empty(); }
   std::vector<std::shared_ptr<control_client>> watchers;
   time_point started;
   std::string last_problem;
@@ -133,7 +133,6 @@ struct link {
   std::set<content_id> interested;  // contents it asked about or announced (peer exchange done)
   std::map<content_id, piece_set> announced;  // its bitfield and haves, for contents we hold
   time_point last_useful{};
-  bool duplicate = false;  // closed because another connection to the same node won
 };
 
 // For a content this node holds: how many connected peers announced each piece. A node that
@@ -285,7 +284,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (it == jobs_.end()) return;
     job& j = it->second;
     j.attached.erase(id);
-    const bool learned = j.pex_dials.erase(id) > 0;
+    j.pex_dials.erase(id);
     const auto target = j.dialed.find(id);
     std::optional<net::address> addr;
     if (target != j.dialed.end()) {
@@ -295,9 +294,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.f.handle_peer_removed(net::now(), id);
     pump(cid);
     if (!jobs_.contains(cid) || !addr) return;
-    // Peers learned in the swarm are not redialed (they are announced again if they come
-    // back), nor is a node we are still connected to another way.
-    if (learned || (c.peer() && connected_to(c.peer()->id))) {
+    // A node we are still connected to another way (a duplicate connection closed) is not
+    // redialed. Peers learned in the swarm are, like sources: a swarm whose members lose their
+    // links to each other falls back on the origin, which then sends every piece to everyone.
+    if (c.peer() && connected_to(c.peer()->id)) {
       if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
       return;
     }
@@ -550,7 +550,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
         const auto winner_side = we_win ? connection::role::dialer : connection::role::acceptor;
         loser = c.side() == winner_side ? d.get() : &c;
       }
-      links_[loser->id()].duplicate = true;
       loser->sess()->close(net::now(), wire::reason::done, "a duplicate connection");
       loser->flush();
       return loser == &c;

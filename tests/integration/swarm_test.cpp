@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "support/test_network.hpp"
+#include "support/background_get.hpp"
 
 namespace shoal::testing {
 namespace {
@@ -21,44 +21,15 @@ using nlohmann::json;
 
 constexpr std::uint64_t mib = 1024 * 1024;
 
-void write_random(const fs::path& p, std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<char> v(n);
-  for (auto& b : v) b = static_cast<char>(rng());
-  std::ofstream(p, std::ios::binary).write(v.data(), static_cast<std::streamsize>(n));
-}
-
-bool same_file(const fs::path& a, const fs::path& b) {
-  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
-  return std::equal(std::istreambuf_iterator<char>(x), std::istreambuf_iterator<char>(),
-                    std::istreambuf_iterator<char>(y), std::istreambuf_iterator<char>());
-}
-
-// `shoal get` running in the background on one node.
-struct background_get {
-  std::unique_ptr<cli> runner;
-  pid_t pid = 0;
-  fs::path out;
-};
-
 class swarm_test : public ::testing::Test {
  protected:
   background_get start_get(test_node& n, const std::string& id, const std::string& from,
                            bool origin_only = false) {
-    background_get g;
-    const fs::path scratch = net_.dir() / ("get-" + n.name);
-    fs::create_directories(scratch);
-    g.runner = std::make_unique<cli>(scratch);
-    g.out = net_.dir() / ("out-" + n.name);
-    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json", "get",         id,
-                                  "--from",     from,           "-o",     g.out.string()};
-    if (origin_only) args.push_back("--origin-only");
-    g.pid = g.runner->start(args);
-    return g;
+    return background_get(net_, n, id, from, origin_only);
   }
 
   json finish(background_get& g, const test_node& n) {
-    auto r = g.runner->wait(g.pid, std::chrono::seconds(180));
+    auto r = g.wait();
     EXPECT_EQ(r.exit_code, 0) << n.name << ": " << r.err << "\nlog:\n" << cli::slurp(n.log);
     if (r.exit_code != 0) return json::object();
     return json::parse(r.out);
@@ -157,7 +128,7 @@ TEST_F(swarm_test, survivors_finish_after_a_fetcher_and_then_the_origin_die) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(killed_fetcher) << "fetcher-0 never stored 2 MiB";
-  (void)gets[0].runner->wait(gets[0].pid, std::chrono::seconds(30));
+  (void)gets[0].wait(std::chrono::seconds(30));
 
   // Then the origin, as soon as the survivors hold every piece between them.
   bool killed_origin = false;

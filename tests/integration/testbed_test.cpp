@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "support/test_network.hpp"
+#include "support/background_get.hpp"
 
 namespace shoal::testing {
 namespace {
@@ -37,19 +37,6 @@ sh_result sh(const std::string& cmd) {
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-void write_random(const fs::path& p, std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<char> v(n);
-  for (auto& b : v) b = static_cast<char>(rng());
-  std::ofstream(p, std::ios::binary).write(v.data(), static_cast<std::streamsize>(n));
-}
-
-bool same_file(const fs::path& a, const fs::path& b) {
-  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
-  return std::equal(std::istreambuf_iterator<char>(x), std::istreambuf_iterator<char>(),
-                    std::istreambuf_iterator<char>(y), std::istreambuf_iterator<char>());
 }
 
 // One testbed for the test's lifetime: built in the constructor, torn down in the destructor
@@ -89,21 +76,8 @@ class testbed_fixture : public ::testing::Test {
     return static_cast<pid_t>(std::stol(r.out));
   }
 
-  struct get_run {
-    std::unique_ptr<cli> runner;
-    pid_t pid = 0;
-    fs::path out;
-  };
-
-  get_run start_get(test_node& n, const std::string& id, const std::string& from) {
-    get_run g;
-    const fs::path scratch = net_.dir() / ("get-" + n.name);
-    fs::create_directories(scratch);
-    g.runner = std::make_unique<cli>(scratch);
-    g.out = net_.dir() / ("out-" + n.name);
-    g.pid = g.runner->start(
-        {"--data-dir", n.dir.string(), "--json", "get", id, "--from", from, "-o", g.out.string()});
-    return g;
+  background_get start_get(test_node& n, const std::string& id, const std::string& from) {
+    return background_get(net_, n, id, from);
   }
 
   json status(const test_node& n) {
@@ -126,11 +100,11 @@ TEST_F(testbed_fixture, a_small_swarm_fetches_and_verifies_over_shaped_links) {
   const std::string id = net_.add(origin, file);
   start(origin, 0);
   for (int i = 0; i < 3; ++i) start(*fetchers[i], i + 1);
-  std::vector<get_run> gets;
+  std::vector<background_get> gets;
   for (auto* f : fetchers) gets.push_back(start_get(*f, id, origin.listen));
   std::uint64_t from_peers = 0;
   for (std::size_t i = 0; i < gets.size(); ++i) {
-    auto r = gets[i].runner->wait(gets[i].pid, std::chrono::seconds(120));
+    auto r = gets[i].wait(std::chrono::seconds(120));
     ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << cli::slurp(fetchers[i]->log);
     EXPECT_TRUE(same_file(file, gets[i].out)) << fetchers[i]->name;
     from_peers += json::parse(r.out).value("from_peers", std::uint64_t{0});
@@ -152,7 +126,7 @@ TEST_F(testbed_fixture, churn_a_quarter_of_the_hosts_then_the_origin_die_and_the
   // before it is killed; then lifted at run time.
   std::vector<pid_t> pids;
   for (int i = 0; i < 4; ++i) pids.push_back(start(*fetchers[i], i + 1, "--upload-limit 1mbit"));
-  std::vector<get_run> gets;
+  std::vector<background_get> gets;
   for (auto* f : fetchers) gets.push_back(start_get(*f, id, origin.listen));
 
   // A quarter of the fetching hosts (one of four) dies once it holds something.
@@ -168,7 +142,7 @@ TEST_F(testbed_fixture, churn_a_quarter_of_the_hosts_then_the_origin_die_and_the
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(killed) << "host-1 never stored 1 MiB";
-  (void)gets[0].runner->wait(gets[0].pid, std::chrono::seconds(30));
+  (void)gets[0].wait(std::chrono::seconds(30));
 
   // Then the origin, once the three left hold every piece between them.
   bool origin_killed = false;
@@ -184,7 +158,7 @@ TEST_F(testbed_fixture, churn_a_quarter_of_the_hosts_then_the_origin_die_and_the
   for (std::size_t i = 1; i < fetchers.size(); ++i)
     EXPECT_EQ(net_.shoal(fetchers[i], {"limit", "--upload", "0"}).exit_code, 0);
   for (std::size_t i = 1; i < gets.size(); ++i) {
-    auto r = gets[i].runner->wait(gets[i].pid, std::chrono::seconds(120));
+    auto r = gets[i].wait(std::chrono::seconds(120));
     ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << cli::slurp(fetchers[i]->log);
     EXPECT_TRUE(same_file(file, gets[i].out)) << fetchers[i]->name;
     auto v = net_.shoal(fetchers[i], {"verify", id});
