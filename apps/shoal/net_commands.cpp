@@ -31,6 +31,23 @@ result<store::export_result> written_by_daemon(const json& done) {
 
 }  // namespace
 
+namespace {
+
+// Sends one control request and returns the daemon's one reply (an `error` reply as an error).
+result<json> ask_daemon(const context& c, const json& req, const std::string& what) {
+  auto conn = node::control_connection::open(c.config.data_dir);
+  if (!conn) return std::move(conn).err();
+  if (auto r = conn->send(req); !r) return r.err();
+  auto msg = conn->next();
+  if (!msg) return std::move(msg).err();
+  if (!msg->has_value()) return error{errc::io_error, "the daemon sent no " + what};
+  json reply = std::move(**msg);
+  if (reply.value("event", "") == "error") return error_from(reply);
+  return reply;
+}
+
+}  // namespace
+
 int run_daemon(const context& c, const std::string& listen, const rate_flags& limits) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen,
@@ -61,14 +78,9 @@ int limit(const context& c, const rate_flags& limits) {
     if (auto r = node::parse_rate(limits.download, "--download"); !r) return fail(c, r.err());
     req["download"] = limits.download;
   }
-  auto conn = node::control_connection::open(c.config.data_dir);
-  if (!conn) return fail(c, conn.err());
-  if (auto r = conn->send(req); !r) return fail(c, r.err());
-  auto msg = conn->next();
-  if (!msg) return fail(c, msg.err());
-  if (!msg->has_value()) return fail(c, {errc::io_error, "the daemon sent no answer"});
-  const json& s = **msg;
-  if (s.value("event", "") == "error") return fail(c, error_from(s));
+  auto reply = ask_daemon(c, req, "limits");
+  if (!reply) return fail(c, reply.err());
+  const json& s = *reply;
   if (c.json) {
     std::printf("%s\n", s.dump(2).c_str());
   } else {
@@ -161,14 +173,9 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
 }
 
 int status(const context& c) {
-  auto conn = node::control_connection::open(c.config.data_dir);
-  if (!conn) return fail(c, conn.err());
-  if (auto r = conn->send(json{{"op", "status"}}); !r) return fail(c, r.err());
-  auto msg = conn->next();
-  if (!msg) return fail(c, msg.err());
-  if (!msg->has_value()) return fail(c, {errc::io_error, "the daemon sent no status"});
-  const json& s = **msg;
-  if (s.value("event", "") == "error") return fail(c, error_from(s));
+  auto reply = ask_daemon(c, json{{"op", "status"}}, "status");
+  if (!reply) return fail(c, reply.err());
+  const json& s = *reply;
   if (c.json) {
     std::printf("%s\n", s.dump(2).c_str());
     return 0;

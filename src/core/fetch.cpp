@@ -436,9 +436,9 @@ void fetch::forget_missing(piece_index piece) {
 }
 
 std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
-  // Rarest first among a random sample, so that a swarm spreads pieces and two nodes seldom
-  // take the same piece from the origin; a full scan when the sample finds nothing (the peer
-  // holds few of the pieces we lack).
+  // Rarest first, so that a swarm spreads pieces and two nodes seldom take the same piece from
+  // the origin: all missing pieces compared up to full_scan_limit, a random sample above it
+  // (then a full scan when the sample finds nothing: the peer holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
   const auto usable = [&](std::uint64_t c) {
