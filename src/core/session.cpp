@@ -17,7 +17,7 @@ std::string seconds(duration d) {
 }  // namespace
 
 session::session(session_config cfg, time_point now)
-    : cfg_(std::move(cfg)), opened_(now), last_received_(now), last_sent_(now) {
+    : cfg_(std::move(cfg)), opened_(now), last_received_(now), last_sent_(now), dht_budget_at_(now) {
   SHOAL_ASSERT(cfg_.max_requests >= 1);
   send(now, wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
                         cfg_.listen_port, cfg_.agent});
@@ -80,7 +80,17 @@ void session::on_message(time_point now, wire::message m) {
           const wire::block_ref ref{msg.content, msg.first, 0};
           on_answer(now, request_kind::hashes, ref, std::move(msg));
         } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have> ||
-                             std::is_same_v<T, wire::peers>) {
+                             std::is_same_v<T, wire::peers> || std::is_same_v<T, wire::dht_nodes> ||
+                             std::is_same_v<T, wire::dht_ack>) {
+          events_.push_back(std::move(msg));
+        } else if constexpr (std::is_same_v<T, wire::dht_query> ||
+                             std::is_same_v<T, wire::dht_announce>) {
+          // Each is answered at once, so the cost is the answer's bytes: a peer that asks faster
+          // than the budget allows is cut off rather than let it fill our output buffer.
+          if (!take_dht_budget(now))
+            return fail(now, wire::reason::overloaded,
+                        "more than " + std::to_string(dht_burst) + " DHT requests in a burst (" +
+                            std::to_string(dht_per_second) + " a second allowed)");
           events_.push_back(std::move(msg));
         } else if constexpr (std::is_same_v<T, wire::request>) {
           on_peer_request(now, msg);
@@ -269,6 +279,21 @@ void session::send_have(time_point now, const content_id& c, piece_index p) {
 void session::send_peers(time_point now, wire::peers p) {
   if (state_ != state::open) return;
   send(now, std::move(p));
+}
+
+void session::send_dht(time_point now, const wire::message& m) {
+  SHOAL_ASSERT(wire::type_of(m) >= wire::msg_type::dht_query);
+  if (state_ != state::open) return;
+  send(now, m);
+}
+
+bool session::take_dht_budget(time_point now) {
+  const double refill = std::chrono::duration<double>(now - dht_budget_at_).count() * dht_per_second;
+  dht_budget_ = std::min<double>(dht_burst, dht_budget_ + std::max(0.0, refill));
+  dht_budget_at_ = now;
+  if (dht_budget_ < 1) return false;
+  dht_budget_ -= 1;
+  return true;
 }
 
 void session::close(time_point now, wire::reason code, std::string text) {

@@ -55,11 +55,13 @@ struct timed_out {
 }  // namespace session_events
 
 // The peer's requests (get_manifest, get_hashes, request) and answers (manifest_part, hashes,
-// block, reject), and announcements (bitfield, have, peers), are passed on as the wire messages.
+// block, reject), announcements (bitfield, have, peers) and DHT messages are passed on as the
+// wire messages.
 using session_event =
     std::variant<session_events::established, session_events::closed, session_events::timed_out,
                  wire::get_manifest, wire::manifest_part, wire::get_hashes, wire::hashes,
-                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject, wire::peers>;
+                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject, wire::peers,
+                 wire::dht_query, wire::dht_nodes, wire::dht_announce, wire::dht_ack>;
 
 class session {
  public:
@@ -94,6 +96,13 @@ class session {
   void send_bitfield(time_point now, wire::bitfield b);
   void send_have(time_point now, const content_id& c, piece_index p);
   void send_peers(time_point now, wire::peers p);
+  // A DHT message (query, answer, announce or ack); the DHT (core/dht.hpp) matches answers to
+  // queries and keeps their deadlines, not the session.
+  void send_dht(time_point now, const wire::message& m);
+
+  // DHT requests (queries and announces) the peer may send: a burst, then a steady rate.
+  static constexpr int dht_burst = 200;
+  static constexpr int dht_per_second = 100;
 
   // Sends goodbye and closes. Further input is ignored; output still drains the goodbye.
   void close(time_point now, wire::reason code, std::string text);
@@ -125,6 +134,7 @@ class session {
   void on_peer_request(time_point now, const wire::request& r);
   void fail(time_point now, wire::reason code, std::string text);
   void finish(wire::reason code, std::string text, bool by_peer);
+  bool take_dht_budget(time_point now);
 
   session_config cfg_;
   state state_ = state::awaiting_hello;
@@ -148,6 +158,8 @@ class session {
   std::uint32_t overload_rejects_ = 0;  // requests refused in a row for exceeding the bound
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
+  double dht_budget_ = dht_burst;
+  time_point dht_budget_at_{};
 };
 
 }  // namespace shoal

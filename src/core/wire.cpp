@@ -254,19 +254,53 @@ result<void> check(const reject& m) {
   return check_text(t, m.text);
 }
 
+result<void> check_entry(msg_type t, const char* list, std::size_t i, const peer_entry& e) {
+  if (e.port == 0) return bad(t, std::string(list) + " entry " + num(i) + " has port 0");
+  if (!e.ipv6 && std::any_of(e.ip.begin() + 4, e.ip.end(), [](std::uint8_t b) { return b; }))
+    return bad(t, std::string(list) + " entry " + num(i) + " is IPv4 but has bytes past the fourth");
+  return {};
+}
+
 result<void> check(const peers& m) {
   constexpr auto t = msg_type::peers;
   if (m.entries.empty()) return bad(t, "count is 0; at least 1 entry is needed");
   if (m.entries.size() > max_peers_per_message)
     return too_big(t, "count " + num(m.entries.size()) + " is over the limit of " +
                           num(max_peers_per_message));
-  for (std::size_t i = 0; i < m.entries.size(); ++i) {
-    const peer_entry& e = m.entries[i];
-    if (e.port == 0) return bad(t, "entry " + num(i) + " has port 0");
-    if (!e.ipv6 && std::any_of(e.ip.begin() + 4, e.ip.end(), [](std::uint8_t b) { return b; }))
-      return bad(t, "entry " + num(i) + " is IPv4 but has bytes past the fourth");
-  }
+  for (std::size_t i = 0; i < m.entries.size(); ++i)
+    SHOAL_TRY(check_entry(t, "peers", i, m.entries[i]));
   return {};
+}
+
+result<void> check(const dht_query& m) {
+  if (m.kind != dht_kind::find_node && m.kind != dht_kind::get_providers)
+    return bad(msg_type::dht_query,
+               "kind " + num(static_cast<std::uint8_t>(m.kind)) + " is not 1 or 2");
+  return {};
+}
+
+result<void> check(const dht_nodes& m) {
+  constexpr auto t = msg_type::dht_nodes;
+  if (m.nodes.size() > max_dht_nodes)
+    return too_big(t, "node count " + num(m.nodes.size()) + " is over the limit of " +
+                          num(max_dht_nodes));
+  if (m.providers.size() > max_dht_providers)
+    return too_big(t, "provider count " + num(m.providers.size()) + " is over the limit of " +
+                          num(max_dht_providers));
+  if (m.self_complete && !m.self_provides)
+    return bad(t, "flags say complete but not that the sender provides the content");
+  for (std::size_t i = 0; i < m.nodes.size(); ++i) SHOAL_TRY(check_entry(t, "node", i, m.nodes[i]));
+  for (std::size_t i = 0; i < m.providers.size(); ++i)
+    SHOAL_TRY(check_entry(t, "provider", i, m.providers[i].peer));
+  return {};
+}
+
+result<void> check(const dht_announce&) {
+  return {};
+}
+
+result<void> check(const dht_ack&) {
+  return {};  // none means stored; any other code (known or not) says why not
 }
 
 result<void> check_message(const message& m) {
@@ -354,15 +388,41 @@ void write_fields(writer& w, const block& m) {
 void write_fields(writer& w, const cancel& m) {
   w.ref(m.ref);
 }
+void write_entry(writer& w, const peer_entry& e) {
+  w.hash(e.node.digest);
+  w.u8(e.ipv6 ? 6 : 4);
+  w.bytes(byte_span(e.ip.data(), e.ipv6 ? 16 : 4));
+  w.u16(e.port);
+}
 void write_fields(writer& w, const peers& m) {
   w.id(m.content);
   w.u8(static_cast<std::uint8_t>(m.entries.size()));
-  for (const auto& e : m.entries) {
-    w.hash(e.node.digest);
-    w.u8(e.ipv6 ? 6 : 4);
-    w.bytes(byte_span(e.ip.data(), e.ipv6 ? 16 : 4));
-    w.u16(e.port);
+  for (const auto& e : m.entries) write_entry(w, e);
+}
+void write_fields(writer& w, const dht_query& m) {
+  w.u32(m.tag);
+  w.u8(static_cast<std::uint8_t>(m.kind));
+  w.hash(m.key);
+}
+void write_fields(writer& w, const dht_nodes& m) {
+  w.u32(m.tag);
+  w.u8(static_cast<std::uint8_t>((m.self_provides ? 1 : 0) | (m.self_complete ? 2 : 0)));
+  w.u8(static_cast<std::uint8_t>(m.nodes.size()));
+  for (const auto& e : m.nodes) write_entry(w, e);
+  w.u8(static_cast<std::uint8_t>(m.providers.size()));
+  for (const auto& p : m.providers) {
+    write_entry(w, p.peer);
+    w.u8(p.complete ? 1 : 0);
   }
+}
+void write_fields(writer& w, const dht_announce& m) {
+  w.u32(m.tag);
+  w.id(m.content);
+  w.u8(m.complete ? 1 : 0);
+}
+void write_fields(writer& w, const dht_ack& m) {
+  w.u32(m.tag);
+  w.u16(static_cast<std::uint16_t>(m.code));
 }
 void write_fields(writer& w, const reject& m) {
   w.u8(static_cast<std::uint8_t>(m.kind));
@@ -570,28 +630,104 @@ result<reject> parse(reader& r, std::type_identity<reject>) {
   return m;
 }
 
+// One node entry of a peers or DHT message; an error for an unknown address family.
+result<peer_entry> read_entry(reader& r, msg_type t, const char* list, unsigned i) {
+  peer_entry e;
+  e.node.digest = r.hash("node");
+  const auto family = r.u8("family");
+  if (!r.ok()) return r.take_error();
+  if (family != 4 && family != 6)
+    return bad(t, std::string(list) + " entry " + num(i) + " has address family " + num(family) +
+                      ", not 4 or 6");
+  e.ipv6 = family == 6;
+  const auto ip = r.bytes(e.ipv6 ? 16 : 4, "ip");
+  std::copy(ip.begin(), ip.end(), e.ip.begin());
+  e.port = r.u16("port");
+  if (!r.ok()) return r.take_error();
+  return e;
+}
+
+// A count byte, refused before the entries are read if it is over `limit`.
+result<unsigned> read_count(reader& r, msg_type t, const char* field, std::size_t limit) {
+  const unsigned count = r.u8(field);
+  if (!r.ok()) return r.take_error();
+  if (count > limit)
+    return too_big(t, std::string(field) + " " + num(count) + " is over the limit of " + num(limit));
+  return count;
+}
+
 result<peers> parse(reader& r, std::type_identity<peers>) {
+  constexpr auto t = msg_type::peers;
   peers m;
   m.content = r.id("content");
-  const auto count = r.u8("count");
-  if (!r.ok()) return r.take_error();
-  if (count > max_peers_per_message)  // before reading: the count alone says it is too many
-    return too_big(msg_type::peers,
-                   "count " + num(count) + " is over the limit of " + num(max_peers_per_message));
-  for (unsigned i = 0; i < count && r.ok(); ++i) {
-    peer_entry e;
-    e.node.digest = r.hash("node");
-    const auto family = r.u8("family");
-    if (!r.ok()) break;
-    if (family != 4 && family != 6)
-      return bad(msg_type::peers,
-                 "entry " + num(i) + " has address family " + num(family) + ", not 4 or 6");
-    e.ipv6 = family == 6;
-    const auto ip = r.bytes(e.ipv6 ? 16 : 4, "ip");
-    std::copy(ip.begin(), ip.end(), e.ip.begin());
-    e.port = r.u16("port");
-    m.entries.push_back(e);
+  auto count = read_count(r, t, "count", max_peers_per_message);
+  if (!count) return std::move(count).err();
+  for (unsigned i = 0; i < *count; ++i) {
+    auto e = read_entry(r, t, "peers", i);
+    if (!e) return std::move(e).err();
+    m.entries.push_back(*e);
   }
+  SHOAL_TRY(r.end());
+  return m;
+}
+
+result<dht_query> parse(reader& r, std::type_identity<dht_query>) {
+  dht_query m;
+  m.tag = r.u32("tag");
+  m.kind = static_cast<dht_kind>(r.u8("kind"));
+  m.key = r.hash("key");
+  SHOAL_TRY(r.end());
+  return m;
+}
+
+result<dht_nodes> parse(reader& r, std::type_identity<dht_nodes>) {
+  constexpr auto t = msg_type::dht_nodes;
+  dht_nodes m;
+  m.tag = r.u32("tag");
+  const auto flags = r.u8("flags");
+  if (!r.ok()) return r.take_error();
+  if (flags > 3) return bad(t, "flags " + hex8(flags) + " has unknown bits set");
+  m.self_provides = flags & 1;
+  m.self_complete = flags & 2;
+  auto nodes = read_count(r, t, "node count", max_dht_nodes);
+  if (!nodes) return std::move(nodes).err();
+  for (unsigned i = 0; i < *nodes; ++i) {
+    auto e = read_entry(r, t, "node", i);
+    if (!e) return std::move(e).err();
+    m.nodes.push_back(*e);
+  }
+  auto providers = read_count(r, t, "provider count", max_dht_providers);
+  if (!providers) return std::move(providers).err();
+  for (unsigned i = 0; i < *providers; ++i) {
+    auto e = read_entry(r, t, "provider", i);
+    if (!e) return std::move(e).err();
+    const auto complete = r.u8("complete");
+    if (!r.ok()) return r.take_error();
+    if (complete > 1)
+      return bad(t, "provider entry " + num(i) + " has complete = " + num(complete) + ", not 0 or 1");
+    m.providers.push_back({*e, complete == 1});
+  }
+  SHOAL_TRY(r.end());
+  return m;
+}
+
+result<dht_announce> parse(reader& r, std::type_identity<dht_announce>) {
+  dht_announce m;
+  m.tag = r.u32("tag");
+  m.content = r.id("content");
+  const auto complete = r.u8("complete");
+  if (!r.ok()) return r.take_error();
+  if (complete > 1)
+    return bad(msg_type::dht_announce, "complete = " + num(complete) + ", not 0 or 1");
+  m.complete = complete == 1;
+  SHOAL_TRY(r.end());
+  return m;
+}
+
+result<dht_ack> parse(reader& r, std::type_identity<dht_ack>) {
+  dht_ack m;
+  m.tag = r.u32("tag");
+  m.code = static_cast<reason>(r.u16("code"));
   SHOAL_TRY(r.end());
   return m;
 }
@@ -658,7 +794,8 @@ msg_type type_of(const message& m) noexcept {
       msg_type::hello,         msg_type::keepalive,  msg_type::goodbye, msg_type::get_manifest,
       msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,  msg_type::bitfield,
       msg_type::have,          msg_type::request,    msg_type::block,   msg_type::cancel,
-      msg_type::reject,        msg_type::peers};
+      msg_type::reject,        msg_type::peers,      msg_type::dht_query, msg_type::dht_nodes,
+      msg_type::dht_announce,  msg_type::dht_ack};
   static_assert(std::size(types) == std::variant_size_v<message>);
   return types[m.index()];
 }
@@ -693,6 +830,14 @@ const char* type_name(msg_type t) noexcept {
       return "reject";
     case msg_type::peers:
       return "peers";
+    case msg_type::dht_query:
+      return "dht_query";
+    case msg_type::dht_nodes:
+      return "dht_nodes";
+    case msg_type::dht_announce:
+      return "dht_announce";
+    case msg_type::dht_ack:
+      return "dht_ack";
   }
   return "unknown";
 }
@@ -750,6 +895,14 @@ result<message> decode_body(byte_span body) {
       return decode_as<reject>(body, t);
     case msg_type::peers:
       return decode_as<peers>(body, t);
+    case msg_type::dht_query:
+      return decode_as<dht_query>(body, t);
+    case msg_type::dht_nodes:
+      return decode_as<dht_nodes>(body, t);
+    case msg_type::dht_announce:
+      return decode_as<dht_announce>(body, t);
+    case msg_type::dht_ack:
+      return decode_as<dht_ack>(body, t);
   }
   return error{errc::invalid_argument, "frame body: unknown message type " + hex8(body[0])};
 }

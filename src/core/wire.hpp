@@ -34,6 +34,9 @@ inline constexpr std::uint32_t max_hashes_per_message = 8192;
 inline constexpr std::uint64_t max_bitfield_pieces = 8ull * 1024 * 1024;  // 1 MiB of bits
 inline constexpr std::size_t max_agent = 64;
 inline constexpr std::size_t max_peers_per_message = 64;
+// DHT answers (docs/protocol/dht.md): closer nodes and providers of a key, each at most this many.
+inline constexpr std::size_t max_dht_nodes = 20;
+inline constexpr std::size_t max_dht_providers = 32;
 inline constexpr std::size_t max_reason = 1024;
 inline constexpr std::size_t block_proof_length = 4;  // levels from a leaf to its piece
 inline constexpr std::uint8_t blocks_per_piece = 16;
@@ -58,6 +61,10 @@ enum class msg_type : std::uint8_t {
   cancel = 0x18,
   reject = 0x19,
   peers = 0x1a,
+  dht_query = 0x20,
+  dht_nodes = 0x21,
+  dht_announce = 0x22,
+  dht_ack = 0x23,
 };
 
 // Why a connection ends or a request is refused. Unknown codes decode (as themselves) so that a
@@ -180,8 +187,53 @@ struct peers {
   bool operator==(const peers&) const = default;
 };
 
+// --- The DHT (docs/protocol/dht.md) --------------------------------------------------------
+// Every DHT request carries a tag the sender picks; the answer repeats it. A key is 32 bytes:
+// a node ID's digest or a content ID's digest, compared by XOR distance.
+enum class dht_kind : std::uint8_t {
+  find_node = 1,      // the nodes closest to the key
+  get_providers = 2,  // members that hold the content whose digest is the key, and closest nodes
+};
+struct dht_query {
+  std::uint32_t tag = 0;
+  dht_kind kind = dht_kind::find_node;
+  hash256 key;
+  bool operator==(const dht_query&) const = default;
+};
+// A member that holds (some of) a content, and whether it holds all of it.
+struct provider_entry {
+  peer_entry peer;
+  bool complete = false;
+  bool operator==(const provider_entry&) const = default;
+};
+struct dht_nodes {
+  std::uint32_t tag = 0;
+  // The sender itself holds the content asked for (get_providers), and whether all of it: the
+  // asker knows the sender's address already, so the sender need not know its own.
+  bool self_provides = false;
+  bool self_complete = false;
+  std::vector<peer_entry> nodes;           // 0 .. max_dht_nodes, closest first
+  std::vector<provider_entry> providers;   // 0 .. max_dht_providers
+  bool operator==(const dht_nodes&) const = default;
+};
+// "I provide this content": a record for the sender alone, at the address it is connected from
+// and the listen port of its hello. There is no field naming another node.
+struct dht_announce {
+  std::uint32_t tag = 0;
+  content_id content;
+  bool complete = false;
+  bool operator==(const dht_announce&) const = default;
+};
+// The answer to an announce: none (stored) or why not (overloaded: a bound is reached).
+struct dht_ack {
+  std::uint32_t tag = 0;
+  reason code = reason::none;
+  bool operator==(const dht_ack&) const = default;
+};
+
 using message = std::variant<hello, keepalive, goodbye, get_manifest, manifest_part, get_hashes,
-                             hashes, bitfield, have, request, block, cancel, reject, peers>;
+                             hashes, bitfield, have, request, block, cancel, reject, peers,
+                             dht_query, dht_nodes, dht_announce, dht_ack>;
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;
