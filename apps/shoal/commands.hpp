@@ -46,7 +46,8 @@ struct rate_flags {
   std::string upload;
   std::string download;
 };
-int run_daemon(const context& c, const std::string& listen, const rate_flags& limits);
+int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
+               const std::vector<std::string>& bootstrap);
 // Changes the running daemon's rate limits (or, with neither given, shows them).
 int limit(const context& c, const rate_flags& limits);
 int get(const context& c, const std::string& id, const std::vector<std::string>& from,

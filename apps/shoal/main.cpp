@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
                      "(config key `upload_limit`)");
   daemon->add_option("--download-limit", limits.download,
                      "Download rate limit for the node (config key `download_limit`)");
+  std::vector<std::string> bootstrap;
+  daemon->add_option("--bootstrap", bootstrap,
+                     "A member to join the DHT through, HOST:PORT (repeatable; config key "
+                     "`bootstrap`). Without one the node finds others only through --from");
   auto* get = app.add_subcommand(
       "get", "Fetch a content through the running daemon and write it out (atomically)");
   get->add_option("id", id, "Content ID")->required();
@@ -154,7 +158,7 @@ int main(int argc, char** argv) {
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
-  if (*daemon) return shoal::cli::run_daemon(c, listen, limits);
+  if (*daemon) return shoal::cli::run_daemon(c, listen, limits, bootstrap);
   if (*get) return shoal::cli::get(c, id, from, out, origin_only);
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);

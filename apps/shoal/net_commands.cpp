@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "net/address.hpp"
 #include "node/config.hpp"
 #include "node/control_client.hpp"
 #include "node/daemon.hpp"
@@ -48,10 +49,14 @@ result<json> ask_daemon(const context& c, const json& req, const std::string& wh
 
 }  // namespace
 
-int run_daemon(const context& c, const std::string& listen, const rate_flags& limits) {
+int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
+               const std::vector<std::string>& bootstrap) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen,
-                            c.config.upload_limit, c.config.download_limit};
+                            c.config.upload_limit, c.config.download_limit,
+                            bootstrap.empty() ? c.config.bootstrap : bootstrap};
+  for (const auto& b : opts.bootstrap)
+    if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
   if (!limits.upload.empty()) {
     auto r = node::parse_rate(limits.upload, "--upload-limit");
     if (!r) return fail(c, r.err());

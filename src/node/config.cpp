@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "net/address.hpp"
+
 namespace shoal::node {
 namespace {
 
@@ -123,6 +125,20 @@ result<config> load_config(const config_overrides& flags) {
           return error{errc::invalid_argument,
                        "config file \"" + file->string() + "\": listen must be a string HOST:PORT"};
         c.listen = s->get();
+      } else if (key.str() == "bootstrap") {
+        const auto* a = value.as_array();
+        const std::string bad_type = "config file \"" + file->string() +
+                                     "\": bootstrap must be an array of \"HOST:PORT\" strings";
+        if (a == nullptr) return error{errc::invalid_argument, bad_type};
+        for (const auto& item : *a) {
+          const auto* s = item.as_string();
+          if (s == nullptr) return error{errc::invalid_argument, bad_type};
+          auto addr = net::parse_address(s->get(), "bootstrap");
+          if (!addr)
+            return error{errc::invalid_argument,
+                         "config file \"" + file->string() + "\": " + addr.err().message};
+          c.bootstrap.push_back(s->get());
+        }
       } else if (key.str() == "upload_limit" || key.str() == "download_limit") {
         const auto* s = value.as_string();
         if (s == nullptr)

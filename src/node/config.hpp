@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shoal/error.hpp"
 
@@ -26,6 +27,8 @@ struct config {
   // Rate limits in bytes per second, 0 for none (`upload_limit`, `download_limit`).
   std::uint64_t upload_limit = 0;
   std::uint64_t download_limit = 0;
+  // Members to join the DHT through, HOST:PORT (`bootstrap`; --bootstrap overrides it).
+  std::vector<std::string> bootstrap;
 };
 
 // A rate as people write it: "0" (no limit), "40mbit" / "1gbit" / "500kbit" (bits per second),

@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "core/dht.hpp"
 #include "core/fetch.hpp"
 #include "core/merkle.hpp"
 #include "core/token_bucket.hpp"
@@ -41,6 +42,15 @@ constexpr std::size_t max_swarm_connections = 64;
 // A connection no fetch of ours uses and over which the peer has asked nothing this long is
 // closed (the peer closes it too once its fetch ends; this covers peers that just hold on).
 constexpr auto idle_close = std::chrono::seconds(20);
+// The DHT's side of the pool: messages waiting for a connection to their node, per node, and
+// connections being dialed for the DHT at once.
+constexpr std::size_t max_dht_outbox = 16;
+constexpr std::size_t max_dht_dials = 32;
+// A fetch found through the DHT looks for more holders this often (a rollout adds holders as
+// it goes), and gives up after this many lookups in a row leave it nothing to fetch from.
+constexpr auto rediscover_interval = std::chrono::seconds(30);
+constexpr int max_fruitless_lookups = 6;
+constexpr std::size_t recent_lookups_kept = 16;
 
 json error_json(const error& e) {
   return json{{"event", "error"}, {"code", errc_name(e.code)}, {"message", e.message}};
@@ -111,9 +121,27 @@ struct job {
   std::map<peer_handle, used_peer> used;
   // Fetch from the sources alone: no peer exchange, no announcements (the comparison mode).
   bool origin_only = false;
+  // Holders are looked up in the DHT (every fetch but an --origin-only one, with or without
+  // --from): the lookup in flight, when the next is due, and how many in a row found nothing
+  // to fetch from.
+  bool discover = false;
+  std::optional<dht::lookup_id> lookup;
+  time_point next_lookup{};
+  int fruitless = 0;
+  int lookups = 0;
+  std::set<node_id> providers_found;
+  json last_lookup;
+  std::set<std::string> gave_up;  // addresses redialed max_redials times without an answer
+  bool providing = false;         // announced in the DHT as a partial holder
 
-  // No connection (dialed or attached) and no redial pending: nothing can make progress.
-  bool idle() const { return dialed.empty() && redialing.empty() && attached.empty(); }
+  // No connection (dialed or attached), no redial and no DHT lookup pending: nothing can make
+  // progress.
+  // A fetch with --from sources ends when they are gone (the DHT only adds peers to it); one
+  // without waits for the DHT to find holders or give up (on_lookup_done).
+  bool idle() const {
+    return dialed.empty() && redialing.empty() && attached.empty() &&
+           !(discover && sources.empty());
+  }
   std::vector<std::shared_ptr<control_client>> watchers;
   time_point started;
   std::string last_problem;
@@ -173,7 +201,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
         ticker_(io_),
         rng_(std::random_device{}()),
         up_(opts_.upload_limit),
-        down_(opts_.download_limit) {}
+        down_(opts_.download_limit),
+        dht_(identity_.self.id, dht::config{}, rng_()) {}
 
   result<void> bind(const net::address& listen) {
     boost::system::error_code ec;
@@ -229,6 +258,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (up_.rate() || down_.rate())
       spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
                    rate_text(down_.rate()));
+    for (const auto& b : opts_.bootstrap)
+      if (auto a = net::parse_address(b, "bootstrap")) bootstrap_.push_back(*a);
+    provide_held();
+    bootstrap_tick(net::now());
     accept_peers();
     accept_control();
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
@@ -276,6 +309,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     connections_.erase(id);
     const bool refused = refused_.erase(id) > 0;
     forget_link(id);
+    dht_connection_closed(id);
     auto jit = conn_job_.find(id);
     if (jit == conn_job_.end()) return;
     const content_id cid = jit->second;
@@ -298,6 +332,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     // redialed. Peers learned in the swarm are, like sources: a swarm whose members lose their
     // links to each other falls back on the origin, which then sends every piece to everyone.
     if (c.peer() && connected_to(c.peer()->id)) {
+      if (connection* other = open_to(c.peer()->id); other && !conn_job_.contains(other->id())) {
+        attach(j, *other);  // the duplicate that stayed was not ours: the fetch takes it
+        return;
+      }
       if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
       return;
     }
@@ -315,6 +353,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     int& n = j.redials[addr->str()];
     if (++n > max_redials) {
+      j.gave_up.insert(addr->str());  // the DHT may name it again; it is not dialed again
       if (j.idle())
         finish_job(cid, error{errc::io_error, "gave up on " + addr->str() + " after " +
                                                   std::to_string(max_redials + 1) +
@@ -342,6 +381,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
             l.listen_port = e.peer_listen_port;
             l.last_useful = now;
             if (close_if_duplicate(c)) return;
+            if (!dht_established(c)) return;
             if (auto* j = job_of(c.id())) {
               if (auto a = j->dialed.find(c.id()); a != j->dialed.end())
                 j->redials.erase(a->second.str());  // it answered: back to a full allowance
@@ -375,6 +415,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
           } else if constexpr (std::is_same_v<T, wire::peers>) {
             useful(c, e.content);
             learn_peers(c, e);
+          } else if constexpr (std::is_same_v<T, wire::dht_query> ||
+                               std::is_same_v<T, wire::dht_nodes> ||
+                               std::is_same_v<T, wire::dht_announce> ||
+                               std::is_same_v<T, wire::dht_ack>) {
+            if (auto l = links_.find(c.id()); l != links_.end()) l->second.last_useful = now;
+            if (c.peer()) {
+              dht_.handle_message(now, dht_entry_of(c), e);
+              pump_dht();
+            }
           } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have>) {
             useful(c, e.content);
             record_announce(c, e);
@@ -631,16 +680,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
       if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
                       [&](const auto& d) { return d.second == e.node; }))
         continue;
-      std::string host;
-      if (e.ipv6) {
-        asio::ip::address_v6::bytes_type b;
-        std::copy(e.ip.begin(), e.ip.end(), b.begin());
-        host = asio::ip::address_v6(b).to_string();
-      } else {
-        host = asio::ip::address_v4({e.ip[0], e.ip[1], e.ip[2], e.ip[3]}).to_string();
-      }
-      const net::address a{host, e.port};
-      if (j.cut_off.contains(a.str())) continue;
+      const net::address a = address_of(e);
+      if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) continue;
       spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(), a.str());
       j.pex_dials[dial(msg.content, a)] = e.node;
     }
@@ -770,13 +811,29 @@ class daemon_impl final : public daemon, public net::connection_handler {
     pump(j->f.id());
   }
 
-  peer_handle dial(const content_id& cid, const net::address& a) {
+  static net::address address_of(const wire::peer_entry& e) {
+    if (e.ipv6) {
+      asio::ip::address_v6::bytes_type b;
+      std::copy(e.ip.begin(), e.ip.end(), b.begin());
+      return {asio::ip::address_v6(b).to_string(), e.port};
+    }
+    return {asio::ip::address_v4({e.ip[0], e.ip[1], e.ip[2], e.ip[3]}).to_string(), e.port};
+  }
+
+  // A new outgoing connection, for a fetch (dial()), the DHT or a bootstrap peer.
+  peer_handle connect(const net::address& a) {
     const peer_handle id(++next_peer_);
     auto c = std::make_shared<connection>(io_, tls_.get(), a, *this, id, session_cfg_);
     connections_[id] = c;
+    c->start();
+    return id;
+  }
+
+  // start() only posts the connection's coroutine, so no callback runs before these are set.
+  peer_handle dial(const content_id& cid, const net::address& a) {
+    const peer_handle id = connect(a);
     conn_job_[id] = cid;
     jobs_.at(cid).dialed[id] = a;
-    c->start();
     return id;
   }
 
@@ -828,6 +885,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
         write_piece(cid, j.partial, w->piece, std::move(w->data));
       } else if (auto* st = std::get_if<fetch_actions::piece_stored>(&*a)) {
         if (auto r = readers_.find(cid); r != readers_.end()) (void)r->second->refresh();
+        if (!j.providing && !j.origin_only) {  // a holder of verified pieces: say so in the DHT
+          j.providing = true;
+          dht_.provide(now, cid, false);
+          pump_dht();
+        }
         // Announced at once: the piece is verified and stored, so it can be served now.
         if (auto in = interest_.find(cid); in != interest_.end() && !j.origin_only)
           for (peer_handle p : in->second)
@@ -930,7 +992,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"from_sources", from_sources},
                 {"from_peers", from_peers},
                 {"duplicate_blocks", j.f.duplicate_blocks()},
-                {"origin_only", j.origin_only}};
+                {"origin_only", j.origin_only},
+                {"discovery",
+                 {{"lookups", j.lookups},
+                  {"holders_found", j.providers_found.size()},
+                  {"last_lookup", j.last_lookup}}}};
   }
 
   // Ends a job: reports to every watcher, keeps what was stored, closes its connections.
@@ -959,6 +1025,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       w->close_after_writes();
     }
     j.output.reset();  // unfinished: its temporary tree goes
+    if (e.code == errc::ok && !j.origin_only) dht_.provide(net::now(), cid, true);
+    for (auto d = discovery_.begin(); d != discovery_.end();)
+      d = d->second == cid ? discovery_.erase(d) : std::next(d);
     std::vector<peer_handle> peers(j.attached.begin(), j.attached.end());
     for (const auto& [p, a] : j.dialed)
       if (!j.attached.contains(p)) peers.push_back(p);  // still connecting
@@ -989,6 +1058,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         c->second->abort();
       }
     }
+    if (!stopping_) pump_dht();  // the announcement of what was fetched
   }
 
   void start_get(const std::shared_ptr<control_client>& client, const json& req) {
@@ -1033,10 +1103,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
       client->send(done);
       return client->close_after_writes();
     }
-    if (sources.empty())
+    if (sources.empty() && (origin_only || (bootstrap_.empty() && dht_.table().size() == 0)))
       return reply_error(
           client, {errc::invalid_argument,
-                   "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT"});
+                   "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT" +
+                       (origin_only ? "" :
+                                    ", or start the daemon with --bootstrap HOST:PORT (or the "
+                                    "config key bootstrap) so that holders are found in the DHT")});
     auto [it, inserted] = jobs_.try_emplace(*id, *id, rng_());
     job& j = it->second;
     j.name = name;
@@ -1044,6 +1117,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.watchers.push_back(client);
     j.sources = sources;
     j.origin_only = origin_only;
+    j.discover = !origin_only;
     if (!output.empty()) {
       j.output_path = output;
       j.output_owner = client;
@@ -1060,6 +1134,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       j.f.handle_known(j.started, rd.get_manifest(), rd.record().piece_hashes, j.partial->have());
     }
     for (const auto& a : sources) dial(*id, a);
+    discover(j, j.started);
     pump(*id);
   }
 
@@ -1131,7 +1206,268 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"limits", limits_json()},
                 {"peers", peers},
                 {"fetches", fetches},
-                {"swarms", swarms}};
+                {"swarms", swarms},
+                {"dht", dht_json()}};
+  }
+
+  // --- the DHT (src/core/dht.hpp does the protocol; this carries its messages) -------------
+
+  // The member at the other end as the DHT knows it: where it listens, or port 0 if it does not.
+  wire::peer_entry dht_entry_of(connection& c) {
+    if (auto e = peer_entry_of(c)) return *e;
+    wire::peer_entry e;
+    if (c.peer()) e.node = c.peer()->id;
+    return e;
+  }
+
+  // A connection to node `n` whose session is open, if there is one (the pool).
+  connection* open_to(const node_id& n) {
+    for (auto& [id, c] : connections_)
+      if (c->peer() && c->peer()->id == n && c->sess() && c->sess()->current_state() ==
+                                                               session::state::open)
+        return c.get();
+    return nullptr;
+  }
+
+  // A session is open: the DHT learns of the member and gets the messages waiting for it.
+  // False if the connection was dialed for a node the DHT named and reached another (closed).
+  bool dht_established(connection& c) {
+    const auto now = net::now();
+    if (auto d = dht_dials_.find(c.id()); d != dht_dials_.end()) {
+      const node_id want = d->second;
+      dht_dials_.erase(d);
+      if (c.peer() && c.peer()->id != want) {
+        c.sess()->close(now, wire::reason::done, "this is not the node the DHT named here");
+        c.flush();
+        dht_outbox_.erase(want);
+        dht_.handle_unreachable(now, want);
+        pump_dht();
+        return false;
+      }
+    }
+    if (bootstrap_dials_.erase(c.id()) > 0 && c.peer())
+      spdlog::info("joined the DHT through {}", c.describe());
+    if (!c.peer()) return true;
+    const wire::peer_entry at = dht_entry_of(c);
+    if (at.port != 0) dht_.handle_connected(now, at);
+    if (auto box = dht_outbox_.find(c.peer()->id); box != dht_outbox_.end()) {
+      for (const auto& m : box->second) c.sess()->send_dht(now, m);
+      dht_outbox_.erase(box);
+      c.flush();
+    }
+    pump_dht();
+    return true;
+  }
+
+  // A connection ended: one dialed for the DHT that never opened means its node is unreachable,
+  // unless another connection to that node is open (a duplicate closed), which takes its mail.
+  void dht_connection_closed(peer_handle id) {
+    bootstrap_dials_.erase(id);
+    auto d = dht_dials_.find(id);
+    if (d == dht_dials_.end()) return;
+    const node_id n = d->second;
+    dht_dials_.erase(d);
+    const auto now = net::now();
+    auto box = dht_outbox_.find(n);
+    if (connection* other = open_to(n)) {
+      if (box != dht_outbox_.end()) {
+        for (const auto& m : box->second) other->sess()->send_dht(now, m);
+        dht_outbox_.erase(box);
+        other->flush();
+      }
+      return;
+    }
+    if (box != dht_outbox_.end()) dht_outbox_.erase(box);
+    dht_.handle_unreachable(now, n);
+    pump_dht();
+  }
+
+  void pump_dht() {
+    const auto now = net::now();
+    while (auto a = dht_.poll_action()) {
+      if (auto* s = std::get_if<dht::actions::send>(&*a))
+        send_dht(now, s->to, std::move(s->msg));
+      else
+        on_lookup_done(now, std::get<dht::actions::lookup_done>(*a));
+    }
+  }
+
+  // Over a pooled connection to the node if there is one, else queued while one is dialed.
+  void send_dht(time_point now, const wire::peer_entry& to, wire::message m) {
+    if (to.node == identity_.self.id) return;
+    if (connection* c = open_to(to.node)) {
+      c->sess()->send_dht(now, m);
+      c->flush();
+      return;
+    }
+    // A member that does not listen is reached only over its own connection; without one, or
+    // with too many dials out already, the message is dropped and its query times out.
+    if (to.port == 0) return;
+    const bool dialing = std::any_of(dht_dials_.begin(), dht_dials_.end(),
+                                     [&](const auto& d) { return d.second == to.node; });
+    if (!dialing && dht_dials_.size() >= max_dht_dials) return;
+    auto& box = dht_outbox_[to.node];
+    if (box.size() >= max_dht_outbox) box.pop_front();
+    box.push_back(std::move(m));
+    if (!dialing) dht_dials_[connect(address_of(to))] = to.node;
+  }
+
+  void on_lookup_done(time_point now, const dht::actions::lookup_done& done) {
+    const double ms = std::chrono::duration<double, std::milli>(done.stats.elapsed).count();
+    json fig{{"kind", done.kind == dht::lookup_kind::get_providers ? "get_providers" : "find_node"},
+             {"target", done.target.hex()},
+             {"queries", done.stats.queries},
+             {"answered", done.stats.answered},
+             {"failed", done.stats.failed},
+             {"rounds", done.stats.rounds},
+             {"ms", ms},
+             {"providers", done.providers.size()}};
+    recent_lookups_.push_back(fig);
+    if (recent_lookups_.size() > recent_lookups_kept) recent_lookups_.pop_front();
+    auto d = discovery_.find(done.id);
+    if (d == discovery_.end()) return;
+    const content_id cid = d->second;
+    discovery_.erase(d);
+    spdlog::log(done.stats.queries > 0 ? spdlog::level::info : spdlog::level::debug,
+                "DHT lookup for {}: {} holders; {} queries ({} answered, {} failed), "
+                "{} round trips, {:.0f} ms",
+                cid.str(), done.providers.size(), done.stats.queries, done.stats.answered,
+                done.stats.failed, done.stats.rounds, ms);
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end()) return;
+    job& j = it->second;
+    j.lookup.reset();
+    ++j.lookups;
+    j.last_lookup = fig;
+    std::size_t dialed_now = 0;
+    std::vector<connection*> to_attach;
+    for (const auto& p : done.providers) {
+      const node_id n = p.peer.node;
+      if (n == identity_.self.id) continue;
+      if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
+                      [&](const auto& x) { return x.second == n; }))
+        continue;
+      if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= max_swarm_connections)
+        break;
+      const net::address a = address_of(p.peer);
+      if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) continue;
+      if (connection* c = open_to(n)) {
+        // Pooled already (a DHT query, or it asked us something): the fetch uses it, unless
+        // another fetch of ours does (a connection serves one fetch of ours).
+        if (!conn_job_.contains(c->id()) && !j.attached.contains(c->id())) {
+          j.providers_found.insert(n);
+          to_attach.push_back(c);
+        }
+        continue;
+      }
+      j.providers_found.insert(n);
+      ++dialed_now;
+      // Being dialed for the DHT: the fetch takes that connection over rather than dial again.
+      auto dht_dial = std::find_if(dht_dials_.begin(), dht_dials_.end(),
+                                   [&](const auto& x) { return x.second == n; });
+      if (dht_dial != dht_dials_.end()) {
+        conn_job_[dht_dial->first] = cid;
+        j.dialed[dht_dial->first] = a;
+        j.pex_dials[dht_dial->first] = n;
+        continue;
+      }
+      j.pex_dials[dial(cid, a)] = n;
+    }
+    dialed_now += to_attach.size();
+    const bool nothing = j.attached.empty() && j.dialed.empty() && j.redialing.empty();
+    if (!nothing || !j.sources.empty() || dialed_now > 0) {
+      j.fruitless = 0;
+      j.next_lookup = now + rediscover_interval;
+      for (connection* c : to_attach)  // last: attaching pumps the fetch, which may end it
+        if (auto again = jobs_.find(cid); again != jobs_.end()) attach(again->second, *c);
+      return;
+    }
+    if (++j.fruitless >= max_fruitless_lookups) {
+      std::string why;
+      if (dht_.table().size() == 0)
+        why = bootstrap_.empty() ? "this node knows no other member"
+                                 : "no bootstrap peer has answered (" + bootstrap_text() + ")";
+      else if (done.providers.empty())
+        why = "no member holds it (the last lookup asked " + std::to_string(done.stats.answered) +
+              " members)";
+      else
+        why = "no holder the DHT named could be reached" +
+              (j.last_problem.empty() ? "" : ": " + j.last_problem);
+      j.discover = false;
+      return finish_job(cid, error{errc::not_found,
+                                   "found no holder of " + cid.str() + " in " +
+                                       std::to_string(j.lookups) + " DHT lookups: " + why});
+    }
+    j.next_lookup = now + std::chrono::seconds(1 << std::min(j.fruitless - 1, 2));
+  }
+
+  // Starts the job's provider lookup when one is due.
+  void discover(job& j, time_point now) {
+    if (!j.discover || j.lookup || now < j.next_lookup) return;
+    auto id = dht_.lookup(now, dht::lookup_kind::get_providers, dht::key_of(j.f.id()));
+    if (!id) {  // max_lookups are running: try again shortly
+      j.next_lookup = now + std::chrono::seconds(1);
+      return;
+    }
+    j.lookup = *id;
+    discovery_[*id] = j.f.id();
+    pump_dht();
+  }
+
+  std::string bootstrap_text() const {
+    std::string s;
+    for (const auto& a : bootstrap_) s += (s.empty() ? "" : ", ") + a.str();
+    return s;
+  }
+
+  // While the DHT knows nobody, the bootstrap peers are dialed, with backoff up to a minute.
+  void bootstrap_tick(time_point now) {
+    if (bootstrap_.empty() || !bootstrap_dials_.empty() || stopping_) return;
+    if (dht_.table().size() > 0) {
+      bootstrap_attempts_ = 0;
+      return;
+    }
+    if (now < next_bootstrap_) return;
+    if (bootstrap_attempts_ > 0)
+      spdlog::info("DHT: no member known; dialing the bootstrap peers again ({})",
+                   bootstrap_text());
+    for (const auto& a : bootstrap_) bootstrap_dials_.insert(connect(a));
+    next_bootstrap_ = now + std::chrono::seconds(1 << std::min(bootstrap_attempts_, 6));
+    ++bootstrap_attempts_;
+  }
+
+  // Everything the store holds is announced: complete contents, and verified pieces of others.
+  void provide_held() {
+    auto held = store_->list();
+    if (!held) return spdlog::warn("cannot list the store to announce it: {}", held.err().message);
+    const auto now = net::now();
+    std::size_t n = 0;
+    for (const auto& s : *held)
+      if (s.have_count > 0) {
+        dht_.provide(now, s.id, s.complete());
+        ++n;
+      }
+    if (n > 0) spdlog::info("announcing {} contents in the DHT", n);
+  }
+
+  json dht_json() {
+    const auto& st = dht_.stats();
+    json recent = json::array();
+    for (const auto& f : recent_lookups_) recent.push_back(f);
+    json boot = json::array();
+    for (const auto& a : bootstrap_) boot.push_back(a.str());
+    return json{{"contacts", dht_.table().size()},
+                {"records", dht_.record_count()},
+                {"lookups_running", dht_.lookups_running()},
+                {"queries_pending", dht_.pending_queries()},
+                {"lookups", st.lookups},
+                {"queries_sent", st.queries_sent},
+                {"queries_answered", st.queries_answered},
+                {"announces_stored", st.announces_stored},
+                {"announces_refused", st.announces_refused},
+                {"stray_answers", st.stray_answers},
+                {"bootstrap", boot},
+                {"recent_lookups", recent}};
   }
 
   // --- sockets ------------------------------------------------------------------------------
@@ -1216,6 +1552,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
           pump(id);
         }
       }
+      const auto now = net::now();
+      dht_.handle_tick(now);
+      pump_dht();
+      for (const auto& id : ids)  // a lookup can end a fetch: look each up again
+        if (auto it = jobs_.find(id); it != jobs_.end()) discover(it->second, now);
+      bootstrap_tick(now);
       close_idle();
       tick();
     });
@@ -1301,6 +1643,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::map<peer_handle, link> links_;
   std::map<content_id, std::set<peer_handle>> interest_;  // connections in each swarm
   std::map<content_id, swarm_counts> swarm_;
+  // The DHT: after identity_ and rng_, which it is made from.
+  dht::node dht_;
+  std::map<node_id, std::deque<wire::message>> dht_outbox_;  // waiting for a connection
+  std::map<peer_handle, node_id> dht_dials_;  // dialed for the DHT, and the node expected
+  std::vector<net::address> bootstrap_;
+  std::set<peer_handle> bootstrap_dials_;
+  time_point next_bootstrap_{};
+  int bootstrap_attempts_ = 0;
+  std::map<dht::lookup_id, content_id> discovery_;  // provider lookups and their fetch
+  std::deque<json> recent_lookups_;
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "shoal/error.hpp"
 
@@ -22,6 +23,8 @@ struct daemon_options {
   // Rate limits for the whole node, bytes per second (0: none); `shoal limit` changes them.
   std::uint64_t upload_limit = 0;
   std::uint64_t download_limit = 0;
+  // Members to join the DHT through, HOST:PORT (any members; the rest are learned from them).
+  std::vector<std::string> bootstrap;
 };
 
 // The control socket of a data directory.
