@@ -171,6 +171,12 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
       std::fprintf(stderr, "  from the --from peers %s, from peers in the swarm %s\n",
                    node::format_bytes(last.value("from_sources", 0.0)).c_str(),
                    node::format_bytes(last.value("from_peers", 0.0)).c_str());
+    const json disc = last.value("discovery", json::object());
+    const json lookup = disc.value("last_lookup", json::object());
+    if (disc.value("lookups", 0) > 0 && lookup.is_object())
+      std::fprintf(stderr, "  %d holders found in %d DHT lookups (the last: %d round trips, %.0f ms)\n",
+                   disc.value("holders_found", 0), disc.value("lookups", 0),
+                   lookup.value("rounds", 0), lookup.value("ms", 0.0));
   } else {
     std::printf("%s\n", r->path.string().c_str());
   }
@@ -193,6 +199,16 @@ int status(const context& c) {
   std::printf("moved   %s up, %s down\n",
               node::format_bytes(s.value("uploaded_bytes", 0.0)).c_str(),
               node::format_bytes(s.value("downloaded_bytes", 0.0)).c_str());
+  const json dht = s.value("dht", json::object());
+  std::printf("dht     %d members known, %d records kept for others, %d lookups\n",
+              dht.value("contacts", 0), dht.value("records", 0), dht.value("lookups", 0));
+  const json recent = dht.value("recent_lookups", json::array());
+  if (!recent.empty()) {
+    const json& l = recent.back();
+    std::printf("        last lookup: %s, %d round trips, %d queries (%d failed), %.1f ms\n",
+                l.value("kind", "?").c_str(), l.value("rounds", 0), l.value("queries", 0),
+                l.value("failed", 0), l.value("ms", 0.0));
+  }
   std::printf("peers   %zu\n", s["peers"].size());
   for (const auto& p : s["peers"])
     std::printf("  %s  %-16s %-22s %-3s in %s  out %s\n", p.value("node", "").substr(0, 12).c_str(),
@@ -209,6 +225,10 @@ int status(const context& c) {
     std::printf("    from the --from peers %s, from peers in the swarm %s\n",
                 node::format_bytes(f.value("from_sources", 0.0)).c_str(),
                 node::format_bytes(f.value("from_peers", 0.0)).c_str());
+    const json disc = f.value("discovery", json::object());
+    if (disc.value("lookups", 0) > 0)
+      std::printf("    %d DHT lookups, %d holders found\n", disc.value("lookups", 0),
+                  disc.value("holders_found", 0));
     const json from = f.value("from", json::object());
     for (const auto& [addr, n] : from.items())
       std::printf("    %-22s %s\n", addr.c_str(), node::format_bytes(n.get<double>()).c_str());

@@ -47,6 +47,11 @@ int wire_seeds(const std::string& dir) {
             {peer_entry{node_id{h}, false, {10, 77, 0, 2}, 7000},
              peer_entry{
                  node_id{h}, true, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7001}}},
+      dht_query{1, dht_kind::get_providers, h},
+      dht_nodes{2, true, false, {peer_entry{node_id{h}, false, {10, 77, 0, 3}, 7420}},
+                {provider_entry{peer_entry{node_id{h}, false, {10, 77, 0, 4}, 7420}, true}}},
+      dht_announce{3, c, false},
+      dht_ack{3, reason::overloaded},
   };
   std::vector<std::uint8_t> all;
   int n = 0;

@@ -174,6 +174,37 @@ TEST_F(pair_fixture, keepalive_when_quiet_and_timeout_when_the_peer_is_silent) {
   EXPECT_EQ(cl.at(0).code, wire::reason::timeout);
 }
 
+TEST_F(pair_fixture, dht_messages_pass_both_ways_within_the_request_budget) {
+  open();
+  drain(*a);
+  drain(*b);
+  const wire::dht_query q{5, wire::dht_kind::find_node, hash256{}};
+  a->send_dht(t0, q);
+  pump(*a, *b, t0);
+  auto got = only<wire::dht_query>(drain(*b));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], q);
+  b->send_dht(t0, wire::dht_nodes{5, false, false, {}, {}});
+  pump(*a, *b, t0);
+  EXPECT_EQ(only<wire::dht_nodes>(drain(*a)).size(), 1u);
+  // A burst past the budget (the one above counted) closes the session with overloaded;
+  // spread over time, the same number is fine.
+  time_point t = t0;
+  for (int i = 1; i < session::dht_burst * 3; ++i) {
+    t += std::chrono::milliseconds(1000 / session::dht_per_second);
+    a->send_dht(t, q);
+    pump(*a, *b, t);
+  }
+  EXPECT_FALSE(b->closed());
+  for (int i = 0; i <= session::dht_burst; ++i) a->send_dht(t, q);
+  pump(*a, *b, t);
+  EXPECT_TRUE(b->closed());
+  auto closed = only<session_events::closed>(drain(*b));
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].code, wire::reason::overloaded);
+  EXPECT_NE(closed[0].text.find("DHT requests"), std::string::npos) << closed[0].text;
+}
+
 TEST(session, no_hello_in_time_closes_with_timeout) {
   session s({}, t0);
   (void)s.poll_output();

@@ -147,6 +147,23 @@ std::vector<message> samples() {
     }
     v.push_back(std::move(p));
   }
+  v.push_back(dht_query{0, dht_kind::find_node, hsh(1)});
+  v.push_back(dht_query{0xffffffff, dht_kind::get_providers, hsh(2)});
+  v.push_back(dht_nodes{7, false, false, {}, {}});
+  {
+    dht_nodes n{8, true, true, {}, {}};
+    for (std::size_t i = 0; i < max_dht_nodes; ++i)
+      n.nodes.push_back({node_id{hsh(static_cast<std::uint8_t>(i))}, false, {10, 0, 0, 1}, 7420});
+    for (std::size_t i = 0; i < max_dht_providers; ++i)
+      n.providers.push_back(
+          {{node_id{hsh(static_cast<std::uint8_t>(i))}, i % 2 == 0, {10, 0, 0, 2}, 1}, i % 3 == 0});
+    v.push_back(std::move(n));
+  }
+  v.push_back(dht_nodes{9, true, false, {}, {}});
+  v.push_back(dht_announce{1, cid(3), true});
+  v.push_back(dht_announce{2, cid(4), false});
+  v.push_back(dht_ack{1, reason::none});
+  v.push_back(dht_ack{2, reason::overloaded});
   return v;
 }
 
@@ -276,6 +293,45 @@ TEST(wire, peers_limits_and_families) {
   auto cut = b;
   cut.pop_back();
   expect_error(cut, errc::invalid_argument, "field port");
+}
+
+TEST(wire, dht_limits_and_flags) {
+  // dht_query: an unknown kind
+  auto q = body(dht_query{1, dht_kind::find_node, hsh(1)});
+  q[5] = 3;
+  expect_error(q, errc::invalid_argument, "dht_query message: kind 3 is not 1 or 2");
+  // dht_nodes: counts over their limits are refused before entries are read
+  const peer_entry e{node_id{hsh(1)}, false, {10, 0, 0, 1}, 7000};
+  auto n = body(dht_nodes{1, false, false, {e}, {}});
+  auto many = n;
+  many[6] = static_cast<std::uint8_t>(max_dht_nodes + 1);
+  expect_error(many, errc::limit_exceeded, "node count 21 is over the limit of 20");
+  auto p = body(dht_nodes{1, false, false, {}, {{e, true}}});
+  auto many_p = p;
+  many_p[7] = static_cast<std::uint8_t>(max_dht_providers + 1);
+  expect_error(many_p, errc::limit_exceeded, "provider count 33 is over the limit of 32");
+  // flags: unknown bits, and "complete" without "provides"
+  auto flags = n;
+  flags[5] = 4;
+  expect_error(flags, errc::invalid_argument, "flags 0x04 has unknown bits set");
+  flags[5] = 2;
+  expect_error(flags, errc::invalid_argument, "complete but not that the sender provides");
+  // a provider's complete byte other than 0 or 1, and an entry with port 0
+  auto complete = p;
+  complete.back() = 2;
+  expect_error(complete, errc::invalid_argument, "provider entry 0 has complete = 2");
+  auto port = n;
+  port[port.size() - 2] = 0;  // the node entry's port, before the provider count
+  port[port.size() - 3] = 0;
+  expect_error(port, errc::invalid_argument, "node entry 0 has port 0");
+  // dht_announce: complete other than 0 or 1
+  auto a = body(dht_announce{1, cid(1), true});
+  a.back() = 9;
+  expect_error(a, errc::invalid_argument, "dht_announce message: complete = 9");
+  // cut short
+  auto cut = body(dht_ack{1, reason::none});
+  cut.pop_back();
+  expect_error(cut, errc::invalid_argument, "field code");
 }
 
 TEST(wire, truncation_names_the_field) {
