@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds Shoal and runs a small local network on loopback. An organization creates
 # its network authority; five machines (five data directories) get certified node identities
-# and run daemons whose upload is limited to 80 Mbit/s each. The origin adds a release tree and
-# the four others fetch it at once: they fetch from each other while they fetch, every block
+# and run daemons whose upload is limited to 80 Mbit/s each, each told of one other member. The
+# origin adds a release tree and the four others fetch it at once by its ID alone, finding the
+# holders through the DHT: they fetch from each other while they fetch, every block
 # verified, and each writes the tree out atomically. A live view shows each node's progress and
 # how much came from the swarm; then, for comparison, the same nodes fetch a tree of the same
 # size from the origin alone under the same limits. Finally a machine certified by another
@@ -80,19 +81,24 @@ echo "   release-41: $id41"
 
 limit=80mbit
 declare -A port
+# Each daemon joins the DHT through the one started before it (the origin through none).
+previous=
 for n in origin "${fetchers[@]}"; do
   port[$n]=$(free_port)
-  start "$work/$n" "${port[$n]}" --upload-limit "$limit"
+  start "$work/$n" "${port[$n]}" --upload-limit "$limit" ${previous:+--bootstrap "127.0.0.1:$previous"}
+  previous=${port[$n]}
 done
-echo "== five daemons on 127.0.0.1, each with its upload limited to $limit (origin on port ${port[origin]})"
+echo "== five daemons on 127.0.0.1, each with its upload limited to $limit (origin on port ${port[origin]});"
+echo "   each knows one other (--bootstrap) and finds the rest through the DHT"
 
-# fetch_all ID PREFIX [--origin-only]: every fetcher gets ID from the origin at once, under the
-# live view.
+# fetch_all ID PREFIX [--origin-only]: every fetcher gets ID at once, under the live view: by its
+# ID alone (the holders are found in the DHT), or with --origin-only from the origin alone.
 fetch_all() {
-  local id=$1 prefix=$2 mode=${3:-} gets=() n i view=()
+  local id=$1 prefix=$2 mode=${3:-} gets=() n i view=() from=()
+  [[ -z $mode ]] || from=(--from "127.0.0.1:${port[origin]}")
   for n in "${fetchers[@]}"; do
     # shellcheck disable=SC2086  # $mode is empty or one flag
-    "$shoal" --json --data-dir "$work/$n" get "$id" --from "127.0.0.1:${port[origin]}" \
+    "$shoal" --json --data-dir "$work/$n" get "$id" "${from[@]}" \
       -o "$work/$prefix-$n" $mode >"$work/$prefix-$n.json" 2>"$work/$prefix-$n.err" &
     gets+=("$!")
     view+=("$n=$work/$n")
@@ -111,17 +117,20 @@ report() {
   for n in "${fetchers[@]}"; do
     diff -r "$1" "$work/$2-$n" >/dev/null || { echo "   $n: the copy differs"; exit 1; }
     [[ -x "$work/$2-$n/bin/start.sh" ]] || { echo "   $n: the executable bit was lost"; exit 1; }
-    python3 - "$work/$2-$n.json" "$n" <<'PY'
+    python3 - "$work/$2-$n.json" "$n" "127.0.0.1:${port[origin]}" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 mib = 1 << 20
-print(f"   {sys.argv[2]}: identical copy in {d['seconds']:4.1f} s; {d['from_sources'] / mib:4.1f} MiB"
-      f" from the origin, {d['from_peers'] / mib:4.1f} MiB from the other nodes")
+origin = d["from"].get(sys.argv[3], 0)  # bytes per address, as dialed
+found = d.get("discovery", {}).get("holders_found", 0)
+how = f" (found {found} holders in the DHT)" if found else ""
+print(f"   {sys.argv[2]}: identical copy in {d['seconds']:4.1f} s; {origin / mib:4.1f} MiB"
+      f" from the origin, {(d['received_bytes'] - origin) / mib:4.1f} MiB from the other nodes{how}")
 PY
   done
 }
 
-echo "== the four nodes fetch release-42 at once: the swarm (TLS 1.3, every block verified)"
+echo "== the four nodes fetch release-42 at once, by its ID alone: the swarm (TLS 1.3, every block verified)"
 echo "   (each second: per node, the share stored, its download rate, and the share of its bytes that"
 echo "   came from the other nodes rather than the origin)"
 fetch_all "$id42" swarm

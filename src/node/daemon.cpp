@@ -673,18 +673,54 @@ class daemon_impl final : public daemon, public net::connection_handler {
   void learn_peers(connection& c, const wire::peers& msg) {
     auto it = jobs_.find(msg.content);
     if (it == jobs_.end() || it->second.origin_only) return;
-    job& j = it->second;
+    std::vector<connection*> to_attach;
     for (const auto& e : msg.entries) {
-      if (j.attached.size() + j.pex_dials.size() >= max_swarm_connections) break;
-      if (e.node == identity_.self.id || connected_to(e.node)) continue;
-      if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
-                      [&](const auto& d) { return d.second == e.node; }))
-        continue;
-      const net::address a = address_of(e);
-      if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) continue;
-      spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(), a.str());
-      j.pex_dials[dial(msg.content, a)] = e.node;
+      spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(),
+                    address_of(e).str());
+      if (use_holder(it->second, e, to_attach) == holder_use::full) break;
     }
+    attach_all(msg.content, to_attach);
+  }
+
+  // A member in the content's swarm (told by peer exchange or found in the DHT): the fetch
+  // dials it, or takes over a connection to it that is open (and serves no other fetch of ours)
+  // or being dialed for the DHT. Connections to attach are collected, for attach_all.
+  enum class holder_use { added, skipped, full };
+  holder_use use_holder(job& j, const wire::peer_entry& e, std::vector<connection*>& to_attach) {
+    const node_id n = e.node;
+    if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= max_swarm_connections)
+      return holder_use::full;
+    if (n == identity_.self.id) return holder_use::skipped;
+    if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
+                    [&](const auto& d) { return d.second == n; }))
+      return holder_use::skipped;
+    const net::address a = address_of(e);
+    if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) return holder_use::skipped;
+    if (connection* c = open_to(n)) {
+      if (conn_job_.contains(c->id()) || j.attached.contains(c->id()) ||
+          std::find(to_attach.begin(), to_attach.end(), c) != to_attach.end())
+        return holder_use::skipped;
+      to_attach.push_back(c);
+      return holder_use::added;
+    }
+    if (connected_to(n)) return holder_use::skipped;  // closing: it may come back by itself
+    auto dht_dial = std::find_if(dht_dials_.begin(), dht_dials_.end(),
+                                 [&](const auto& x) { return x.second == n; });
+    if (dht_dial != dht_dials_.end()) {
+      if (conn_job_.contains(dht_dial->first)) return holder_use::skipped;
+      conn_job_[dht_dial->first] = j.f.id();
+      j.dialed[dht_dial->first] = a;
+      j.pex_dials[dht_dial->first] = n;
+      return holder_use::added;
+    }
+    j.pex_dials[dial(j.f.id(), a)] = n;
+    return holder_use::added;
+  }
+
+  // Attaching pumps the fetch, which may end it: each attach looks the job up again.
+  void attach_all(const content_id& cid, const std::vector<connection*>& cs) {
+    for (connection* c : cs)
+      if (auto it = jobs_.find(cid); it != jobs_.end()) attach(it->second, *c);
   }
 
   // The fetch of `j` uses connection `c` from now on.
@@ -1342,44 +1378,18 @@ class daemon_impl final : public daemon, public net::connection_handler {
     std::size_t dialed_now = 0;
     std::vector<connection*> to_attach;
     for (const auto& p : done.providers) {
-      const node_id n = p.peer.node;
-      if (n == identity_.self.id) continue;
-      if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
-                      [&](const auto& x) { return x.second == n; }))
-        continue;
-      if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= max_swarm_connections)
-        break;
-      const net::address a = address_of(p.peer);
-      if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) continue;
-      if (connection* c = open_to(n)) {
-        // Pooled already (a DHT query, or it asked us something): the fetch uses it, unless
-        // another fetch of ours does (a connection serves one fetch of ours).
-        if (!conn_job_.contains(c->id()) && !j.attached.contains(c->id())) {
-          j.providers_found.insert(n);
-          to_attach.push_back(c);
-        }
-        continue;
+      const auto use = use_holder(j, p.peer, to_attach);
+      if (use == holder_use::full) break;
+      if (use == holder_use::added) {
+        j.providers_found.insert(p.peer.node);
+        ++dialed_now;
       }
-      j.providers_found.insert(n);
-      ++dialed_now;
-      // Being dialed for the DHT: the fetch takes that connection over rather than dial again.
-      auto dht_dial = std::find_if(dht_dials_.begin(), dht_dials_.end(),
-                                   [&](const auto& x) { return x.second == n; });
-      if (dht_dial != dht_dials_.end()) {
-        conn_job_[dht_dial->first] = cid;
-        j.dialed[dht_dial->first] = a;
-        j.pex_dials[dht_dial->first] = n;
-        continue;
-      }
-      j.pex_dials[dial(cid, a)] = n;
     }
-    dialed_now += to_attach.size();
     const bool nothing = j.attached.empty() && j.dialed.empty() && j.redialing.empty();
     if (!nothing || !j.sources.empty() || dialed_now > 0) {
       j.fruitless = 0;
       j.next_lookup = now + rediscover_interval;
-      for (connection* c : to_attach)  // last: attaching pumps the fetch, which may end it
-        if (auto again = jobs_.find(cid); again != jobs_.end()) attach(again->second, *c);
+      attach_all(cid, to_attach);  // last: attaching pumps the fetch, which may end it
       return;
     }
     if (++j.fruitless >= max_fruitless_lookups) {
