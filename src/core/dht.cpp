@@ -227,13 +227,16 @@ void node::on_nodes(time_point now, const wire::peer_entry& from, const wire::dh
     }
   for (const auto& at : m.nodes) add_candidate(l, at, hop + 1);
   if (l.kind == lookup_kind::get_providers) {
+    actions::providers_found news{q.lookup, {}};
     auto add = [&](const wire::provider_entry& e) {
       if (e.peer.node == self_ || l.providers.size() >= cfg_.max_providers_per_key) return;
       auto [pos, fresh] = l.providers.try_emplace(e.peer.node, e);
       if (!fresh && e.complete) pos->second.complete = true;
+      if (fresh) news.providers.push_back(e);
     };
     if (m.self_provides) add({from, m.self_complete});
     for (const auto& e : m.providers) add(e);
+    if (!l.internal && !news.providers.empty()) actions_.push_back(std::move(news));
   }
   step(now, q.lookup);
 }

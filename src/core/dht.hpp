@@ -65,6 +65,13 @@ struct send {
   wire::peer_entry to;
   wire::message msg;
 };
+// A get_providers lookup the owner started learned of holders it had not reported yet; they
+// come again in its lookup_done. The owner can dial them at once rather than wait for the
+// lookup to converge (which asks all k closest nodes: several round trips more).
+struct providers_found {
+  lookup_id id = 0;
+  std::vector<wire::provider_entry> providers;
+};
 // A lookup that the owner started has ended.
 struct lookup_done {
   lookup_id id = 0;
@@ -75,7 +82,7 @@ struct lookup_done {
   lookup_stats stats;
 };
 }  // namespace actions
-using action = std::variant<actions::send, actions::lookup_done>;
+using action = std::variant<actions::send, actions::providers_found, actions::lookup_done>;
 
 struct counters {
   std::uint64_t lookups = 0;

@@ -1323,6 +1323,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     while (auto a = dht_.poll_action()) {
       if (auto* s = std::get_if<dht::actions::send>(&*a))
         send_dht(now, s->to, std::move(s->msg));
+      else if (auto* f = std::get_if<dht::actions::providers_found>(&*a))
+        on_providers_found(*f);
       else
         on_lookup_done(now, std::get<dht::actions::lookup_done>(*a));
     }
@@ -1346,6 +1348,22 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (box.size() >= max_dht_outbox) box.pop_front();
     box.push_back(std::move(m));
     if (!dialing) dht_dials_[connect(address_of(to))] = to.node;
+  }
+
+  // Holders a running lookup has found so far: dialed at once.
+  void on_providers_found(const dht::actions::providers_found& found) {
+    auto d = discovery_.find(found.id);
+    if (d == discovery_.end()) return;
+    const content_id cid = d->second;
+    auto it = jobs_.find(cid);
+    if (it == jobs_.end()) return;
+    std::vector<connection*> to_attach;
+    for (const auto& p : found.providers) {
+      const auto use = use_holder(it->second, p.peer, to_attach);
+      if (use == holder_use::full) break;
+      if (use == holder_use::added) it->second.providers_found.insert(p.peer.node);
+    }
+    attach_all(cid, to_attach);
   }
 
   void on_lookup_done(time_point now, const dht::actions::lookup_done& done) {

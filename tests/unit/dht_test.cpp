@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <queue>
 #include <random>
@@ -117,6 +118,17 @@ class sim_net {
   }
 
   std::size_t index(const node_id& n) const { return index_.at(n); }
+  // When node i's lookup first reported a provider.
+  std::optional<time_point> first_found(std::size_t i, lookup_id id) const {
+    auto it = first_found_.find({i, id});
+    if (it == first_found_.end()) return std::nullopt;
+    return it->second;
+  }
+  // The providers_found actions of node i's lookup, in order.
+  std::vector<wire::provider_entry> early(std::size_t i, lookup_id id) const {
+    auto it = early_.find({i, id});
+    return it == early_.end() ? std::vector<wire::provider_entry>{} : it->second;
+  }
   std::uint64_t messages() const { return messages_; }
 
  private:
@@ -141,6 +153,11 @@ class sim_net {
         const std::size_t to = index_.at(s->to.node);
         ++messages_;
         events_.push({now_ + latency, seq_++, i, to, round_trip(s->msg)});
+      } else if (auto* f = std::get_if<actions::providers_found>(&*a)) {
+        EXPECT_FALSE(done_.contains({i, f->id})) << "providers after the lookup ended";
+        first_found_.try_emplace({i, f->id}, now_);
+        auto& seen = early_[{i, f->id}];
+        seen.insert(seen.end(), f->providers.begin(), f->providers.end());
       } else {
         auto& d = std::get<actions::lookup_done>(*a);
         done_[{i, d.id}] = d;
@@ -172,6 +189,8 @@ class sim_net {
   std::set<std::pair<std::size_t, std::size_t>> connected_;
   std::priority_queue<event, std::vector<event>, std::greater<>> events_;
   std::map<std::pair<std::size_t, lookup_id>, actions::lookup_done> done_;
+  std::map<std::pair<std::size_t, lookup_id>, std::vector<wire::provider_entry>> early_;
+  std::map<std::pair<std::size_t, lookup_id>, time_point> first_found_;
   time_point now_ = t0;
   std::uint64_t seq_ = 0;
   std::uint64_t messages_ = 0;
@@ -320,6 +339,8 @@ TEST(dht_lookup, providers_partial_and_complete_are_found) {
   auto done = net.lookup(40, lookup_kind::get_providers, key_of(c));
   ASSERT_TRUE(done);
   ASSERT_EQ(done->providers.size(), 2u);
+  // Both were reported as soon as an answer named them, before the lookup converged.
+  EXPECT_EQ(net.early(40, done->id).size(), 2u);
   EXPECT_EQ(net.index(done->providers[0].peer.node), 5u);  // complete holders first
   EXPECT_TRUE(done->providers[0].complete);
   EXPECT_EQ(net.index(done->providers[1].peer.node), 9u);
@@ -376,6 +397,64 @@ TEST(dht_lookup, survives_a_quarter_of_the_nodes_crashing) {
   std::size_t live_holders = 0;
   for (auto i : net.true_closest(key_of(c), 20, true)) live_holders += net.at(i).providers_of(c);
   EXPECT_GE(live_holders, 15u);
+}
+
+// A measurement, not a check: lookups in a network of SHOAL_DHT_NODES nodes (run it by hand,
+// bench/RESULTS.md has the figures). The simulator (issue 6) measures 10,000 nodes properly.
+TEST(dht_scale, lookup_figures_at_a_given_size) {
+  const char* env = std::getenv("SHOAL_DHT_NODES");
+  if (!env) GTEST_SKIP() << "set SHOAL_DHT_NODES to run";
+  const std::size_t n = std::strtoull(env, nullptr, 10);
+  const std::uint64_t seed = 1;
+  std::mt19937_64 rng(seed);
+  sim_net net(n, seed);
+  join_all(net, rng);
+  std::vector<int> rounds;
+  std::vector<std::size_t> queries;
+  std::vector<double> ms;  // virtual time, with 10 ms one-way latency
+  std::size_t found = 0;
+  const int lookups = 200;
+  for (int q = 0; q < lookups; ++q) {
+    const std::size_t from = rng() % n;
+    const std::size_t target = rng() % n;
+    auto done = net.lookup(from, lookup_kind::find_node, key_of(net.entry(target).node));
+    ASSERT_TRUE(done);
+    rounds.push_back(done->stats.rounds);
+    queries.push_back(done->stats.queries);
+    ms.push_back(std::chrono::duration<double, std::milli>(done->stats.elapsed).count());
+    found += target == from || (!done->closest.empty() && done->closest[0].node ==
+                                                              net.entry(target).node);
+  }
+  std::sort(rounds.begin(), rounds.end());
+  std::sort(queries.begin(), queries.end());
+  std::sort(ms.begin(), ms.end());
+  std::printf("%zu nodes, seed %llu: %d lookups of member IDs, found %zu; round trips median %d, "
+              "p99 %d, max %d; queries median %zu, p99 %zu; virtual ms median %.0f, p99 %.0f\n",
+              n, static_cast<unsigned long long>(seed), lookups, found, rounds[lookups / 2],
+              rounds[lookups * 99 / 100], rounds.back(), queries[lookups / 2],
+              queries[lookups * 99 / 100], ms[lookups / 2], ms[lookups * 99 / 100]);
+  // One content held by one node: how soon a provider lookup names it, and when it converges.
+  const content_id c{random_hash(rng)};
+  net.at(0).provide(net.now(), c, true);
+  net.run_for(10s);
+  std::vector<double> first, all;
+  int holders = 0;
+  for (int q = 0; q < 100; ++q) {
+    const std::size_t from = 1 + rng() % (n - 1);
+    const time_point start = net.now();
+    auto done = net.lookup(from, lookup_kind::get_providers, key_of(c));
+    ASSERT_TRUE(done);
+    holders += done->providers.size() == 1;
+    auto f = net.first_found(from, done->id);
+    if (f) first.push_back(std::chrono::duration<double, std::milli>(*f - start).count());
+    all.push_back(std::chrono::duration<double, std::milli>(done->stats.elapsed).count());
+  }
+  std::sort(first.begin(), first.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_FALSE(first.empty());
+  std::printf("  provider lookups: %d/100 found the holder; first holder known after median %.0f "
+              "ms, p99 %.0f ms; converged after median %.0f ms\n",
+              holders, first[first.size() / 2], first[first.size() * 99 / 100], all[50]);
 }
 
 TEST(dht_lookup, empty_table_ends_at_once) {
