@@ -289,6 +289,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
   }
 
   void on_refused(connection& c, failure kind, const std::string& why) override {
+    if (bootstrap_dials_.contains(c.id())) {
+      // Said in the error of a fetch that finds nobody, and logged once per address and reason.
+      std::string& last = bootstrap_problems_[c.remote()];
+      if (last != why)
+        spdlog::warn("bootstrap peer {}: {}{}", c.remote(),
+                     kind == failure::untrusted ? "refused: " : "", why);
+      last = (kind == failure::untrusted ? "refused: " : "") + why;
+      return;
+    }
     if (kind == failure::untrusted) {
       spdlog::warn("refused: {}: {}", c.remote(), why);
       if (job* j = job_of(c.id())) {
@@ -1281,8 +1290,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
         return false;
       }
     }
-    if (bootstrap_dials_.erase(c.id()) > 0 && c.peer())
+    if (bootstrap_dials_.erase(c.id()) > 0 && c.peer()) {
+      bootstrap_problems_.erase(c.remote());
       spdlog::info("joined the DHT through {}", c.describe());
+    }
     if (!c.peer()) return true;
     const wire::peer_entry at = dht_entry_of(c);
     if (at.port != 0) dht_.handle_connected(now, at);
@@ -1442,9 +1453,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
     pump_dht();
   }
 
+  // The bootstrap addresses, each with why its last dial failed, if it did.
   std::string bootstrap_text() const {
     std::string s;
-    for (const auto& a : bootstrap_) s += (s.empty() ? "" : ", ") + a.str();
+    for (const auto& a : bootstrap_) {
+      s += (s.empty() ? "" : "; ") + a.str();
+      if (auto p = bootstrap_problems_.find(a.str()); p != bootstrap_problems_.end())
+        s += ": " + p->second;
+    }
     return s;
   }
 
@@ -1457,8 +1473,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     if (now < next_bootstrap_) return;
     if (bootstrap_attempts_ > 0)
-      spdlog::info("DHT: no member known; dialing the bootstrap peers again ({})",
-                   bootstrap_text());
+      spdlog::debug("DHT: no member known; dialing the bootstrap peers again ({})",
+                    bootstrap_text());
     for (const auto& a : bootstrap_) bootstrap_dials_.insert(connect(a));
     next_bootstrap_ = now + std::chrono::seconds(1 << std::min(bootstrap_attempts_, 6));
     ++bootstrap_attempts_;
@@ -1677,6 +1693,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::map<peer_handle, node_id> dht_dials_;  // dialed for the DHT, and the node expected
   std::vector<net::address> bootstrap_;
   std::set<peer_handle> bootstrap_dials_;
+  std::map<std::string, std::string> bootstrap_problems_;  // address: why its last dial failed
   time_point next_bootstrap_{};
   int bootstrap_attempts_ = 0;
   std::map<dht::lookup_id, content_id> discovery_;  // provider lookups and their fetch

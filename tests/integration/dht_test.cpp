@@ -109,18 +109,26 @@ TEST(dht_network, without_from_or_bootstrap_the_error_says_what_to_give) {
   EXPECT_NE(r.err.find("--bootstrap"), std::string::npos) << r.err;
 }
 
-TEST(dht_network, an_unanswering_bootstrap_peer_is_named_in_the_error) {
+TEST(dht_network, bootstrap_peers_that_are_down_or_foreign_are_named_in_the_error) {
   test_network net;
   auto& a = net.add_node("a");
   auto& b = net.add_node("b");
+  auto& foreign = net.add_node("foreign", "other-org");
   net.start(b);
   const std::string gone = b.listen;
   net.stop(b, SIGKILL);  // its port is now closed: every dial is refused
-  net.start(a, {"--bootstrap", gone});
+  net.start(foreign);
+  net.start(a, {"--bootstrap", gone, "--bootstrap", foreign.listen});
   auto r = net.get(a, "sh1" + std::string(52, 'a'), {}, net.dir() / "out");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("no bootstrap peer has answered (" + gone + ")"), std::string::npos)
+  EXPECT_NE(r.err.find("no bootstrap peer has answered (" + gone + ": "), std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find(foreign.listen + ": refused: "), std::string::npos) << r.err;
+  // The member of another network learned nothing of this one: only members speak.
+  const json s = status(net, foreign);
+  ASSERT_TRUE(s.contains("dht"));
+  EXPECT_EQ(s["dht"].value("contacts", 1), 0);
+  EXPECT_EQ(s["dht"].value("queries_answered", 1), 0);
 }
 
 }  // namespace
