@@ -121,6 +121,7 @@ TEST(dht_network, bootstrap_peers_that_are_down_or_foreign_are_named_in_the_erro
   net.start(a, {"--bootstrap", gone, "--bootstrap", foreign.listen});
   auto r = net.get(a, "sh1" + std::string(52, 'a'), {}, net.dir() / "out");
   EXPECT_NE(r.exit_code, 0);
+  std::printf("the error: %s", r.err.c_str());
   EXPECT_NE(r.err.find("no bootstrap peer has answered (" + gone + ": "), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(foreign.listen + ": refused: "), std::string::npos) << r.err;
