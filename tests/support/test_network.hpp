@@ -4,10 +4,14 @@
 #pragma once
 
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -67,8 +71,8 @@ class test_network {
     return nodes_[name] = n;
   }
 
-  // Starts the node's daemon on a kernel-chosen loopback port and waits until it serves.
-  // `extra` are more `shoal daemon` arguments (rate limits).
+  // Starts the node's daemon on a kernel-chosen loopback port (unless `extra` has --listen) and
+  // waits until it serves. `extra` are more `shoal daemon` arguments (rate limits, bootstrap).
   void start(test_node& n, const std::vector<std::string>& extra = {}) {
     // Only what this run of the daemon logs counts (a restarted node appends to its log).
     const std::size_t log_start =
@@ -79,8 +83,9 @@ class test_network {
       const int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);
-      std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(),
-                                    "daemon",     "--listen",   "127.0.0.1:0"};
+      std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(), "daemon"};
+      if (std::find(extra.begin(), extra.end(), "--listen") == extra.end())
+        args.insert(args.end(), {"--listen", "127.0.0.1:0"});
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -128,6 +133,21 @@ class test_network {
     }
     n.daemon = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // A loopback port that was free a moment ago (bound and released), for a daemon that others
+  // must be told of before it starts.
+  static std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot find a free loopback port");
+    ::close(fd);
+    return ntohs(a.sin_port);
   }
 
   // `shoal add PATH` on the node; returns the content ID.
