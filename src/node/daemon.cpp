@@ -127,6 +127,7 @@ struct job {
   bool discover = false;
   std::optional<dht::lookup_id> lookup;
   time_point next_lookup{};
+  time_point lookup_ended{};
   int fruitless = 0;
   int lookups = 0;
   std::set<node_id> providers_found;
@@ -1404,6 +1405,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.lookup.reset();
     ++j.lookups;
     j.last_lookup = fig;
+    j.lookup_ended = now;
     std::size_t dialed_now = 0;
     std::vector<connection*> to_attach;
     for (const auto& p : done.providers) {
@@ -1440,9 +1442,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
     j.next_lookup = now + std::chrono::seconds(1 << std::min(j.fruitless - 1, 2));
   }
 
-  // Starts the job's provider lookup when one is due.
+  // Starts the job's provider lookup when one is due: every rediscover_interval, or a second
+  // after the last if the fetch has lost every connection since (its holders went away).
   void discover(job& j, time_point now) {
-    if (!j.discover || j.lookup || now < j.next_lookup) return;
+    if (!j.discover || j.lookup) return;
+    time_point due = j.next_lookup;
+    if (j.fruitless == 0 && j.attached.empty() && j.dialed.empty() && j.redialing.empty())
+      due = std::min(due, j.lookup_ended + std::chrono::seconds(1));
+    if (now < due) return;
     auto id = dht_.lookup(now, dht::lookup_kind::get_providers, dht::key_of(j.f.id()));
     if (!id) {  // max_lookups are running: try again shortly
       j.next_lookup = now + std::chrono::seconds(1);
