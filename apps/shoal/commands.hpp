@@ -8,6 +8,7 @@
 
 #include "node/config.hpp"
 #include "node/progress.hpp"
+#include "sim/dht_scenario.hpp"
 
 namespace shoal::cli {
 
@@ -53,6 +54,9 @@ int limit(const context& c, const rate_flags& limits);
 int get(const context& c, const std::string& id, const std::vector<std::string>& from,
         const std::filesystem::path& out, bool origin_only);
 int status(const context& c);
+
+// `shoal sim dht`: runs the DHT scenario and prints its figures (docs/simulation.md).
+int simulate_dht(const context& c, const sim::dht_params& p);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

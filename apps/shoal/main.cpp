@@ -113,6 +113,21 @@ int main(int argc, char** argv) {
 
   auto* id_cmd = app.add_subcommand("id", "Show this node's ID, name, network and certificate");
 
+  auto* sim = app.add_subcommand("sim", "Run a deterministic simulation of the real protocol code");
+  sim->require_subcommand(1);
+  shoal::sim::dht_params dht_sim;
+  auto* sim_dht = sim->add_subcommand(
+      "dht", "Members join the DHT, then look each other up; again after a share crash");
+  sim_dht->add_option("--seed", dht_sim.seed, "The seed: the same seed gives the same run");
+  sim_dht->add_option("--nodes", dht_sim.nodes, "Members (default 1000)")
+      ->check(CLI::Range(2, 1000000));
+  sim_dht->add_option("--lookups", dht_sim.lookups, "Lookups in each phase (default 1000)");
+  sim_dht->add_option("--crash", dht_sim.crash,
+                      "Share of members that crash before the second phase (default 0.2)")
+      ->check(CLI::Range(0.0, 0.95));
+  sim_dht->add_option("--loss", dht_sim.loss, "Share of packets lost, each costing a TCP retransmission (default 0)")
+      ->check(CLI::Range(0.0, 0.5));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -162,5 +177,6 @@ int main(int argc, char** argv) {
   if (*get) return shoal::cli::get(c, id, from, out, origin_only);
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);
+  if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);
   return 2;
 }

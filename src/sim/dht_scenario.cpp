@@ -1,0 +1,222 @@
+#include "sim/dht_scenario.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "sim/world.hpp"
+
+namespace shoal::sim {
+
+namespace {
+
+constexpr time_point never = time_point::max();
+
+hash256 random_hash(std::mt19937_64& rng) {
+  hash256 h;
+  for (std::size_t i = 0; i < h.bytes.size(); i += 8) {
+    const std::uint64_t r = rng();
+    for (std::size_t j = 0; j < 8; ++j) h.bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  return h;
+}
+
+// Node i listens at 10.x.y.z:7420, so that entries are distinct and valid.
+wire::peer_entry entry_for(const node_id& n, std::size_t i) {
+  wire::peer_entry e;
+  e.node = n;
+  e.ip = {10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+          static_cast<std::uint8_t>(i)};
+  e.port = 7420;
+  return e;
+}
+
+class dht_sim {
+ public:
+  explicit dht_sim(const dht_params& p) : p_(p), w_(p.seed) {
+    report_.params = p;
+    const auto span = (p.max_latency - p.min_latency).count();
+    for (std::size_t i = 0; i < p.nodes; ++i) {
+      const node_id id{random_hash(w_.rng())};
+      at_.push_back(entry_for(id, i));
+      index_[id] = i;
+      nodes_.push_back(std::make_unique<dht::node>(id, p.dht, w_.next()));
+      latency_.push_back(p.min_latency +
+                         duration(span > 0 ? static_cast<duration::rep>(w_.next() % span) : 0));
+    }
+    alive_.assign(p.nodes, true);
+    tick_at_.assign(p.nodes, never);
+  }
+
+  dht_report run() {
+    const time_point start = w_.now();
+    // Joining: node i contacts one earlier node, as configured with one bootstrap address.
+    for (std::size_t i = 1; i < p_.nodes; ++i) {
+      const std::size_t boot = w_.next() % i;
+      w_.at(start + p_.join_gap * static_cast<std::int64_t>(i), [this, i, boot] { open_link(i, boot); });
+    }
+    w_.run_until(start + p_.join_gap * static_cast<std::int64_t>(p_.nodes) + 30s);
+    lookups(report_.healthy);
+    if (p_.crash > 0) {
+      for (std::size_t i = 0; i < p_.nodes; ++i)
+        if (w_.uniform() < p_.crash) {
+          alive_[i] = false;
+          ++report_.crashed_nodes;
+          w_.trace("crash", i, 0);
+        }
+      lookups(report_.crashed);
+    }
+    check_bounds();
+    report_.events = w_.events_run();
+    report_.virtual_seconds = std::chrono::duration<double>(w_.now() - start).count();
+    report_.trace_hash = w_.trace_hash().hex();
+    return std::move(report_);
+  }
+
+ private:
+  // One phase: lookups of random live targets from random live nodes, started lookup_gap apart.
+  void lookups(lookup_figures& f) {
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < p_.nodes; ++i)
+      if (alive_[i]) live.push_back(i);
+    if (live.size() < 2) return;
+    const time_point start = w_.now();
+    for (std::size_t q = 0; q < p_.lookups; ++q) {
+      const std::size_t a = w_.next() % live.size();
+      std::size_t b = w_.next() % live.size();
+      if (b == a) b = (b + 1) % live.size();
+      const std::size_t from = live[a], target = live[b];
+      w_.at(start + p_.lookup_gap * static_cast<std::int64_t>(q), [this, from, target, &f] {
+        if (!alive_[from]) return;
+        auto id = nodes_[from]->lookup(w_.now(), dht::lookup_kind::find_node,
+                                       dht::key_of(at_[target].node));
+        if (!id) return;  // max_lookups running on that node: counted as not found
+        waiting_[{from, *id}] = {target, &f};
+        drain(from);
+      });
+    }
+    f.lookups = p_.lookups;
+    // Every lookup ends by its own timeout at the latest.
+    w_.run_until(start + p_.lookup_gap * static_cast<std::int64_t>(p_.lookups) +
+                 p_.dht.lookup_timeout + 10s);
+  }
+
+  void open_link(std::size_t a, std::size_t b) {
+    if (!alive_[a] || !alive_[b]) return;
+    if (!connected_.insert({std::min(a, b), std::max(a, b)}).second) return;
+    w_.trace("connect", a, b);
+    nodes_[a]->handle_connected(w_.now(), at_[b]);
+    nodes_[b]->handle_connected(w_.now(), at_[a]);
+    drain(a);
+    drain(b);
+  }
+
+  void send(std::size_t from, std::size_t to, const wire::message& m) {
+    ++report_.messages;
+    std::vector<std::uint8_t> frame;
+    wire::encode(m, frame);
+    w_.trace("send", from, to);
+    w_.trace("frame", frame);
+    if (!alive_[to]) {
+      ++report_.lost;  // a crashed node answers nothing: the sender's query times out
+      return;
+    }
+    const duration one_way = latency_[from] + latency_[to];
+    duration delay = one_way;
+    const bool fresh = !connected_.contains({std::min(from, to), std::max(from, to)});
+    if (fresh) delay += 4 * one_way;  // TCP and TLS 1.3: two round trips first
+    // DHT messages ride on TCP: a lost packet is sent again after the retransmission timeout
+    // (Linux: at least 200 ms, and about the round trip plus its variance), as often as needed.
+    while (p_.loss > 0 && w_.uniform() < p_.loss) {
+      ++report_.lost;
+      delay += std::max<duration>(200ms, 2 * one_way) + one_way;
+    }
+    w_.after(delay, [this, from, to, fresh, frame = std::move(frame)] {
+      if (!alive_[to] || !alive_[from]) return;
+      if (fresh) open_link(from, to);
+      auto got = wire::decode_body(byte_span(frame).subspan(4));
+      SHOAL_ASSERT(got.ok());
+      nodes_[to]->handle_message(w_.now(), at_[from], *got);
+      drain(to);
+    });
+  }
+
+  void drain(std::size_t i) {
+    dht::node& n = *nodes_[i];
+    while (auto a = n.poll_action()) {
+      if (auto* s = std::get_if<dht::actions::send>(&*a)) {
+        send(i, index_.at(s->to.node), s->msg);
+      } else if (auto* d = std::get_if<dht::actions::lookup_done>(&*a)) {
+        finished(i, *d);
+      }
+    }
+    schedule_tick(i);
+  }
+
+  void finished(std::size_t i, const dht::actions::lookup_done& d) {
+    auto it = waiting_.find({i, d.id});
+    if (it == waiting_.end()) return;
+    const auto [target, f] = it->second;
+    waiting_.erase(it);
+    const bool found = !d.closest.empty() && d.closest.front().node == at_[target].node;
+    w_.trace("lookup", i, found ? 1 : 0);
+    f->found += found ? 1 : 0;
+    f->rounds.push_back(d.stats.rounds);
+    f->queries.push_back(d.stats.queries);
+    f->failed_queries += d.stats.failed;
+    f->ms.push_back(std::chrono::duration<double, std::milli>(d.stats.elapsed).count());
+  }
+
+  // Each node's handle_tick runs at its next deadline, not on a fixed beat: 10,000 idle nodes
+  // cost nothing between their timers.
+  void schedule_tick(std::size_t i) {
+    const auto d = nodes_[i]->next_deadline();
+    if (!d || *d >= tick_at_[i]) return;
+    const time_point t = std::max(*d, w_.now());
+    tick_at_[i] = t;
+    w_.at(t, [this, i, t] {
+      if (tick_at_[i] != t) return;  // superseded by an earlier one
+      tick_at_[i] = never;
+      if (!alive_[i]) return;
+      nodes_[i]->handle_tick(w_.now());
+      drain(i);
+    });
+  }
+
+  void check_bounds() {
+    const auto& c = p_.dht;
+    for (std::size_t i = 0; i < p_.nodes; ++i) {
+      const dht::node& n = *nodes_[i];
+      auto fail = [&](const std::string& what) {
+        report_.violations.push_back("node " + std::to_string(i) + ": " + what);
+      };
+      if (n.record_count() > c.max_records) fail("records over max_records");
+      if (n.lookups_running() > c.max_lookups) fail("lookups over max_lookups");
+      if (n.pending_queries() > c.max_pending) fail("queries over max_pending");
+      if (n.table().size() > dht::routing_table::buckets * c.k) fail("table over 256 k");
+      if (n.table().contains(at_[i].node)) fail("itself in its table");
+    }
+  }
+
+  dht_params p_;
+  world w_;
+  dht_report report_;
+  std::vector<std::unique_ptr<dht::node>> nodes_;
+  std::vector<wire::peer_entry> at_;
+  std::vector<duration> latency_;
+  std::vector<bool> alive_;
+  std::vector<time_point> tick_at_;
+  std::map<node_id, std::size_t> index_;
+  std::set<std::pair<std::size_t, std::size_t>> connected_;
+  std::map<std::pair<std::size_t, dht::lookup_id>, std::pair<std::size_t, lookup_figures*>> waiting_;
+};
+
+}  // namespace
+
+dht_report run_dht(const dht_params& p) {
+  SHOAL_ASSERT(p.nodes >= 2 && p.min_latency <= p.max_latency);
+  return dht_sim(p).run();
+}
+
+}  // namespace shoal::sim

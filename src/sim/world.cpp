@@ -1,0 +1,79 @@
+#include "sim/world.hpp"
+
+#include "shoal/error.hpp"
+
+namespace shoal::sim {
+
+namespace {
+constexpr std::size_t chunk = 64 * 1024;
+
+void put64(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+}  // namespace
+
+world::world(std::uint64_t seed) : seed_(seed), rng_(seed) {
+  pending_.reserve(chunk + 4096);
+}
+
+double world::uniform() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+void world::at(time_point t, std::function<void()> fn) {
+  SHOAL_ASSERT(t >= now_);
+  queue_.push(event{t, seq_++, std::move(fn)});
+}
+
+bool world::step() {
+  if (queue_.empty()) return false;
+  // Moved out before it runs: the event may schedule others, which reorders the heap.
+  event e = std::move(const_cast<event&>(queue_.top()));
+  queue_.pop();
+  now_ = e.when;
+  ++events_;
+  e.fn();
+  return true;
+}
+
+void world::run_until(time_point t) {
+  while (!queue_.empty() && queue_.top().when <= t) step();
+  if (t > now_) now_ = t;
+}
+
+void world::run_while(const std::function<bool()>& more, duration limit) {
+  const time_point end = now_ + limit;
+  while (more() && !queue_.empty() && queue_.top().when <= end) step();
+}
+
+void world::trace(std::string_view kind, byte_span bytes) {
+  ++traced_;
+  put64(pending_, static_cast<std::uint64_t>(now_.time_since_epoch().count()));
+  pending_.insert(pending_.end(), kind.begin(), kind.end());
+  put64(pending_, bytes.size());
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (pending_.size() < chunk) return;
+  crypto::sha256_hasher h;
+  h.update(chain_.bytes);
+  h.update(pending_);
+  chain_ = h.finish();
+  pending_.clear();
+}
+
+void world::trace(std::string_view kind, std::uint64_t a, std::uint64_t b) {
+  std::uint8_t buf[16];
+  for (int i = 0; i < 8; ++i) {
+    buf[i] = static_cast<std::uint8_t>(a >> (56 - 8 * i));
+    buf[8 + i] = static_cast<std::uint8_t>(b >> (56 - 8 * i));
+  }
+  trace(kind, byte_span(buf, sizeof buf));
+}
+
+hash256 world::trace_hash() {
+  crypto::sha256_hasher h;
+  h.update(chain_.bytes);
+  h.update(pending_);
+  return h.finish();
+}
+
+}  // namespace shoal::sim
