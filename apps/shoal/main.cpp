@@ -122,10 +122,13 @@ int main(int argc, char** argv) {
   sim_dht->add_option("--nodes", dht_sim.nodes, "Members (default 1000)")
       ->check(CLI::Range(2, 1000000));
   sim_dht->add_option("--lookups", dht_sim.lookups, "Lookups in each phase (default 1000)");
-  sim_dht->add_option("--crash", dht_sim.crash,
-                      "Share of members that crash before the second phase (default 0.2)")
+  sim_dht
+      ->add_option("--crash", dht_sim.crash,
+                   "Share of members that crash before the second phase (default 0.2)")
       ->check(CLI::Range(0.0, 0.95));
-  sim_dht->add_option("--loss", dht_sim.loss, "Share of packets lost, each costing a TCP retransmission (default 0)")
+  sim_dht
+      ->add_option("--loss", dht_sim.loss,
+                   "Share of packets lost, each costing a TCP retransmission (default 0)")
       ->check(CLI::Range(0.0, 0.5));
 
   try {

@@ -174,7 +174,8 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
     const json disc = last.value("discovery", json::object());
     const json lookup = disc.value("last_lookup", json::object());
     if (disc.value("lookups", 0) > 0 && lookup.is_object())
-      std::fprintf(stderr, "  %d holders found in %d DHT lookups (the last: %d round trips, %.0f ms)\n",
+      std::fprintf(stderr,
+                   "  %d holders found in %d DHT lookups (the last: %d round trips, %.0f ms)\n",
                    disc.value("holders_found", 0), disc.value("lookups", 0),
                    lookup.value("rounds", 0), lookup.value("ms", 0.0));
   } else {

@@ -14,7 +14,8 @@ using nlohmann::json;
 json figures_json(const sim::lookup_figures& f) {
   return json{{"lookups", f.lookups},
               {"found", f.found},
-              {"success_rate", f.lookups ? static_cast<double>(f.found) / static_cast<double>(f.lookups) : 0.0},
+              {"success_rate",
+               f.lookups ? static_cast<double>(f.found) / static_cast<double>(f.lookups) : 0.0},
               {"rounds_median", sim::percentile(f.rounds, 0.5)},
               {"rounds_p99", sim::percentile(f.rounds, 0.99)},
               {"queries_median", sim::percentile(f.queries, 0.5)},
@@ -25,13 +26,12 @@ json figures_json(const sim::lookup_figures& f) {
 }
 
 void print_figures(const char* phase, const sim::lookup_figures& f) {
-  std::printf("%s: %zu of %zu lookups found their target (%.2f%%)\n", phase, f.found, f.lookups,
-              f.lookups ? 100.0 * static_cast<double>(f.found) / static_cast<double>(f.lookups)
-                        : 0.0);
+  std::printf(
+      "%s: %zu of %zu lookups found their target (%.2f%%)\n", phase, f.found, f.lookups,
+      f.lookups ? 100.0 * static_cast<double>(f.found) / static_cast<double>(f.lookups) : 0.0);
   std::printf("  round trips median %d, p99 %d; queries median %zu, p99 %zu (%zu failed in all)\n",
               sim::percentile(f.rounds, 0.5), sim::percentile(f.rounds, 0.99),
-              sim::percentile(f.queries, 0.5), sim::percentile(f.queries, 0.99),
-              f.failed_queries);
+              sim::percentile(f.queries, 0.5), sim::percentile(f.queries, 0.99), f.failed_queries);
   std::printf("  virtual time median %.0f ms, p99 %.0f ms\n", sim::percentile(f.ms, 0.5),
               sim::percentile(f.ms, 0.99));
 }
@@ -40,15 +40,17 @@ void print_figures(const char* phase, const sim::lookup_figures& f) {
 
 int simulate_dht(const context& c, const sim::dht_params& p) {
   if (!c.json)
-    std::printf("seed %llu (replay: shoal sim dht --seed %llu --nodes %zu --lookups %zu --crash %g "
-                "--loss %g)\n",
-                static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed),
-                p.nodes, p.lookups, p.crash, p.loss);
+    std::printf(
+        "seed %llu (replay: shoal sim dht --seed %llu --nodes %zu --lookups %zu --crash %g "
+        "--loss %g)\n",
+        static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
+        p.lookups, p.crash, p.loss);
   std::fflush(stdout);
   // The simulator reads no clock; its speed is measured here, outside it.
   const auto start = std::chrono::steady_clock::now();
   const sim::dht_report r = sim::run_dht(p);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double rate = wall > 0 ? static_cast<double>(r.events) / wall : 0;
   if (c.json) {
     json j{{"scenario", "dht"},
@@ -75,11 +77,11 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
       std::printf("then %zu members (%.0f%%) crashed\n", r.crashed_nodes, 100.0 * p.crash);
       print_figures("after the crash", r.crashed);
     }
-    std::printf("%llu messages (%llu lost), %llu events in %.0f s of virtual time; %.1f s of wall "
-                "time, %.0f events/s\n",
-                static_cast<unsigned long long>(r.messages),
-                static_cast<unsigned long long>(r.lost), static_cast<unsigned long long>(r.events),
-                r.virtual_seconds, wall, rate);
+    std::printf(
+        "%llu messages (%llu lost), %llu events in %.0f s of virtual time; %.1f s of wall "
+        "time, %.0f events/s\n",
+        static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.lost),
+        static_cast<unsigned long long>(r.events), r.virtual_seconds, wall, rate);
     for (const auto& v : r.violations) std::printf("BOUND EXCEEDED: %s\n", v.c_str());
     std::printf("trace %s\n", r.trace_hash.c_str());
   }

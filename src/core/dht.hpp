@@ -27,12 +27,12 @@
 namespace shoal::dht {
 
 struct config {
-  std::size_t k = 20;      // bucket size, nodes per answer, and copies of each record
-  std::size_t alpha = 3;   // queries in flight per lookup
+  std::size_t k = 20;     // bucket size, nodes per answer, and copies of each record
+  std::size_t alpha = 3;  // queries in flight per lookup
   duration query_timeout = 3s;
-  duration lookup_timeout = 30s;  // a lookup that has not converged by then ends with what it has
-  int max_failures = 2;           // unanswered queries in a row that drop a member from the table
-  std::size_t max_lookups = 64;   // lookups at once; more are refused (lookup() gives nothing)
+  duration lookup_timeout = 30s;    // a lookup that has not converged by then ends with what it has
+  int max_failures = 2;             // unanswered queries in a row that drop a member from the table
+  std::size_t max_lookups = 64;     // lookups at once; more are refused (lookup() gives nothing)
   std::size_t max_candidates = 80;  // nodes one lookup keeps in its shortlist (the closest)
   std::size_t max_pending = 1024;   // queries in flight in all
   // Provider records kept for others.
@@ -52,10 +52,10 @@ using lookup_id = std::uint64_t;
 enum class lookup_kind { find_node, get_providers };
 
 struct lookup_stats {
-  std::size_t queries = 0;   // sent
+  std::size_t queries = 0;  // sent
   std::size_t answered = 0;
-  std::size_t failed = 0;    // timed out or unreachable
-  int rounds = 0;            // the longest chain of answers the result depended on
+  std::size_t failed = 0;  // timed out or unreachable
+  int rounds = 0;          // the longest chain of answers the result depended on
   duration elapsed{};
 };
 
@@ -77,7 +77,7 @@ struct lookup_done {
   lookup_id id = 0;
   lookup_kind kind = lookup_kind::find_node;
   key target;
-  std::vector<wire::peer_entry> closest;         // answered nodes, closest first (up to k)
+  std::vector<wire::peer_entry> closest;        // answered nodes, closest first (up to k)
   std::vector<wire::provider_entry> providers;  // get_providers: holders found (not us)
   lookup_stats stats;
 };
@@ -164,7 +164,7 @@ class node {
   };
   struct own_record {
     bool complete = false;
-    time_point next{};        // when to announce next
+    time_point next{};  // when to announce next
     bool in_progress = false;
   };
 

@@ -22,8 +22,12 @@ namespace shoal::dht {
 
 using key = hash256;
 
-inline key key_of(const node_id& n) { return n.digest; }
-inline key key_of(const content_id& c) { return c.digest; }
+inline key key_of(const node_id& n) {
+  return n.digest;
+}
+inline key key_of(const content_id& c) {
+  return c.digest;
+}
 
 // XOR distance, compared as a big-endian 256-bit number.
 key distance(const key& a, const key& b);

@@ -17,7 +17,11 @@ std::string seconds(duration d) {
 }  // namespace
 
 session::session(session_config cfg, time_point now)
-    : cfg_(std::move(cfg)), opened_(now), last_received_(now), last_sent_(now), dht_budget_at_(now) {
+    : cfg_(std::move(cfg)),
+      opened_(now),
+      last_received_(now),
+      last_sent_(now),
+      dht_budget_at_(now) {
   SHOAL_ASSERT(cfg_.max_requests >= 1);
   send(now, wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
                         cfg_.listen_port, cfg_.agent});
@@ -288,7 +292,8 @@ void session::send_dht(time_point now, const wire::message& m) {
 }
 
 bool session::take_dht_budget(time_point now) {
-  const double refill = std::chrono::duration<double>(now - dht_budget_at_).count() * dht_per_second;
+  const double refill =
+      std::chrono::duration<double>(now - dht_budget_at_).count() * dht_per_second;
   dht_budget_ = std::min<double>(dht_burst, dht_budget_ + std::max(0.0, refill));
   dht_budget_at_ = now;
   if (dht_budget_ < 1) return false;

@@ -257,7 +257,8 @@ result<void> check(const reject& m) {
 result<void> check_entry(msg_type t, const char* list, std::size_t i, const peer_entry& e) {
   if (e.port == 0) return bad(t, std::string(list) + " entry " + num(i) + " has port 0");
   if (!e.ipv6 && std::any_of(e.ip.begin() + 4, e.ip.end(), [](std::uint8_t b) { return b; }))
-    return bad(t, std::string(list) + " entry " + num(i) + " is IPv4 but has bytes past the fourth");
+    return bad(t,
+               std::string(list) + " entry " + num(i) + " is IPv4 but has bytes past the fourth");
   return {};
 }
 
@@ -282,8 +283,8 @@ result<void> check(const dht_query& m) {
 result<void> check(const dht_nodes& m) {
   constexpr auto t = msg_type::dht_nodes;
   if (m.nodes.size() > max_dht_nodes)
-    return too_big(t, "node count " + num(m.nodes.size()) + " is over the limit of " +
-                          num(max_dht_nodes));
+    return too_big(
+        t, "node count " + num(m.nodes.size()) + " is over the limit of " + num(max_dht_nodes));
   if (m.providers.size() > max_dht_providers)
     return too_big(t, "provider count " + num(m.providers.size()) + " is over the limit of " +
                           num(max_dht_providers));
@@ -652,7 +653,8 @@ result<unsigned> read_count(reader& r, msg_type t, const char* field, std::size_
   const unsigned count = r.u8(field);
   if (!r.ok()) return r.take_error();
   if (count > limit)
-    return too_big(t, std::string(field) + " " + num(count) + " is over the limit of " + num(limit));
+    return too_big(t,
+                   std::string(field) + " " + num(count) + " is over the limit of " + num(limit));
   return count;
 }
 
@@ -704,7 +706,8 @@ result<dht_nodes> parse(reader& r, std::type_identity<dht_nodes>) {
     const auto complete = r.u8("complete");
     if (!r.ok()) return r.take_error();
     if (complete > 1)
-      return bad(t, "provider entry " + num(i) + " has complete = " + num(complete) + ", not 0 or 1");
+      return bad(t,
+                 "provider entry " + num(i) + " has complete = " + num(complete) + ", not 0 or 1");
     m.providers.push_back({*e, complete == 1});
   }
   SHOAL_TRY(r.end());
@@ -791,9 +794,9 @@ const char* reason_name(reason r) noexcept {
 msg_type type_of(const message& m) noexcept {
   // In the order of the message variant's alternatives.
   static constexpr msg_type types[] = {
-      msg_type::hello,         msg_type::keepalive,  msg_type::goodbye, msg_type::get_manifest,
-      msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,  msg_type::bitfield,
-      msg_type::have,          msg_type::request,    msg_type::block,   msg_type::cancel,
+      msg_type::hello,         msg_type::keepalive,  msg_type::goodbye,   msg_type::get_manifest,
+      msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,    msg_type::bitfield,
+      msg_type::have,          msg_type::request,    msg_type::block,     msg_type::cancel,
       msg_type::reject,        msg_type::peers,      msg_type::dht_query, msg_type::dht_nodes,
       msg_type::dht_announce,  msg_type::dht_ack};
   static_assert(std::size(types) == std::variant_size_v<message>);

@@ -212,8 +212,8 @@ struct dht_nodes {
   // asker knows the sender's address already, so the sender need not know its own.
   bool self_provides = false;
   bool self_complete = false;
-  std::vector<peer_entry> nodes;           // 0 .. max_dht_nodes, closest first
-  std::vector<provider_entry> providers;   // 0 .. max_dht_providers
+  std::vector<peer_entry> nodes;          // 0 .. max_dht_nodes, closest first
+  std::vector<provider_entry> providers;  // 0 .. max_dht_providers
   bool operator==(const dht_nodes&) const = default;
 };
 // "I provide this content": a record for the sender alone, at the address it is connected from

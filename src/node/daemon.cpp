@@ -685,8 +685,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (it == jobs_.end() || it->second.origin_only) return;
     std::vector<connection*> to_attach;
     for (const auto& e : msg.entries) {
-      spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(),
-                    address_of(e).str());
+      spdlog::debug("{} told of {} at {}", c.describe(), e.node.short_str(), address_of(e).str());
       if (use_holder(it->second, e, to_attach) == holder_use::full) break;
     }
     attach_all(msg.content, to_attach);
@@ -1151,11 +1150,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     if (sources.empty() && (origin_only || (bootstrap_.empty() && dht_.table().size() == 0)))
       return reply_error(
-          client, {errc::invalid_argument,
-                   "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT" +
-                       (origin_only ? "" :
-                                    ", or start the daemon with --bootstrap HOST:PORT (or the "
-                                    "config key bootstrap) so that holders are found in the DHT")});
+          client,
+          {errc::invalid_argument,
+           "no peer to fetch " + id->str() + " from: give one with --from HOST:PORT" +
+               (origin_only ? ""
+                            : ", or start the daemon with --bootstrap HOST:PORT (or the "
+                              "config key bootstrap) so that holders are found in the DHT")});
     auto [it, inserted] = jobs_.try_emplace(*id, *id, rng_());
     job& j = it->second;
     j.name = name;
@@ -1269,8 +1269,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   // A connection to node `n` whose session is open, if there is one (the pool).
   connection* open_to(const node_id& n) {
     for (auto& [id, c] : connections_)
-      if (c->peer() && c->peer()->id == n && c->sess() && c->sess()->current_state() ==
-                                                               session::state::open)
+      if (c->peer() && c->peer()->id == n && c->sess() &&
+          c->sess()->current_state() == session::state::open)
         return c.get();
     return nullptr;
   }
@@ -1435,9 +1435,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
         why = "no holder the DHT named could be reached" +
               (j.last_problem.empty() ? "" : ": " + j.last_problem);
       j.discover = false;
-      return finish_job(cid, error{errc::not_found,
-                                   "found no holder of " + cid.str() + " in " +
-                                       std::to_string(j.lookups) + " DHT lookups: " + why});
+      return finish_job(
+          cid, error{errc::not_found, "found no holder of " + cid.str() + " in " +
+                                          std::to_string(j.lookups) + " DHT lookups: " + why});
     }
     j.next_lookup = now + std::chrono::seconds(1 << std::min(j.fruitless - 1, 2));
   }

@@ -54,7 +54,8 @@ class dht_sim {
     // Joining: node i contacts one earlier node, as configured with one bootstrap address.
     for (std::size_t i = 1; i < p_.nodes; ++i) {
       const std::size_t boot = w_.next() % i;
-      w_.at(start + p_.join_gap * static_cast<std::int64_t>(i), [this, i, boot] { open_link(i, boot); });
+      w_.at(start + p_.join_gap * static_cast<std::int64_t>(i),
+            [this, i, boot] { open_link(i, boot); });
     }
     w_.run_until(start + p_.join_gap * static_cast<std::int64_t>(p_.nodes) + 30s);
     lookups(report_.healthy);
@@ -209,7 +210,8 @@ class dht_sim {
   std::vector<time_point> tick_at_;
   std::map<node_id, std::size_t> index_;
   std::set<std::pair<std::size_t, std::size_t>> connected_;
-  std::map<std::pair<std::size_t, dht::lookup_id>, std::pair<std::size_t, lookup_figures*>> waiting_;
+  std::map<std::pair<std::size_t, dht::lookup_id>, std::pair<std::size_t, lookup_figures*>>
+      waiting_;
 };
 
 }  // namespace

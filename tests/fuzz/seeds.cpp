@@ -48,7 +48,10 @@ int wire_seeds(const std::string& dir) {
              peer_entry{
                  node_id{h}, true, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7001}}},
       dht_query{1, dht_kind::get_providers, h},
-      dht_nodes{2, true, false, {peer_entry{node_id{h}, false, {10, 77, 0, 3}, 7420}},
+      dht_nodes{2,
+                true,
+                false,
+                {peer_entry{node_id{h}, false, {10, 77, 0, 3}, 7420}},
                 {provider_entry{peer_entry{node_id{h}, false, {10, 77, 0, 4}, 7420}, true}}},
       dht_announce{3, c, false},
       dht_ack{3, reason::overloaded},

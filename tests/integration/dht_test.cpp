@@ -49,10 +49,11 @@ void print_lookups(test_network& net, const test_node& n) {
   if (!s.contains("dht")) return;
   for (const auto& l : s["dht"]["recent_lookups"])
     if (l.value("kind", "") == "get_providers")
-      std::printf("%s: get_providers lookup: %d round trips, %d queries (%d failed), %.1f ms, "
-                  "%d holders\n",
-                  n.name.c_str(), l.value("rounds", 0), l.value("queries", 0),
-                  l.value("failed", 0), l.value("ms", 0.0), l.value("providers", 0));
+      std::printf(
+          "%s: get_providers lookup: %d round trips, %d queries (%d failed), %.1f ms, "
+          "%d holders\n",
+          n.name.c_str(), l.value("rounds", 0), l.value("queries", 0), l.value("failed", 0),
+          l.value("ms", 0.0), l.value("providers", 0));
 }
 
 TEST(dht_network, get_by_id_alone_finds_holders_even_after_a_quarter_of_the_nodes_fail) {

@@ -3,9 +3,9 @@
 // bounded, and the destructor kills whatever daemons are still running.
 #pragma once
 
-#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>

@@ -317,10 +317,11 @@ TEST(dht_lookup, finds_the_closest_nodes_in_a_network_of_200) {
   // Kademlia finds the k closest with high probability, not always: a node none of the asked
   // nodes' buckets kept can be missed. The closest one is always found (checked above).
   EXPECT_GE(found, 50u * 20 * 98 / 100) << "of the 1000 true closest, over 50 lookups";
-  std::printf("200 nodes: %d/50 lookups exact, %zu/1000 of the closest found, %.1f rounds on "
-              "average, %llu messages\n",
-              exact, found, static_cast<double>(rounds) / 50,
-              static_cast<unsigned long long>(net.messages()));
+  std::printf(
+      "200 nodes: %d/50 lookups exact, %zu/1000 of the closest found, %.1f rounds on "
+      "average, %llu messages\n",
+      exact, found, static_cast<double>(rounds) / 50,
+      static_cast<unsigned long long>(net.messages()));
 }
 
 TEST(dht_lookup, providers_partial_and_complete_are_found) {
@@ -422,17 +423,18 @@ TEST(dht_scale, lookup_figures_at_a_given_size) {
     rounds.push_back(done->stats.rounds);
     queries.push_back(done->stats.queries);
     ms.push_back(std::chrono::duration<double, std::milli>(done->stats.elapsed).count());
-    found += target == from || (!done->closest.empty() && done->closest[0].node ==
-                                                              net.entry(target).node);
+    found += target == from ||
+             (!done->closest.empty() && done->closest[0].node == net.entry(target).node);
   }
   std::sort(rounds.begin(), rounds.end());
   std::sort(queries.begin(), queries.end());
   std::sort(ms.begin(), ms.end());
-  std::printf("%zu nodes, seed %llu: %d lookups of member IDs, found %zu; round trips median %d, "
-              "p99 %d, max %d; queries median %zu, p99 %zu; virtual ms median %.0f, p99 %.0f\n",
-              n, static_cast<unsigned long long>(seed), lookups, found, rounds[lookups / 2],
-              rounds[lookups * 99 / 100], rounds.back(), queries[lookups / 2],
-              queries[lookups * 99 / 100], ms[lookups / 2], ms[lookups * 99 / 100]);
+  std::printf(
+      "%zu nodes, seed %llu: %d lookups of member IDs, found %zu; round trips median %d, "
+      "p99 %d, max %d; queries median %zu, p99 %zu; virtual ms median %.0f, p99 %.0f\n",
+      n, static_cast<unsigned long long>(seed), lookups, found, rounds[lookups / 2],
+      rounds[lookups * 99 / 100], rounds.back(), queries[lookups / 2], queries[lookups * 99 / 100],
+      ms[lookups / 2], ms[lookups * 99 / 100]);
   // One content held by one node: how soon a provider lookup names it, and when it converges.
   const content_id c{random_hash(rng)};
   net.at(0).provide(net.now(), c, true);
@@ -452,9 +454,10 @@ TEST(dht_scale, lookup_figures_at_a_given_size) {
   std::sort(first.begin(), first.end());
   std::sort(all.begin(), all.end());
   ASSERT_FALSE(first.empty());
-  std::printf("  provider lookups: %d/100 found the holder; first holder known after median %.0f "
-              "ms, p99 %.0f ms; converged after median %.0f ms\n",
-              holders, first[first.size() / 2], first[first.size() * 99 / 100], all[50]);
+  std::printf(
+      "  provider lookups: %d/100 found the holder; first holder known after median %.0f "
+      "ms, p99 %.0f ms; converged after median %.0f ms\n",
+      holders, first[first.size() / 2], first[first.size() * 99 / 100], all[50]);
 }
 
 TEST(dht_lookup, empty_table_ends_at_once) {
