@@ -25,6 +25,7 @@ node::node(node_id self, config cfg, std::uint64_t seed)
 // --- input ------------------------------------------------------------------------------------
 
 void node::handle_connected(time_point now, const wire::peer_entry& at) {
+  last_now_ = std::max(last_now_, now);
   const bool was_empty = table_.size() == 0;
   table_.seen(now, at);
   if (!was_empty || table_.size() == 0) return;
@@ -40,6 +41,7 @@ void node::handle_connected(time_point now, const wire::peer_entry& at) {
 }
 
 void node::handle_message(time_point now, const wire::peer_entry& from, const wire::message& m) {
+  last_now_ = std::max(last_now_, now);
   if (const auto* q = std::get_if<wire::dht_query>(&m)) {
     answer_query(now, from, *q);
   } else if (const auto* a = std::get_if<wire::dht_announce>(&m)) {
@@ -59,6 +61,7 @@ void node::handle_message(time_point now, const wire::peer_entry& from, const wi
 }
 
 void node::handle_unreachable(time_point now, const node_id& n) {
+  last_now_ = std::max(last_now_, now);
   std::vector<std::uint32_t> tags;
   for (const auto& [tag, p] : pending_)
     if (p.to == n) tags.push_back(tag);
@@ -68,6 +71,7 @@ void node::handle_unreachable(time_point now, const node_id& n) {
 }
 
 void node::handle_tick(time_point now) {
+  last_now_ = std::max(last_now_, now);
   std::vector<std::uint32_t> late;
   for (const auto& [tag, p] : pending_)
     if (p.deadline <= now) late.push_back(tag);
@@ -97,6 +101,7 @@ void node::handle_tick(time_point now) {
 // --- lookups ----------------------------------------------------------------------------------
 
 std::optional<lookup_id> node::lookup(time_point now, lookup_kind kind, const key& target) {
+  last_now_ = std::max(last_now_, now);
   if (lookups_.size() >= cfg_.max_lookups) return std::nullopt;
   ++stats_.lookups;
   return start(now, kind, target, false);
@@ -145,19 +150,28 @@ void node::step(time_point now, lookup_id id) {
   if (l.kind == lookup_kind::get_providers && l.providers.size() >= cfg_.want_providers)
     return finish(now, id);
   // Kademlia's rule: query the closest k candidates that have not failed, alpha at a time; the
-  // lookup has converged when all of them have answered.
+  // lookup has converged when all of them have answered. A query unanswered for longer than
+  // stall_after() (a few round trips) is *stalled*: it no longer takes one of the alpha slots nor
+  // holds the lookup open, though a late answer still counts. A dead node then costs a lookup a
+  // few round trips, not the whole query timeout (libtorrent does the same).
+  const duration stall = stall_after();
+  std::size_t active = 0;
+  for (const candidate& c : l.shortlist)
+    if (c.st == candidate::state::waiting && now - c.sent < stall) ++active;
   std::size_t window = 0;
   bool open = false;
   for (candidate& c : l.shortlist) {
     if (c.st == candidate::state::failed) continue;
+    if (c.st == candidate::state::waiting && now - c.sent >= stall) continue;
     if (window++ >= cfg_.k) break;
     if (c.st == candidate::state::waiting) {
       open = true;
     } else if (c.st == candidate::state::fresh) {
       open = true;
-      if (l.in_flight >= cfg_.alpha || pending_.size() >= cfg_.max_pending) continue;
+      if (active >= cfg_.alpha || pending_.size() >= cfg_.max_pending) continue;
       c.st = candidate::state::waiting;
-      ++l.in_flight;
+      c.sent = now;
+      ++active;
       ++l.stats.queries;
       const auto kind = l.kind == lookup_kind::find_node ? wire::dht_kind::find_node
                                                          : wire::dht_kind::get_providers;
@@ -221,8 +235,8 @@ void node::on_nodes(time_point now, const wire::peer_entry& from, const wire::dh
     if (c.at.node == from.node && c.st == candidate::state::waiting) {
       c.st = candidate::state::answered;
       hop = c.hop;
-      --l.in_flight;
       ++l.stats.answered;
+      sample_rtt(now - c.sent);
       break;
     }
   for (const auto& at : m.nodes) add_candidate(l, at, hop + 1);
@@ -253,7 +267,6 @@ void node::query_failed(time_point now, std::uint32_t tag) {
   for (candidate& c : it->second.shortlist)
     if (c.at.node == q.to && c.st == candidate::state::waiting) {
       c.st = candidate::state::failed;
-      --it->second.in_flight;
       ++it->second.stats.failed;
       break;
     }
@@ -350,6 +363,7 @@ void node::expire_records(time_point now) {
 // --- our own records and upkeep ---------------------------------------------------------------
 
 void node::provide(time_point now, const content_id& c, bool complete) {
+  last_now_ = std::max(last_now_, now);
   auto [it, fresh] = own_.try_emplace(c);
   if (fresh || it->second.complete != complete) {
     it->second.complete = complete;
@@ -407,7 +421,12 @@ std::optional<time_point> node::next_deadline() const {
   std::optional<time_point> t;
   auto at = [&](time_point x) { t = t ? std::min(*t, x) : x; };
   for (const auto& [tag, p] : pending_) at(p.deadline);
-  for (const auto& [id, l] : lookups_) at(l.started + cfg_.lookup_timeout);
+  const duration stall = stall_after();
+  for (const auto& [id, l] : lookups_) {
+    at(l.started + cfg_.lookup_timeout);
+    for (const candidate& c : l.shortlist)  // when a query stalls, the lookup moves on
+      if (c.st == candidate::state::waiting && c.sent + stall > last_now_) at(c.sent + stall);
+  }
   if (table_.size() > 0)
     for (const auto& [c, o] : own_)
       if (!o.in_progress) at(o.next);
@@ -416,6 +435,17 @@ std::optional<time_point> node::next_deadline() const {
     at(next_refresh_);
   }
   return t;
+}
+
+// A TCP-style smoothed round trip and its variation, over the answers to lookup queries.
+void node::sample_rtt(duration sample) {
+  const duration err = sample > srtt_ ? sample - srtt_ : srtt_ - sample;
+  rttvar_ = (3 * rttvar_ + err) / 4;
+  srtt_ = (7 * srtt_ + sample) / 8;
+}
+
+duration node::stall_after() const {
+  return std::clamp<duration>(srtt_ + 4 * rttvar_, cfg_.min_stall, cfg_.query_timeout);
 }
 
 std::size_t node::records_from(const node_id& n) const {

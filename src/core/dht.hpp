@@ -27,9 +27,10 @@
 namespace shoal::dht {
 
 struct config {
-  std::size_t k = 20;     // bucket size, nodes per answer, and copies of each record
-  std::size_t alpha = 3;  // queries in flight per lookup
-  duration query_timeout = 3s;
+  std::size_t k = 20;               // bucket size, nodes per answer, and copies of each record
+  std::size_t alpha = 3;            // queries in flight per lookup
+  duration query_timeout = 3s;      // a query unanswered this long has failed
+  duration min_stall = 250ms;       // stalled (see step()) after max(this, srtt + 4 rttvar)
   duration lookup_timeout = 30s;    // a lookup that has not converged by then ends with what it has
   int max_failures = 2;             // unanswered queries in a row that drop a member from the table
   std::size_t max_lookups = 64;     // lookups at once; more are refused (lookup() gives nothing)
@@ -138,7 +139,8 @@ class node {
   struct candidate {
     wire::peer_entry at;
     enum class state { fresh, waiting, answered, failed } st = state::fresh;
-    int hop = 1;  // answers that led to it
+    int hop = 1;        // answers that led to it
+    time_point sent{};  // when it was asked (waiting)
   };
   struct lookup_state {
     lookup_kind kind;
@@ -147,7 +149,6 @@ class node {
     std::vector<candidate> shortlist;  // closest first, at most max_candidates
     std::map<node_id, wire::provider_entry> providers;
     lookup_stats stats;
-    std::size_t in_flight = 0;
     bool internal = false;  // started by us (announce, refresh, bootstrap): no lookup_done
     std::optional<content_id> announce;  // the content to announce to the closest nodes
   };
@@ -183,6 +184,8 @@ class node {
   void run_announcements(time_point now);
   void refresh(time_point now);
   void forget_record(const content_id& c, const node_id& n);
+  void sample_rtt(duration sample);
+  duration stall_after() const;
 
   node_id self_;
   config cfg_;
@@ -200,7 +203,10 @@ class node {
   counters stats_;
   time_point next_expiry_{};
   time_point next_refresh_{};
-  bool started_ = false;  // some member was known once: upkeep timers run
+  bool started_ = false;     // some member was known once: upkeep timers run
+  duration srtt_ = 500ms;    // smoothed round trip of lookup queries
+  duration rttvar_ = 250ms;  // and its mean deviation
+  time_point last_now_{};    // the latest `now` handed in, for next_deadline()
 };
 
 }  // namespace shoal::dht

@@ -60,6 +60,11 @@ class sim_net {
   std::size_t size() const { return nodes_.size(); }
   time_point now() const { return now_; }
   void crash(std::size_t i) { alive_[i] = false; }
+  // A crash that nobody notices: messages to it vanish (a powered-off host), so queries time out.
+  void crash_silently(std::size_t i) {
+    alive_[i] = false;
+    silent_.insert(i);
+  }
   bool alive(std::size_t i) const { return alive_[i]; }
 
   // Node i is configured with node j as its bootstrap: it connects to it.
@@ -71,16 +76,19 @@ class sim_net {
   // Runs events until none is left or `limit` of virtual time has passed; ticks every 100 ms.
   void run_for(duration limit) {
     const time_point end = now_ + limit;
-    time_point next_tick = now_ + 100ms;
     while (now_ < end) {
-      if (events_.empty() && next_tick > end) {
+      if (events_.empty() && next_tick_ > end) {
         now_ = end;
         break;
       }
       const time_point next_event = events_.empty() ? end : events_.top().when;
-      if (next_tick <= next_event || next_event > end) {
-        now_ = std::min(next_tick, end);
-        next_tick += 100ms;
+      if (next_tick_ <= next_event || next_event > end) {
+        if (next_tick_ > end) {
+          now_ = end;
+          break;
+        }
+        now_ = next_tick_;
+        next_tick_ += 100ms;
         for (std::size_t i = 0; i < nodes_.size(); ++i)
           if (alive_[i]) {
             nodes_[i].handle_tick(now_);
@@ -172,7 +180,8 @@ class sim_net {
       return drain(e.from);
     }
     if (!alive_[e.to]) {  // refused at once, as a dial to a closed port is
-      events_.push({now_ + latency, seq_++, e.from, e.to, std::nullopt});
+      if (!silent_.contains(e.to))
+        events_.push({now_ + latency, seq_++, e.from, e.to, std::nullopt});
       return;
     }
     connect(e.from, e.to);
@@ -185,6 +194,7 @@ class sim_net {
   std::vector<node> nodes_;
   std::vector<wire::peer_entry> at_;
   std::vector<bool> alive_;
+  std::set<std::size_t> silent_;
   std::map<node_id, std::size_t> index_;
   std::set<std::pair<std::size_t, std::size_t>> connected_;
   std::priority_queue<event, std::vector<event>, std::greater<>> events_;
@@ -192,6 +202,7 @@ class sim_net {
   std::map<std::pair<std::size_t, lookup_id>, std::vector<wire::provider_entry>> early_;
   std::map<std::pair<std::size_t, lookup_id>, time_point> first_found_;
   time_point now_ = t0;
+  time_point next_tick_ = t0 + 100ms;  // every node ticks every 100 ms of virtual time
   std::uint64_t seq_ = 0;
   std::uint64_t messages_ = 0;
 };
@@ -458,6 +469,37 @@ TEST(dht_scale, lookup_figures_at_a_given_size) {
       "  provider lookups: %d/100 found the holder; first holder known after median %.0f "
       "ms, p99 %.0f ms; converged after median %.0f ms\n",
       holders, first[first.size() / 2], first[first.size() * 99 / 100], all[50]);
+}
+
+// The five members closest to a target vanish without a trace; a lookup of it from elsewhere.
+actions::lookup_done lookup_past_silent_nodes(const config& cfg) {
+  const std::uint64_t seed = 31;
+  std::mt19937_64 rng(seed);
+  sim_net net(100, seed, cfg);
+  join_all(net, rng);
+  const key target = random_hash(rng);
+  const auto closest = net.true_closest(target, 5, true);
+  for (auto i : closest) net.crash_silently(i);
+  std::size_t from = 0;
+  while (std::find(closest.begin(), closest.end(), from) != closest.end()) ++from;
+  auto done = net.lookup(from, lookup_kind::find_node, target);
+  EXPECT_TRUE(done);
+  if (!done) return {};
+  for (const auto& e : done->closest)
+    EXPECT_EQ(std::find(closest.begin(), closest.end(), net.index(e.node)), closest.end());
+  EXPECT_EQ(net.index(done->closest[0].node), net.true_closest(target, 1, true)[0]);
+  return *done;
+}
+
+TEST(dht_lookup, silent_nodes_cost_a_lookup_round_trips_not_the_query_timeout) {
+  const config cfg;
+  // It converged on the live members while the queries to the silent ones were still pending:
+  // well before one query timeout (3 s), let alone five.
+  EXPECT_LT(lookup_past_silent_nodes(cfg).stats.elapsed, cfg.query_timeout);
+  // Without stalling (a query holds its slot until it times out), the same lookup waits.
+  config patient = cfg;
+  patient.min_stall = cfg.query_timeout;
+  EXPECT_GE(lookup_past_silent_nodes(patient).stats.elapsed, cfg.query_timeout);
 }
 
 TEST(dht_lookup, empty_table_ends_at_once) {
