@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "sim/members.hpp"
 #include "sim/world.hpp"
 
 namespace shoal::sim {
@@ -12,25 +13,6 @@ namespace shoal::sim {
 namespace {
 
 constexpr time_point never = time_point::max();
-
-hash256 random_hash(std::mt19937_64& rng) {
-  hash256 h;
-  for (std::size_t i = 0; i < h.bytes.size(); i += 8) {
-    const std::uint64_t r = rng();
-    for (std::size_t j = 0; j < 8; ++j) h.bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
-  }
-  return h;
-}
-
-// Node i listens at 10.x.y.z:7420, so that entries are distinct and valid.
-wire::peer_entry entry_for(const node_id& n, std::size_t i) {
-  wire::peer_entry e;
-  e.node = n;
-  e.ip = {10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
-          static_cast<std::uint8_t>(i)};
-  e.port = 7420;
-  return e;
-}
 
 class dht_sim {
  public:

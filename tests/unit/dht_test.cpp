@@ -4,6 +4,7 @@
 // latency, tells both sides `handle_connected` on first contact as an authenticated connection
 // would, and answers a send to a crashed node with handle_unreachable.
 #include "core/dht.hpp"
+#include "sim/members.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,20 +21,8 @@ namespace {
 const time_point t0 = time_point{} + 1000s;
 constexpr duration latency = 10ms;
 
-hash256 random_hash(std::mt19937_64& rng) {
-  hash256 h;
-  for (auto& b : h.bytes) b = static_cast<std::uint8_t>(rng());
-  return h;
-}
-
-wire::peer_entry entry_for(const node_id& n, std::uint32_t index) {
-  wire::peer_entry e;
-  e.node = n;
-  e.ip = {10, static_cast<std::uint8_t>(index >> 16), static_cast<std::uint8_t>(index >> 8),
-          static_cast<std::uint8_t>(index)};
-  e.port = 7420;
-  return e;
-}
+using sim::entry_for;
+using sim::random_hash;
 
 wire::message round_trip(const wire::message& m) {
   std::vector<std::uint8_t> frame;
