@@ -17,6 +17,7 @@
 #include "core/dht.hpp"
 #include "core/fetch.hpp"
 #include "core/merkle.hpp"
+#include "core/swarm.hpp"
 #include "core/token_bucket.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
@@ -160,25 +161,7 @@ struct link {
   std::uint16_t max_requests = 0;
   std::uint16_t listen_port = 0;
   std::set<content_id> interested;  // contents it asked about or announced (peer exchange done)
-  std::map<content_id, piece_set> announced;  // its bitfield and haves, for contents we hold
   time_point last_useful{};
-};
-
-// For a content this node holds: how many connected peers announced each piece. A node that
-// holds the whole content sends a piece a second time only when no piece is left that it alone
-// has (reject reason `elsewhere`), so that its upload goes to new pieces.
-struct swarm_counts {
-  std::vector<std::uint16_t> holders;
-  // The peer each piece was last sent to: until it announces the piece, others are asked to
-  // wait for it rather than take a second copy from here.
-  std::vector<peer_handle> sent_to;
-  std::uint64_t unheld = 0;  // pieces no connected peer announced
-  void add(std::uint64_t piece) {
-    if (holders[piece]++ == 0) --unheld;
-  }
-  void remove(std::uint64_t piece) {
-    if (--holders[piece] == 0) ++unheld;
-  }
 };
 
 struct cached_piece {
@@ -552,7 +535,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                           "piece " + std::to_string(ref.piece.value) + " is not here yet"});
       return;
     }
-    if (r->have().complete() && held_elsewhere(c.id(), ref)) {
+    if (r->have().complete() && swarm_.held_elsewhere(c.id(), ref)) {
       // No text: the reason says it all, and these go out by the thousand from an origin
       // whose upload is the swarm's scarcest resource.
       s.send_reject(now, {wire::request_kind::block, ref, wire::reason::elsewhere, ""});
@@ -759,68 +742,22 @@ class daemon_impl final : public daemon, public net::connection_handler {
     c.flush();
   }
 
-  // Counts what peers announce of contents we hold, for held_elsewhere().
+  // What peers announce of contents we hold feeds the first-copy rule (core/swarm.hpp).
   template <typename T>
   void record_announce(connection& c, const T& msg) {
     store::content_reader* r = reader(msg.content);
-    auto l = links_.find(c.id());
-    if (!r || l == links_.end()) return;
+    if (!r || !links_.contains(c.id())) return;
     const std::uint64_t pieces = r->layout().piece_count();
-    auto [sit, fresh] = swarm_.try_emplace(msg.content);
-    swarm_counts& sc = sit->second;
-    if (fresh) {
-      sc.holders.assign(pieces, 0);
-      sc.sent_to.assign(pieces, peer_handle{});
-      sc.unheld = pieces;
-    }
-    auto& announced = l->second.announced;
-    if constexpr (std::is_same_v<T, wire::bitfield>) {
-      auto set = piece_set::from_bytes(msg.piece_count, msg.bits);
-      if (!set || set->size() != pieces) return;  // its fetch of ours says so, if it matters
-      if (auto old = announced.find(msg.content); old != announced.end())
-        for (std::uint64_t i = 0; i < pieces; ++i)
-          if (old->second.contains(piece_index(i))) sc.remove(i);
-      for (std::uint64_t i = 0; i < pieces; ++i)
-        if (set->contains(piece_index(i))) sc.add(i);
-      announced[msg.content] = std::move(*set);
-    } else {
-      auto a = announced.find(msg.content);
-      if (a == announced.end() || msg.piece.value >= pieces) return;
-      if (a->second.insert(msg.piece)) sc.add(msg.piece.value);
-    }
-  }
-
-  // The first-copy rule: while some piece is held by no connected peer, a piece that another
-  // peer already announced, or that was sent to another peer who will announce it, is not sent
-  // again; the requester gets it from that peer. It applies between peers that announce what
-  // they hold (a fetch with --origin-only does not, and is served as it asks).
-  bool held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
-    auto sit = swarm_.find(ref.content);
-    auto l = links_.find(requester);
-    if (sit == swarm_.end() || l == links_.end()) return false;
-    swarm_counts& sc = sit->second;
-    const std::uint64_t piece = ref.piece.value;
-    const auto mine = l->second.announced.find(ref.content);
-    if (mine == l->second.announced.end()) return false;  // not announcing: not in the swarm
-    if (sc.unheld == 0) return false;
-    const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
-    if (holders > 0) return true;
-    const peer_handle sent = sc.sent_to[piece];
-    if (sent != peer_handle{} && sent != requester) {
-      auto other = links_.find(sent);
-      if (other != links_.end() && other->second.announced.contains(ref.content)) return true;
-    }
-    sc.sent_to[piece] = requester;
-    return false;
+    if constexpr (std::is_same_v<T, wire::bitfield>)
+      swarm_.handle_bitfield(c.id(), msg, pieces);
+    else
+      swarm_.handle_have(c.id(), msg, pieces);
   }
 
   void forget_link(peer_handle id) {
     auto l = links_.find(id);
     if (l == links_.end()) return;
-    for (const auto& [cid, set] : l->second.announced)
-      if (auto sit = swarm_.find(cid); sit != swarm_.end())
-        for (std::uint64_t i = 0; i < set.size(); ++i)
-          if (set.contains(piece_index(i))) sit->second.remove(i);
+    swarm_.handle_peer_removed(id);
     for (const auto& cid : l->second.interested)
       if (auto in = interest_.find(cid); in != interest_.end()) {
         in->second.erase(id);
@@ -1237,12 +1174,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
     // The swarms this node serves in: how many peers take part, and how many pieces no
     // connected peer holds yet (0: the peers hold a full copy between them without this node).
     json swarms = json::array();
-    for (const auto& [id, sc] : swarm_) {
-      auto in = interest_.find(id);
-      swarms.push_back({{"id", id.str()},
+    for (const auto& s : swarm_.swarms()) {
+      auto in = interest_.find(s.id);
+      swarms.push_back({{"id", s.id.str()},
                         {"peers", in == interest_.end() ? 0 : in->second.size()},
-                        {"pieces", sc.holders.size()},
-                        {"pieces_only_here", sc.unheld}});
+                        {"pieces", s.pieces},
+                        {"pieces_only_here", s.only_here}});
     }
     return json{{"event", "status"},
                 {"node", identity_.self.id.str()},
@@ -1693,7 +1630,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::uint64_t downloaded_ = 0;  // bytes read from peers
   std::map<peer_handle, link> links_;
   std::map<content_id, std::set<peer_handle>> interest_;  // connections in each swarm
-  std::map<content_id, swarm_counts> swarm_;
+  swarm swarm_;  // what peers announced, and the first-copy rule
   // The DHT: after identity_ and rng_, which it is made from.
   dht::node dht_;
   std::map<node_id, std::deque<wire::message>> dht_outbox_;  // waiting for a connection

@@ -1,0 +1,85 @@
+#include "core/swarm.hpp"
+
+namespace shoal {
+
+void swarm::counts::add(std::uint64_t piece) {
+  if (holders[piece]++ == 0) --unheld;
+}
+
+void swarm::counts::remove(std::uint64_t piece) {
+  if (--holders[piece] == 0) ++unheld;
+}
+
+swarm::counts& swarm::counts_for(const content_id& c, std::uint64_t pieces) {
+  auto [it, fresh] = counts_.try_emplace(c);
+  if (fresh) {
+    it->second.holders.assign(pieces, 0);
+    it->second.sent_to.assign(pieces, peer_handle{});
+    it->second.unheld = pieces;
+  }
+  return it->second;
+}
+
+void swarm::handle_bitfield(peer_handle p, const wire::bitfield& b, std::uint64_t pieces) {
+  auto set = piece_set::from_bytes(b.piece_count, b.bits);
+  if (!set || set->size() != pieces) return;
+  counts& sc = counts_for(b.content, pieces);
+  if (sc.holders.size() != pieces) return;
+  auto& mine = announced_[p];
+  if (auto old = mine.find(b.content); old != mine.end())
+    for (std::uint64_t i = 0; i < pieces; ++i)
+      if (old->second.contains(piece_index(i))) sc.remove(i);
+  for (std::uint64_t i = 0; i < pieces; ++i)
+    if (set->contains(piece_index(i))) sc.add(i);
+  mine[b.content] = std::move(*set);
+}
+
+void swarm::handle_have(peer_handle p, const wire::have& h, std::uint64_t pieces) {
+  auto peer = announced_.find(p);
+  if (peer == announced_.end()) return;
+  auto a = peer->second.find(h.content);  // a have counts only after the peer's bitfield
+  if (a == peer->second.end() || h.piece.value >= pieces) return;
+  counts& sc = counts_for(h.content, pieces);
+  if (sc.holders.size() != pieces) return;
+  if (a->second.insert(h.piece)) sc.add(h.piece.value);
+}
+
+void swarm::handle_peer_removed(peer_handle p) {
+  auto peer = announced_.find(p);
+  if (peer == announced_.end()) return;
+  for (const auto& [cid, set] : peer->second)
+    if (auto sit = counts_.find(cid); sit != counts_.end())
+      for (std::uint64_t i = 0; i < set.size(); ++i)
+        if (set.contains(piece_index(i))) sit->second.remove(i);
+  announced_.erase(peer);
+}
+
+bool swarm::announced(peer_handle p, const content_id& c) const {
+  auto peer = announced_.find(p);
+  return peer != announced_.end() && peer->second.contains(c);
+}
+
+bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
+  auto sit = counts_.find(ref.content);
+  auto peer = announced_.find(requester);
+  if (sit == counts_.end() || peer == announced_.end()) return false;
+  counts& sc = sit->second;
+  const std::uint64_t piece = ref.piece.value;
+  const auto mine = peer->second.find(ref.content);
+  if (mine == peer->second.end()) return false;  // not announcing: not in the swarm
+  if (sc.unheld == 0 || piece >= sc.holders.size()) return false;
+  const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
+  if (holders > 0) return true;
+  const peer_handle sent = sc.sent_to[piece];
+  if (sent != peer_handle{} && sent != requester && announced(sent, ref.content)) return true;
+  sc.sent_to[piece] = requester;
+  return false;
+}
+
+std::vector<swarm::summary> swarm::swarms() const {
+  std::vector<summary> out;
+  for (const auto& [id, sc] : counts_) out.push_back({id, sc.holders.size(), sc.unheld});
+  return out;
+}
+
+}  // namespace shoal
