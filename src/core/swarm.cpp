@@ -44,7 +44,57 @@ void swarm::handle_have(peer_handle p, const wire::have& h, std::uint64_t pieces
   if (a->second.insert(h.piece)) sc.add(h.piece.value);
 }
 
+void swarm::handle_peer_added(peer_handle p, std::optional<wire::peer_entry> at, bool pass_on) {
+  peer_info& info = peers_[p];
+  info.at = at;
+  info.pass_on = pass_on;
+}
+
+bool swarm::handle_interest(peer_handle p, const content_id& x, bool exchange) {
+  peer_info& me = peers_[p];
+  if (!me.interests.insert(x).second) return false;
+  if (!exchange) return true;
+  auto& others = members_[x];
+  wire::peers to_new{x, {}};
+  for (peer_handle o : others) {
+    auto other = peers_.find(o);
+    if (other == peers_.end() || !other->second.pass_on) continue;
+    if (other->second.at && to_new.entries.size() < wire::max_peers_per_message)
+      to_new.entries.push_back(*other->second.at);
+    if (me.at) tells_.push_back({o, wire::peers{x, {*me.at}}});
+  }
+  if (!to_new.entries.empty()) tells_.push_back({p, std::move(to_new)});
+  if (others.size() < max_members) others.insert(p);
+  return true;
+}
+
+bool swarm::interested(peer_handle p, const content_id& x) const {
+  auto it = peers_.find(p);
+  return it != peers_.end() && it->second.interests.contains(x);
+}
+
+const std::set<peer_handle>& swarm::members(const content_id& x) const {
+  static const std::set<peer_handle> none;
+  auto it = members_.find(x);
+  return it == members_.end() ? none : it->second;
+}
+
+std::optional<swarm::tell> swarm::poll_tell() {
+  if (tells_.empty()) return std::nullopt;
+  tell t = std::move(tells_.front());
+  tells_.pop_front();
+  return t;
+}
+
 void swarm::handle_peer_removed(peer_handle p) {
+  if (auto info = peers_.find(p); info != peers_.end()) {
+    for (const auto& x : info->second.interests)
+      if (auto m = members_.find(x); m != members_.end()) {
+        m->second.erase(p);
+        if (m->second.empty()) members_.erase(m);
+      }
+    peers_.erase(info);
+  }
   auto peer = announced_.find(p);
   if (peer == announced_.end()) return;
   for (const auto& [cid, set] : peer->second)

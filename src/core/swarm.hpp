@@ -1,6 +1,7 @@
-// The serving side of the swarms this node holds content for: what each connected peer has
-// announced (its bitfield and haves), how many peers hold each piece, and the first-copy rule
-// that decides whether a requested piece is sent again (docs/protocol/wire.md, 5.7).
+// The swarms this node takes part in: which connected peers take part in which content (peer
+// exchange: each newcomer is told of the others and they of it), what each peer has announced
+// (its bitfield and haves), how many peers hold each piece, and the first-copy rule that decides
+// whether a requested piece is sent again (docs/protocol/wire.md, 5.7).
 //
 // The first-copy rule: while some piece of a content is held by no connected peer, a piece that
 // another peer already announced, or that was sent to another announcing peer who will announce
@@ -13,7 +14,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "core/fetch.hpp"
@@ -24,11 +28,34 @@ namespace shoal {
 
 class swarm {
  public:
+  // Peers kept per content for peer exchange: enough for every fetch's connections (64) to be
+  // told of several times as many, bounded.
+  static constexpr std::size_t max_members = 256;
+
+  // --- peer exchange ------------------------------------------------------------------------
+  // A peer's session opened. `at` is where it listens (none: it is never passed on); a peer
+  // that does not `pass_on` (a connection our --origin-only fetch uses) is neither told of
+  // others nor told to them.
+  void handle_peer_added(peer_handle p, std::optional<wire::peer_entry> at, bool pass_on);
+  // The peer takes part in content `x` (it asked about it or announced it, and we hold or fetch
+  // it). False if that was known already. With `exchange`, it joins x's swarm: peers messages
+  // are queued that tell it of the others and each of them of it (poll_tell()).
+  bool handle_interest(peer_handle p, const content_id& x, bool exchange);
+  bool interested(peer_handle p, const content_id& x) const;
+  // The peers in x's swarm (for announcing each stored piece to them).
+  const std::set<peer_handle>& members(const content_id& x) const;
+  struct tell {
+    peer_handle to;
+    wire::peers msg;
+  };
+  std::optional<tell> poll_tell();
+
+  // --- announcements and the first-copy rule --------------------------------------------------
   // A peer's bitfield or have for a content this node holds (some or all of; `pieces` pieces).
   // A bitfield of the wrong size is ignored (the peer's fetch of ours reports it if it matters).
   void handle_bitfield(peer_handle p, const wire::bitfield& b, std::uint64_t pieces);
   void handle_have(peer_handle p, const wire::have& h, std::uint64_t pieces);
-  // The peer's connection closed: what it announced no longer counts.
+  // The peer's connection closed: what it announced no longer counts, and it leaves every swarm.
   void handle_peer_removed(peer_handle p);
 
   // The first-copy rule for a block request of a content this node holds complete: true if the
@@ -55,8 +82,17 @@ class swarm {
   };
   counts& counts_for(const content_id& c, std::uint64_t pieces);
 
+  struct peer_info {
+    std::optional<wire::peer_entry> at;
+    bool pass_on = true;
+    std::set<content_id> interests;
+  };
+
   std::map<content_id, counts> counts_;
   std::map<peer_handle, std::map<content_id, piece_set>> announced_;
+  std::map<peer_handle, peer_info> peers_;
+  std::map<content_id, std::set<peer_handle>> members_;
+  std::deque<tell> tells_;
 };
 
 }  // namespace shoal

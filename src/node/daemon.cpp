@@ -160,7 +160,6 @@ struct job {
 struct link {
   std::uint16_t max_requests = 0;
   std::uint16_t listen_port = 0;
-  std::set<content_id> interested;  // contents it asked about or announced (peer exchange done)
   time_point last_useful{};
 };
 
@@ -373,6 +372,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
             l.max_requests = e.peer_max_requests;
             l.listen_port = e.peer_listen_port;
             l.last_useful = now;
+            // A connection of an --origin-only fetch is kept out of peer exchange.
+            swarm_.handle_peer_added(c.id(), peer_entry_of(c), !origin_only(c.id()));
             if (close_if_duplicate(c)) return;
             if (!dht_established(c)) return;
             if (auto* j = job_of(c.id())) {
@@ -605,40 +606,31 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto l = links_.find(c.id());
     if (l == links_.end()) return;
     l->second.last_useful = net::now();
-    if (l->second.interested.contains(content)) return;
+    if (swarm_.interested(c.id(), content)) return;
     if (!jobs_.contains(content) && !reader(content)) return;  // bounded by what we have
     note_interest(c, content);
   }
 
-  // Peer exchange: the new peer learns the others in the swarm, and they learn it.
+  // Peer exchange (core/swarm.hpp): the new peer learns the others in the swarm, and they
+  // learn it. A peer interested in a content we fetch joins that fetch, unless it is an
+  // --origin-only fetch, which takes no part in the swarm.
   void note_interest(connection& c, const content_id& x) {
-    link& l = links_[c.id()];
-    if (!l.interested.insert(x).second) return;
+    if (swarm_.interested(c.id(), x)) return;
     if (auto j = jobs_.find(x); j != jobs_.end() && !conn_job_.contains(c.id())) {
-      if (j->second.origin_only) return;  // it does not take part in the swarm
-      attach(j->second, c);
-    }
-    auto& others = interest_[x];
-    const auto now = net::now();
-    const auto mine = peer_entry_of(c);
-    wire::peers to_new{x, {}};
-    for (peer_handle o : others) {
-      auto oc = connections_.find(o);
-      if (oc == connections_.end() || !oc->second->sess() || oc->second->sess()->closed()) continue;
-      if (origin_only(o)) continue;
-      if (auto e = peer_entry_of(*oc->second);
-          e && to_new.entries.size() < wire::max_peers_per_message)
-        to_new.entries.push_back(*e);
-      if (mine) {
-        oc->second->sess()->send_peers(now, wire::peers{x, {*mine}});
-        oc->second->flush();
+      if (j->second.origin_only) {
+        swarm_.handle_interest(c.id(), x, false);
+        return;
       }
+      attach(j->second, c);  // which comes back here, attached, and does the exchange
     }
-    if (!to_new.entries.empty() && c.sess()) {
-      c.sess()->send_peers(now, std::move(to_new));
-      c.flush();
+    if (!swarm_.handle_interest(c.id(), x, true)) return;
+    const auto now = net::now();
+    while (auto t = swarm_.poll_tell()) {
+      auto to = connections_.find(t->to);
+      if (to == connections_.end() || !to->second->sess() || to->second->sess()->closed()) continue;
+      to->second->sess()->send_peers(now, std::move(t->msg));
+      to->second->flush();
     }
-    if (others.size() < 4 * max_swarm_connections) others.insert(c.id());
   }
 
   std::optional<wire::peer_entry> peer_entry_of(connection& c) {
@@ -758,11 +750,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto l = links_.find(id);
     if (l == links_.end()) return;
     swarm_.handle_peer_removed(id);
-    for (const auto& cid : l->second.interested)
-      if (auto in = interest_.find(cid); in != interest_.end()) {
-        in->second.erase(id);
-        if (in->second.empty()) interest_.erase(in);
-      }
     links_.erase(l);
   }
 
@@ -873,8 +860,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
           pump_dht();
         }
         // Announced at once: the piece is verified and stored, so it can be served now.
-        if (auto in = interest_.find(cid); in != interest_.end() && !j.origin_only)
-          for (peer_handle p : in->second)
+        if (!j.origin_only)
+          for (peer_handle p : swarm_.members(cid))
             if (auto c = connections_.find(p); c != connections_.end() && c->second->sess()) {
               c->second->sess()->send_have(now, cid, st->piece);
               touched.insert(p);
@@ -1175,9 +1162,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     // connected peer holds yet (0: the peers hold a full copy between them without this node).
     json swarms = json::array();
     for (const auto& s : swarm_.swarms()) {
-      auto in = interest_.find(s.id);
       swarms.push_back({{"id", s.id.str()},
-                        {"peers", in == interest_.end() ? 0 : in->second.size()},
+                        {"peers", swarm_.members(s.id).size()},
                         {"pieces", s.pieces},
                         {"pieces_only_here", s.only_here}});
     }
@@ -1629,8 +1615,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::uint64_t uploaded_ = 0;    // bytes written to peers (TLS payload)
   std::uint64_t downloaded_ = 0;  // bytes read from peers
   std::map<peer_handle, link> links_;
-  std::map<content_id, std::set<peer_handle>> interest_;  // connections in each swarm
-  swarm swarm_;  // what peers announced, and the first-copy rule
+  swarm swarm_;  // who takes part in which swarm, what they announced, the first-copy rule
   // The DHT: after identity_ and rng_, which it is made from.
   dht::node dht_;
   std::map<node_id, std::deque<wire::message>> dht_outbox_;  // waiting for a connection

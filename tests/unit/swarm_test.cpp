@@ -1,5 +1,6 @@
-// The serving side's first-copy rule (core/swarm.hpp): while some piece is held by no connected
-// peer, a piece another announcing peer holds, or was just sent, is refused with `elsewhere`.
+// core/swarm.hpp: peer exchange (each newcomer to a content's swarm learns the others, they learn
+// it, within bounds), and the serving side's first-copy rule (while some piece is held by no
+// connected peer, a piece another announcing peer holds, or was just sent, is refused).
 #include "core/swarm.hpp"
 
 #include <gtest/gtest.h>
@@ -75,6 +76,72 @@ TEST(swarm, malformed_and_early_announcements_are_ignored) {
   // A new bitfield replaces the old one.
   s.handle_bitfield(a, bits({2, 3}), pieces);
   EXPECT_EQ(s.swarms().at(0).only_here, pieces - 2);
+}
+
+wire::peer_entry at(std::uint8_t host) {
+  wire::peer_entry e;
+  e.node.digest.bytes[0] = host;
+  e.ip = {10, 0, 0, host};
+  e.port = 7420;
+  return e;
+}
+
+// Everything queued, as (to, entries told) pairs.
+std::vector<std::pair<peer_handle, std::vector<wire::peer_entry>>> tells(swarm& s) {
+  std::vector<std::pair<peer_handle, std::vector<wire::peer_entry>>> out;
+  while (auto t = s.poll_tell()) {
+    EXPECT_EQ(t->msg.content, c);
+    out.emplace_back(t->to, t->msg.entries);
+  }
+  return out;
+}
+
+TEST(swarm_exchange, each_newcomer_learns_the_others_and_they_learn_it) {
+  swarm s;
+  for (std::uint8_t i = 1; i <= 3; ++i) s.handle_peer_added(peer_handle(i), at(i), true);
+  EXPECT_TRUE(s.handle_interest(a, c, true));
+  EXPECT_TRUE(tells(s).empty());  // alone: nobody to tell
+  EXPECT_TRUE(s.handle_interest(b, c, true));
+  auto t = tells(s);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0], std::make_pair(a, std::vector{at(2)}));  // a learns b
+  EXPECT_EQ(t[1], std::make_pair(b, std::vector{at(1)}));  // b learns a
+  EXPECT_TRUE(s.handle_interest(c3, c, true));
+  t = tells(s);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[2], std::make_pair(c3, std::vector{at(1), at(2)}));  // one message with both
+  EXPECT_FALSE(s.handle_interest(a, c, true));                     // known: nothing again
+  EXPECT_TRUE(tells(s).empty());
+  EXPECT_EQ(s.members(c).size(), 3u);
+  s.handle_peer_removed(b);
+  EXPECT_EQ(s.members(c), (std::set{a, c3}));
+  EXPECT_FALSE(s.interested(b, c));
+}
+
+TEST(swarm_exchange, unlistening_and_private_peers_are_not_passed_on) {
+  swarm s;
+  s.handle_peer_added(a, at(1), true);
+  s.handle_peer_added(b, std::nullopt, true);  // does not listen: told of others, never passed on
+  s.handle_peer_added(c3, at(3), false);       // an --origin-only fetch's connection
+  s.handle_interest(a, c, true);
+  s.handle_interest(b, c, true);
+  auto t = tells(s);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0], std::make_pair(b, std::vector{at(1)}));
+  // The private peer is recorded as interested, but takes no part in the exchange.
+  EXPECT_TRUE(s.handle_interest(c3, c, false));
+  EXPECT_TRUE(s.interested(c3, c));
+  EXPECT_TRUE(tells(s).empty());
+  EXPECT_EQ(s.members(c).size(), 2u);
+}
+
+TEST(swarm_exchange, a_swarm_keeps_a_bounded_number_of_members) {
+  swarm s;
+  for (std::uint64_t i = 1; i <= swarm::max_members + 50; ++i) {
+    s.handle_peer_added(peer_handle(i), std::nullopt, true);
+    s.handle_interest(peer_handle(i), c, true);
+  }
+  EXPECT_EQ(s.members(c).size(), swarm::max_members);
 }
 
 }  // namespace
