@@ -397,7 +397,7 @@ void node::refresh(time_point now) {
     if (pending_.size() < cfg_.max_pending)
       send_query(now, at, wire::dht_query{0, wire::dht_kind::find_node, key_of(self_)},
                  purpose::ping, 0);
-  start(now, lookup_kind::find_node, key_of(self_), true);
+  if (lookups_.size() < cfg_.max_lookups) start(now, lookup_kind::find_node, key_of(self_), true);
   auto occupied = table_.occupied();
   std::shuffle(occupied.begin(), occupied.end(), rng_);
   for (std::size_t i = 0; i < occupied.size() && i < refreshes_per_round; ++i) {
