@@ -130,6 +130,13 @@ int main(int argc, char** argv) {
       ->add_option("--loss", dht_sim.loss,
                    "Share of packets lost, each costing a TCP retransmission (default 0)")
       ->check(CLI::Range(0.0, 0.5));
+  sim_dht->add_flag("--restart", dht_sim.restart,
+                    "After the crash phase, the crashed members restart with empty tables");
+  sim_dht
+      ->add_option("--partition", dht_sim.partition,
+                   "Then split the network with this share of the members on one side "
+                   "(default 0: no split), then heal it")
+      ->check(CLI::Range(0.0, 0.95));
 
   try {
     app.parse(argc, argv);

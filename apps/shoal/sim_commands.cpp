@@ -42,9 +42,9 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim dht --seed %llu --nodes %zu --lookups %zu --crash %g "
-        "--loss %g)\n",
+        "--loss %g%s --partition %g)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
-        p.lookups, p.crash, p.loss);
+        p.lookups, p.crash, p.loss, p.restart ? " --restart" : "", p.partition);
   std::fflush(stdout);
   // The simulator reads no clock; its speed is measured here, outside it.
   const auto start = std::chrono::steady_clock::now();
@@ -69,6 +69,11 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
            {"trace_hash", r.trace_hash},
            {"violations", r.violations}};
     if (p.crash > 0) j["crashed"] = figures_json(r.crashed);
+    if (p.restart && r.crashed_nodes > 0) j["restarted"] = figures_json(r.restarted);
+    if (p.partition > 0) {
+      j["split"] = figures_json(r.split);
+      j["healed"] = figures_json(r.healed);
+    }
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%zu members joined, each through one earlier member\n", p.nodes);
@@ -76,6 +81,17 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
     if (p.crash > 0) {
       std::printf("then %zu members (%.0f%%) crashed\n", r.crashed_nodes, 100.0 * p.crash);
       print_figures("after the crash", r.crashed);
+    }
+    if (p.restart && r.crashed_nodes > 0) {
+      std::printf("then the %zu crashed members restarted, with empty tables\n", r.crashed_nodes);
+      print_figures("after the restarts", r.restarted);
+    }
+    if (p.partition > 0) {
+      std::printf("then the network split (%.0f%% of the members on one side)\n",
+                  100.0 * p.partition);
+      print_figures("within each side", r.split);
+      std::printf("then the split healed\n");
+      print_figures("across the old split, at once", r.healed);
     }
     std::printf(
         "%llu messages (%llu lost), %llu events in %.0f s of virtual time; %.1f s of wall "

@@ -29,6 +29,8 @@ class dht_sim {
     }
     alive_.assign(p.nodes, true);
     tick_at_.assign(p.nodes, never);
+    epoch_.assign(p.nodes, 0);
+    side_.assign(p.nodes, false);
   }
 
   dht_report run() {
@@ -50,6 +52,29 @@ class dht_sim {
         }
       lookups(report_.crashed);
     }
+    if (p_.restart && report_.crashed_nodes > 0) {
+      // The crashed members come back, one by one, with empty tables (a restarted daemon keeps
+      // no routing state), each through one live member.
+      const time_point t = w_.now();
+      std::size_t k = 0;
+      for (std::size_t i = 0; i < p_.nodes; ++i)
+        if (!alive_[i])
+          w_.at(t + p_.join_gap * static_cast<std::int64_t>(k++), [this, i] { restart(i); });
+      w_.run_until(t + p_.join_gap * static_cast<std::int64_t>(k) + 30s);
+      lookups(report_.restarted);
+    }
+    if (p_.partition > 0) {
+      // The network splits: a share of the live members on one side, the rest on the other;
+      // messages between the sides vanish. Lookups within a side, then the split heals and
+      // lookups across the old split run at once (no time for refreshes).
+      for (std::size_t i = 0; i < p_.nodes; ++i) side_[i] = w_.uniform() < p_.partition;
+      split_ = true;
+      w_.trace("split", 0, 0);
+      lookups(report_.split, pairs::same_side);
+      split_ = false;
+      w_.trace("heal", 0, 0);
+      lookups(report_.healed, pairs::across);
+    }
     check_bounds();
     report_.events = w_.events_run();
     report_.virtual_seconds = std::chrono::duration<double>(w_.now() - start).count();
@@ -58,17 +83,30 @@ class dht_sim {
   }
 
  private:
+  enum class pairs { any, same_side, across };
+
   // One phase: lookups of random live targets from random live nodes, started lookup_gap apart.
-  void lookups(lookup_figures& f) {
+  void lookups(lookup_figures& f, pairs how = pairs::any) {
     std::vector<std::size_t> live;
     for (std::size_t i = 0; i < p_.nodes; ++i)
       if (alive_[i]) live.push_back(i);
     if (live.size() < 2) return;
     const time_point start = w_.now();
+    std::size_t started = 0;
     for (std::size_t q = 0; q < p_.lookups; ++q) {
       const std::size_t a = w_.next() % live.size();
       std::size_t b = w_.next() % live.size();
       if (b == a) b = (b + 1) % live.size();
+      // A pair on the wanted sides of the split: a few more draws, else this lookup is skipped.
+      for (int tries = 0; how != pairs::any && tries < 64; ++tries) {
+        const bool same = side_[live[a]] == side_[live[b]];
+        if (a != b && same == (how == pairs::same_side)) break;
+        b = w_.next() % live.size();
+      }
+      if (a == b ||
+          (how != pairs::any && (side_[live[a]] == side_[live[b]]) != (how == pairs::same_side)))
+        continue;
+      ++started;
       const std::size_t from = live[a], target = live[b];
       w_.at(start + p_.lookup_gap * static_cast<std::int64_t>(q), [this, from, target, &f] {
         if (!alive_[from]) return;
@@ -79,15 +117,41 @@ class dht_sim {
         drain(from);
       });
     }
-    f.lookups = p_.lookups;
+    f.lookups = started;
     // Every lookup ends by its own timeout at the latest.
     w_.run_until(start + p_.lookup_gap * static_cast<std::int64_t>(p_.lookups) +
                  p_.dht.lookup_timeout + 10s);
   }
 
+  // A connection between two members, as their current incarnations (a restart ends every
+  // connection the member had).
+  std::pair<std::uint64_t, std::uint64_t> link_key(std::size_t a, std::size_t b) const {
+    const std::uint64_t ka = (std::uint64_t{a} << 32) | epoch_[a];
+    const std::uint64_t kb = (std::uint64_t{b} << 32) | epoch_[b];
+    return {std::min(ka, kb), std::max(ka, kb)};
+  }
+
+  bool reachable(std::size_t a, std::size_t b) const {
+    return alive_[a] && alive_[b] && !(split_ && side_[a] != side_[b]);
+  }
+
+  void restart(std::size_t i) {
+    ++epoch_[i];
+    // Lookups the old incarnation never finished are dropped (the new one numbers its own).
+    std::erase_if(waiting_, [i](const auto& w) { return w.first.first == i; });
+    nodes_[i] = std::make_unique<dht::node>(at_[i].node, p_.dht, w_.next());
+    alive_[i] = true;
+    tick_at_[i] = never;
+    w_.trace("restart", i, 0);
+    std::vector<std::size_t> live;
+    for (std::size_t j = 0; j < p_.nodes; ++j)
+      if (alive_[j] && j != i) live.push_back(j);
+    if (!live.empty()) open_link(i, live[w_.next() % live.size()]);
+  }
+
   void open_link(std::size_t a, std::size_t b) {
-    if (!alive_[a] || !alive_[b]) return;
-    if (!connected_.insert({std::min(a, b), std::max(a, b)}).second) return;
+    if (!reachable(a, b)) return;
+    if (!connected_.insert(link_key(a, b)).second) return;
     w_.trace("connect", a, b);
     nodes_[a]->handle_connected(w_.now(), at_[b]);
     nodes_[b]->handle_connected(w_.now(), at_[a]);
@@ -101,13 +165,14 @@ class dht_sim {
     wire::encode(m, frame);
     w_.trace("send", from, to);
     w_.trace("frame", frame);
-    if (!alive_[to]) {
-      ++report_.lost;  // a crashed node answers nothing: the sender's query times out
+    if (!reachable(from, to)) {
+      ++report_.lost;  // a crashed or cut-off node answers nothing: the sender's query times out
       return;
     }
     const duration one_way = latency_[from] + latency_[to];
     duration delay = one_way;
-    const bool fresh = !connected_.contains({std::min(from, to), std::max(from, to)});
+    const bool fresh = !connected_.contains(link_key(from, to));
+    const std::uint32_t epoch_from = epoch_[from], epoch_to = epoch_[to];
     if (fresh) delay += 4 * one_way;  // TCP and TLS 1.3: two round trips first
     // DHT messages ride on TCP: a lost packet is sent again after the retransmission timeout
     // (Linux: at least 200 ms, and about the round trip plus its variance), as often as needed.
@@ -115,8 +180,9 @@ class dht_sim {
       ++report_.lost;
       delay += std::max<duration>(200ms, 2 * one_way) + one_way;
     }
-    w_.after(delay, [this, from, to, fresh, frame = std::move(frame)] {
-      if (!alive_[to] || !alive_[from]) return;
+    w_.after(delay, [this, from, to, fresh, epoch_from, epoch_to, frame = std::move(frame)] {
+      // Lost if either end crashed or restarted meanwhile, or the network split under it.
+      if (!reachable(from, to) || epoch_[from] != epoch_from || epoch_[to] != epoch_to) return;
       if (fresh) open_link(from, to);
       auto got = wire::decode_body(byte_span(frame).subspan(4));
       SHOAL_ASSERT(got.ok());
@@ -189,9 +255,12 @@ class dht_sim {
   std::vector<wire::peer_entry> at_;
   std::vector<duration> latency_;
   std::vector<bool> alive_;
+  std::vector<std::uint32_t> epoch_;  // restarts of each member
+  std::vector<bool> side_;            // which side of a split each member is on
+  bool split_ = false;
   std::vector<time_point> tick_at_;
   std::map<node_id, std::size_t> index_;
-  std::set<std::pair<std::size_t, std::size_t>> connected_;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> connected_;
   std::map<std::pair<std::size_t, dht::lookup_id>, std::pair<std::size_t, lookup_figures*>>
       waiting_;
 };

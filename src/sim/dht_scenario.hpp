@@ -25,6 +25,8 @@ struct dht_params {
   std::size_t lookups = 1000;  // per phase
   double crash = 0.2;          // share of nodes that crash before the second phase (0: no phase)
   double loss = 0.0;           // share of packets lost (each costs a TCP retransmission)
+  bool restart = false;        // the crashed members restart after the crash phase
+  double partition = 0.0;      // share of members on one side of a split (0: no split phase)
   duration join_gap = 10ms;    // between two nodes joining
   duration lookup_gap = 5ms;   // between two lookups starting
   duration min_latency = 2ms;  // one-way latency share of a node: uniform in [min, max]
@@ -44,7 +46,10 @@ struct lookup_figures {
 struct dht_report {
   dht_params params;
   lookup_figures healthy;
-  lookup_figures crashed;  // empty if params.crash == 0
+  lookup_figures crashed;    // empty if params.crash == 0
+  lookup_figures restarted;  // after the crashed members restarted (params.restart)
+  lookup_figures split;      // within each side of a split (params.partition > 0)
+  lookup_figures healed;     // across the old split, at once after it healed
   std::size_t crashed_nodes = 0;
   std::uint64_t messages = 0;
   std::uint64_t lost = 0;  // packets retransmitted, and messages to crashed nodes

@@ -1,7 +1,7 @@
 // The simulator in CI: small DHT scenarios with fixed seeds that assert the invariants (every
-// lookup of a live member finds it, with and without a fifth of the members crashed; no node
-// exceeds a bound), and determinism (two runs of a seed give the same trace hash; another seed
-// gives another).
+// lookup of a live member finds it, with and without a fifth of the members crashed, after they
+// restart, within each side of a split network and across it once healed; no node exceeds a
+// bound), and determinism (two runs of a seed give the same trace hash; another seed another).
 #include <gtest/gtest.h>
 
 #include "sim/dht_scenario.hpp"
@@ -40,6 +40,21 @@ TEST(dht_sim, lost_packets_cost_time_not_answers) {
   EXPECT_GT(r.lost, 0u);
   EXPECT_EQ(r.healthy.found, r.healthy.lookups);  // TCP delivers late, not never
   EXPECT_GT(percentile(r.healthy.ms, 0.99), percentile(clean.healthy.ms, 0.99));
+  EXPECT_TRUE(r.violations.empty());
+}
+
+TEST(dht_sim, restarted_members_rejoin_and_a_split_network_works_on_each_side_and_heals) {
+  dht_params p = small(5);
+  p.restart = true;
+  p.partition = 0.4;
+  const dht_report r = run_dht(p);
+  ASSERT_GT(r.crashed_nodes, 0u);
+  EXPECT_EQ(r.restarted.found, r.restarted.lookups);
+  EXPECT_GT(r.split.lookups, 0u);
+  EXPECT_EQ(r.split.found, r.split.lookups);  // each side finds its own members
+  EXPECT_GT(r.split.failed_queries, 0u) << "no lookup met the split";
+  EXPECT_GT(r.healed.lookups, 0u);
+  EXPECT_EQ(r.healed.found, r.healed.lookups);  // and, healed, each other's at once
   EXPECT_TRUE(r.violations.empty());
 }
 
