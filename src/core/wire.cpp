@@ -658,17 +658,34 @@ result<unsigned> read_count(reader& r, msg_type t, const char* field, std::size_
   return count;
 }
 
+// A count byte (`count_field`, at most `limit`) and that many node entries of list `list`.
+result<std::vector<peer_entry>> read_entries(reader& r, msg_type t, const char* count_field,
+                                             std::size_t limit, const char* list) {
+  auto count = read_count(r, t, count_field, limit);
+  if (!count) return std::move(count).err();
+  std::vector<peer_entry> out;
+  for (unsigned i = 0; i < *count; ++i) {
+    auto e = read_entry(r, t, list, i);
+    if (!e) return std::move(e).err();
+    out.push_back(*e);
+  }
+  return out;
+}
+
+// A byte that must be 0 or 1; `what` names it in the error ("provider entry 3 has complete").
+result<bool> read_bool(reader& r, msg_type t, const char* field, const std::string& what) {
+  const auto v = r.u8(field);
+  if (!r.ok()) return r.take_error();
+  if (v > 1) return bad(t, what + " = " + num(v) + ", not 0 or 1");
+  return v == 1;
+}
+
 result<peers> parse(reader& r, std::type_identity<peers>) {
-  constexpr auto t = msg_type::peers;
   peers m;
   m.content = r.id("content");
-  auto count = read_count(r, t, "count", max_peers_per_message);
-  if (!count) return std::move(count).err();
-  for (unsigned i = 0; i < *count; ++i) {
-    auto e = read_entry(r, t, "peers", i);
-    if (!e) return std::move(e).err();
-    m.entries.push_back(*e);
-  }
+  auto entries = read_entries(r, msg_type::peers, "count", max_peers_per_message, "peers");
+  if (!entries) return std::move(entries).err();
+  m.entries = std::move(*entries);
   SHOAL_TRY(r.end());
   return m;
 }
@@ -691,24 +708,17 @@ result<dht_nodes> parse(reader& r, std::type_identity<dht_nodes>) {
   if (flags > 3) return bad(t, "flags " + hex8(flags) + " has unknown bits set");
   m.self_provides = flags & 1;
   m.self_complete = flags & 2;
-  auto nodes = read_count(r, t, "node count", max_dht_nodes);
+  auto nodes = read_entries(r, t, "node count", max_dht_nodes, "node");
   if (!nodes) return std::move(nodes).err();
-  for (unsigned i = 0; i < *nodes; ++i) {
-    auto e = read_entry(r, t, "node", i);
-    if (!e) return std::move(e).err();
-    m.nodes.push_back(*e);
-  }
+  m.nodes = std::move(*nodes);
   auto providers = read_count(r, t, "provider count", max_dht_providers);
   if (!providers) return std::move(providers).err();
   for (unsigned i = 0; i < *providers; ++i) {
     auto e = read_entry(r, t, "provider", i);
     if (!e) return std::move(e).err();
-    const auto complete = r.u8("complete");
-    if (!r.ok()) return r.take_error();
-    if (complete > 1)
-      return bad(t,
-                 "provider entry " + num(i) + " has complete = " + num(complete) + ", not 0 or 1");
-    m.providers.push_back({*e, complete == 1});
+    auto complete = read_bool(r, t, "complete", "provider entry " + num(i) + " has complete");
+    if (!complete) return std::move(complete).err();
+    m.providers.push_back({*e, *complete});
   }
   SHOAL_TRY(r.end());
   return m;
@@ -718,11 +728,9 @@ result<dht_announce> parse(reader& r, std::type_identity<dht_announce>) {
   dht_announce m;
   m.tag = r.u32("tag");
   m.content = r.id("content");
-  const auto complete = r.u8("complete");
-  if (!r.ok()) return r.take_error();
-  if (complete > 1)
-    return bad(msg_type::dht_announce, "complete = " + num(complete) + ", not 0 or 1");
-  m.complete = complete == 1;
+  auto complete = read_bool(r, msg_type::dht_announce, "complete", "complete");
+  if (!complete) return std::move(complete).err();
+  m.complete = *complete;
   SHOAL_TRY(r.end());
   return m;
 }
