@@ -18,7 +18,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <set>
 #include <variant>
 #include <vector>
 

@@ -687,7 +687,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       to_attach.push_back(c);
       return holder_use::added;
     }
-    if (connected_to(n)) return holder_use::skipped;  // closing: it may come back by itself
+    // Its session is still exchanging hellos: no second connection is dialed; once open, its
+    // own messages about the content, or the next lookup, attach it.
+    if (connected_to(n)) return holder_use::skipped;
     auto dht_dial = std::find_if(dht_dials_.begin(), dht_dials_.end(),
                                  [&](const auto& x) { return x.second == n; });
     if (dht_dial != dht_dials_.end()) {

@@ -41,13 +41,7 @@ void world::run_until(time_point t) {
   if (t > now_) now_ = t;
 }
 
-void world::run_while(const std::function<bool()>& more, duration limit) {
-  const time_point end = now_ + limit;
-  while (more() && !queue_.empty() && queue_.top().when <= end) step();
-}
-
 void world::trace(std::string_view kind, byte_span bytes) {
-  ++traced_;
   put64(pending_, static_cast<std::uint64_t>(now_.time_since_epoch().count()));
   pending_.insert(pending_.end(), kind.begin(), kind.end());
   put64(pending_, bytes.size());

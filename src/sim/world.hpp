@@ -38,8 +38,6 @@ class world {
   bool step();
   // Runs every event up to and including time `t`, then sets the clock to `t`.
   void run_until(time_point t);
-  // Runs events until `done()` or the queue is empty or `limit` of virtual time has passed.
-  void run_while(const std::function<bool()>& more, duration limit);
 
   // Adds a record to the trace: the event's time and the bytes that describe it.
   void trace(std::string_view kind, byte_span bytes);
@@ -47,7 +45,6 @@ class world {
   // The trace's digest so far (the hasher continues from a copy of its records).
   hash256 trace_hash();
   std::uint64_t events_run() const { return events_; }
-  std::uint64_t traced() const { return traced_; }
 
  private:
   struct event {
@@ -66,7 +63,6 @@ class world {
   time_point now_{};
   std::uint64_t seq_ = 0;
   std::uint64_t events_ = 0;
-  std::uint64_t traced_ = 0;
   std::priority_queue<event, std::vector<event>, later> queue_;
   // The trace is hashed in chunks: records accumulate here and are folded into `chain_` (a hash
   // of the previous chain and the chunk) when the buffer fills, so hashing stays cheap.
