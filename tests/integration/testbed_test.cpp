@@ -76,6 +76,25 @@ class testbed_fixture : public ::testing::Test {
     return static_cast<pid_t>(std::stol(r.out));
   }
 
+  // An origin holding a random file of `size` bytes and `hosts` fetcher nodes (not started).
+  struct swarm_nodes {
+    test_node* origin = nullptr;
+    std::vector<test_node*> fetchers;
+    fs::path file;
+    std::string id;
+  };
+  swarm_nodes make_swarm(int hosts, const std::string& file_name, std::uint64_t size,
+                         std::uint32_t seed) {
+    swarm_nodes s;
+    s.origin = &net_.add_node("origin");
+    for (int i = 1; i <= hosts; ++i)
+      s.fetchers.push_back(&net_.add_node("host-" + std::to_string(i)));
+    s.file = net_.dir() / file_name;
+    write_random(s.file, size, seed);
+    s.id = net_.add(*s.origin, s.file);
+    return s;
+  }
+
   background_get start_get(test_node& n, const std::string& id, const std::string& from) {
     return background_get(net_, n, id, from);
   }
@@ -91,13 +110,9 @@ class testbed_fixture : public ::testing::Test {
 
 TEST_F(testbed_fixture, a_small_swarm_fetches_and_verifies_over_shaped_links) {
   up("tbsmall", 4, "40mbit");
-  auto& origin = net_.add_node("origin");
-  std::vector<test_node*> fetchers;
-  for (int i = 1; i <= 3; ++i) fetchers.push_back(&net_.add_node("host-" + std::to_string(i)));
-  const auto file = net_.dir() / "image.bin";
-  const std::uint64_t size = 8 * 1024 * 1024 + 4321;
-  write_random(file, size, 5);
-  const std::string id = net_.add(origin, file);
+  const auto [origin_node, fetchers, file, id] =
+      make_swarm(3, "image.bin", 8 * 1024 * 1024 + 4321, 5);
+  test_node& origin = *origin_node;
   start(origin, 0);
   for (int i = 0; i < 3; ++i) start(*fetchers[i], i + 1);
   std::vector<background_get> gets;
@@ -114,13 +129,9 @@ TEST_F(testbed_fixture, a_small_swarm_fetches_and_verifies_over_shaped_links) {
 
 TEST_F(testbed_fixture, churn_a_quarter_of_the_hosts_then_the_origin_die_and_the_rest_finish) {
   up("tbchurn", 5, "40mbit");
-  auto& origin = net_.add_node("origin");
-  std::vector<test_node*> fetchers;
-  for (int i = 1; i <= 4; ++i) fetchers.push_back(&net_.add_node("host-" + std::to_string(i)));
-  const auto file = net_.dir() / "dataset.bin";
-  const std::uint64_t size = 16 * 1024 * 1024 + 99;
-  write_random(file, size, 6);
-  const std::string id = net_.add(origin, file);
+  const auto [origin_node, fetchers, file, id] =
+      make_swarm(4, "dataset.bin", 16 * 1024 * 1024 + 99, 6);
+  test_node& origin = *origin_node;
   const pid_t origin_pid = start(origin, 0);
   // The fetchers' uploads are held low until the origin is gone, so that they cannot all finish
   // before it is killed; then lifted at run time.
