@@ -9,6 +9,7 @@
 #include "node/config.hpp"
 #include "node/progress.hpp"
 #include "sim/dht_scenario.hpp"
+#include "sim/swarm_scenario.hpp"
 
 namespace shoal::cli {
 
@@ -57,6 +58,8 @@ int status(const context& c);
 
 // `shoal sim dht`: runs the DHT scenario and prints its figures (docs/simulation.md).
 int simulate_dht(const context& c, const sim::dht_params& p);
+// `shoal sim swarm`: runs the swarm scenario and prints its figures against the fluid bound.
+int simulate_swarm(const context& c, const sim::swarm_params& p);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

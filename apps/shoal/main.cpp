@@ -137,6 +137,29 @@ int main(int argc, char** argv) {
                    "Then split the network with this share of the members on one side "
                    "(default 0: no split), then heal it")
       ->check(CLI::Range(0.0, 0.95));
+  shoal::sim::swarm_params swarm_sim;
+  std::uint64_t swarm_mib = swarm_sim.size >> 20;
+  auto* sim_swarm = sim->add_subcommand(
+      "swarm", "One origin, N nodes fetching one content at once; last finish against the bound");
+  sim_swarm->add_option("--seed", swarm_sim.seed, "The seed: the same seed gives the same run");
+  sim_swarm->add_option("--nodes", swarm_sim.nodes, "Fetching nodes (default 100)")
+      ->check(CLI::Range(1, 100000));
+  sim_swarm->add_option("--mib", swarm_mib, "Content size in MiB (default 64)")
+      ->check(CLI::Range(1, 1 << 20));
+  sim_swarm
+      ->add_option("--origin-up", swarm_sim.origin_up_mbps,
+                   "The origin's upload, Mbit/s (default 100)")
+      ->check(CLI::Range(1.0, 1e6));
+  sim_swarm->add_option("--up", swarm_sim.up_mbps, "Each node's upload, Mbit/s (default 100)")
+      ->check(CLI::Range(1.0, 1e6));
+  sim_swarm->add_option("--down", swarm_sim.down_mbps, "Each node's download, Mbit/s (default 200)")
+      ->check(CLI::Range(1.0, 1e6));
+  sim_swarm->add_flag("--heterogeneous", swarm_sim.heterogeneous,
+                      "Uploads drawn from 25, 50, 100 and 200 Mbit/s, downloads 4x the upload");
+  sim_swarm
+      ->add_option("--crash", swarm_sim.crash,
+                   "Share of the nodes killed during the transfer (default 0)")
+      ->check(CLI::Range(0.0, 0.9));
 
   try {
     app.parse(argc, argv);
@@ -188,5 +211,9 @@ int main(int argc, char** argv) {
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);
   if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);
+  if (*sim_swarm) {
+    swarm_sim.size = swarm_mib << 20;
+    return shoal::cli::simulate_swarm(c, swarm_sim);
+  }
   return 2;
 }

@@ -104,4 +104,69 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
   return r.violations.empty() ? 0 : 1;
 }
 
+int simulate_swarm(const context& c, const sim::swarm_params& p) {
+  if (!c.json)
+    std::printf(
+        "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
+        "--up %g --down %g%s --crash %g)\n",
+        static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
+        static_cast<unsigned long long>(p.size >> 20), p.origin_up_mbps, p.up_mbps, p.down_mbps,
+        p.heterogeneous ? " --heterogeneous" : "", p.crash);
+  std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
+  const sim::swarm_report r = sim::run_swarm(p);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double rate = wall > 0 ? static_cast<double>(r.events) / wall : 0;
+  const double origin_copies =
+      static_cast<double>(r.origin_bytes) / static_cast<double>(std::max<std::uint64_t>(p.size, 1));
+  if (c.json) {
+    json j{{"scenario", "swarm"},
+           {"seed", p.seed},
+           {"nodes", p.nodes},
+           {"bytes", p.size},
+           {"heterogeneous", p.heterogeneous},
+           {"crash", p.crash},
+           {"crashed", r.crashed},
+           {"survivors", r.survivors},
+           {"finished", r.finished},
+           {"bound_seconds", r.bound_seconds},
+           {"last_seconds", r.last_seconds},
+           {"median_seconds", sim::percentile(r.finish_seconds, 0.5)},
+           {"ratio", r.ratio()},
+           {"origin_copies", origin_copies},
+           {"origin_use", r.origin_use},
+           {"upload_use", r.upload_use},
+           {"elsewhere", r.elsewhere},
+           {"duplicate_blocks", r.duplicate_blocks},
+           {"connections", r.connections},
+           {"events", r.events},
+           {"wall_seconds", wall},
+           {"events_per_second", rate},
+           {"trace_hash", r.trace_hash},
+           {"violations", r.violations}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%zu of %zu surviving nodes finished (%zu killed during the transfer)\n",
+                r.finished, r.survivors, r.crashed);
+    std::printf("last %.1f s, median %.1f s; fluid bound %.1f s: %.3fx the bound\n", r.last_seconds,
+                sim::percentile(r.finish_seconds, 0.5), r.bound_seconds, r.ratio());
+    std::printf("every piece had left the origin at %.1f s, after %.2f copies\n",
+                r.first_copy_seconds, r.first_copy_copies);
+    std::printf("upload capacity used: the origin's %.0f%%, all nodes' %.0f%%\n",
+                100 * r.origin_use, 100 * r.upload_use);
+    std::printf(
+        "the origin sent %.2f copies; %llu requests refused as held elsewhere, %llu endgame "
+        "copies dropped, %llu connections\n",
+        origin_copies, static_cast<unsigned long long>(r.elsewhere),
+        static_cast<unsigned long long>(r.duplicate_blocks),
+        static_cast<unsigned long long>(r.connections));
+    std::printf("%llu events; %.1f s of wall time, %.0f events/s\n",
+                static_cast<unsigned long long>(r.events), wall, rate);
+    for (const auto& v : r.violations) std::printf("INVARIANT BROKEN: %s\n", v.c_str());
+    std::printf("trace %s\n", r.trace_hash.c_str());
+  }
+  return r.violations.empty() ? 0 : 1;
+}
+
 }  // namespace shoal::cli

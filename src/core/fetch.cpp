@@ -18,8 +18,17 @@ constexpr std::size_t full_scan_limit = 4096;
 // No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
 // slot that is free.
 constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
+// Haves kept per peer while our layout or its bitfield is not known yet (the store is opening,
+// or the piece layer is still coming): a peer fetching too announces pieces meanwhile.
+constexpr std::size_t max_early_haves = 65536;
 
 }  // namespace
+
+hash256 synthetic_tag(const hash256& piece_hash, unsigned block) {
+  hash256 tag = piece_hash;
+  tag.bytes[0] ^= static_cast<std::uint8_t>(block + 1);
+  return tag;
+}
 
 fetch::fetch(content_id id, fetch_config cfg, std::uint64_t seed) : id_(id), cfg_(cfg), rng_(seed) {
   SHOAL_ASSERT(cfg_.max_requests_per_peer >= 1);
@@ -38,6 +47,11 @@ std::uint64_t fetch::bytes_from(peer_handle p) const {
 bool fetch::peer_complete(peer_handle p) const {
   auto it = peers_.find(p);
   return it != peers_.end() && it->second.has && it->second.has->complete();
+}
+
+std::uint64_t fetch::peer_pieces(peer_handle p) const {
+  auto it = peers_.find(p);
+  return it != peers_.end() && it->second.has ? it->second.has->count() : 0;
 }
 
 std::uint32_t fetch::peer_in_flight(peer_handle p) const {
@@ -113,14 +127,17 @@ void fetch::cut_off(time_point now, peer_handle p, wire::reason code, std::strin
 
 // Takes p's request for one block back; the endgame's other request, if any, becomes the only
 // one. False if p had not asked for it.
-bool fetch::withdraw(piece_progress& pp, std::size_t b, peer_handle p) {
+bool fetch::withdraw(piece_index piece, piece_progress& pp, std::size_t b, peer_handle p) {
   if (pp.blocks[b] != block_state::requested) return false;
   if (pp.also_from[b] == p) {
     pp.also_from[b] = no_peer;
   } else if (pp.requested_from[b] == p) {
     pp.requested_from[b] = pp.also_from[b];
     pp.also_from[b] = no_peer;
-    if (pp.requested_from[b] == no_peer) pp.blocks[b] = block_state::missing;
+    if (pp.requested_from[b] == no_peer) {
+      pp.blocks[b] = block_state::missing;
+      if (pp.unasked++ == 0) open_.insert(piece);
+    }
   } else {
     return false;
   }
@@ -128,10 +145,29 @@ bool fetch::withdraw(piece_progress& pp, std::size_t b, peer_handle p) {
   return true;
 }
 
+void fetch::unstick(piece_index piece) {
+  for (auto& [q, qs] : peers_)
+    if (qs.stuck && qs.has && qs.has->contains(piece)) {
+      qs.stuck = false;
+      unstuck_ = true;
+    }
+}
+
+// Not stored nor being written: missing, or in progress (where a block may be unasked, or asked
+// once and askable again in the endgame).
+bool fetch::askable(piece_index piece) const {
+  return !have_.contains(piece) && !writing_.contains(piece);
+}
+
 void fetch::release_requests(peer_handle p) {
   for (auto& [piece, pp] : in_progress_) {
-    if (pp.probe == p) pp.probe.reset();
-    for (std::size_t b = 0; b < pp.blocks.size(); ++b) withdraw(pp, b, p);
+    bool released = false;
+    if (pp.probe == p) {
+      pp.probe.reset();
+      released = true;
+    }
+    for (std::size_t b = 0; b < pp.blocks.size(); ++b) released |= withdraw(piece, pp, b, p);
+    if (released) unstick(piece);
   }
   if (auto* ps = peer(p)) ps->in_flight = 0;
 }
@@ -144,7 +180,10 @@ void fetch::drop_request(peer_handle p) {
 void fetch::release_block(peer_handle p, piece_index piece, std::uint8_t block) {
   auto it = in_progress_.find(piece);
   if (it == in_progress_.end() || block >= it->second.blocks.size()) return;
-  if (withdraw(it->second, block, p)) drop_request(p);
+  if (withdraw(piece, it->second, block, p)) {
+    drop_request(p);
+    unstick(piece);
+  }
 }
 
 void fetch::check_all_lack(time_point) {
@@ -378,6 +417,7 @@ void fetch::handle_bitfield(time_point now, peer_handle p, const wire::bitfield&
   // A peer that said not_found may have been fetching the content's metadata itself; its
   // bitfield says it holds (or is fetching) the content now.
   ps->lacks_content = false;
+  ps->early_haves.clear();  // the bitfield includes what they announced
   if (phase_ != phase::blocks) {
     ps->early_bitfield = b;
     return;
@@ -400,19 +440,30 @@ void fetch::apply_bitfield(time_point now, peer_handle p, peer_state& ps, const 
     for (std::uint64_t i = 0; i < ps.has->size(); ++i)
       if (ps.has->contains(piece_index(i))) --availability_[i];
   ps.has = std::move(*set);
+  ps.stuck = false;
+  for (const piece_index h : ps.early_haves)
+    if (h.value < ps.has->size()) ps.has->insert(h);
+  ps.early_haves.clear();
   for (std::uint64_t i = 0; i < ps.has->size(); ++i)
     if (ps.has->contains(piece_index(i))) ++availability_[i];
 }
 
 void fetch::handle_have(time_point now, peer_handle p, const wire::have& h) {
   peer_state* ps = peer(p);
-  if (!ps || h.content != id_ || phase_ != phase::blocks || !ps->has) return;
+  if (!ps || h.content != id_) return;
+  if (phase_ != phase::blocks || !ps->has) {
+    if (ps->early_haves.size() < max_early_haves) ps->early_haves.push_back(h.piece);
+    return;
+  }
   if (h.piece.value >= ps->has->size())
     return cut_off(now, p, wire::reason::protocol_violation,
                    "announced piece " + std::to_string(h.piece.value) + " of a content with " +
                        std::to_string(ps->has->size()) + " pieces");
-  if (ps->has->insert(h.piece)) ++availability_[h.piece.value];
-  schedule(now);
+  if (ps->has->insert(h.piece)) {
+    ++availability_[h.piece.value];
+    if (askable(h.piece)) ps->stuck = false;
+  }
+  schedule_for(now, p);
 }
 
 std::uint64_t fetch::piece_length(piece_index piece) const {
@@ -505,56 +556,79 @@ void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
 }
 
 void fetch::handle_tick(time_point now) {
-  if (phase_ == phase::blocks) schedule(now);
+  if (phase_ != phase::blocks) return;
+  // In the endgame, blocks become askable twice as their requests age.
+  if (missing_.empty())
+    for (auto& [p, ps] : peers_) ps.stuck = false;
+  schedule(now);
 }
 
 void fetch::schedule(time_point now) {
   if (phase_ == phase::manifest) return start_manifest(now);
   if (phase_ != phase::blocks) return;
-  for (auto& [p, ps] : peers_) {
-    if (!ps.has || ps.lacks_content) continue;
-    std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
-    while (ps.in_flight < ps.capacity) {
-      // Finish pieces already started before starting new ones, so pieces complete early and
-      // can be stored and announced.
-      std::optional<std::pair<piece_index, std::uint8_t>> next;
-      for (auto& [piece, pp] : in_progress_) {
-        if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) || pp.probe) continue;
-        for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
-          if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
-        if (next) break;
-      }
-      if (!next) {
-        if (auto dup = endgame_block(now, p, ps)) {
-          piece_progress& pp = in_progress_[dup->first];
-          pp.also_from[dup->second] = p;
-          ++ps.in_flight;
-          actions_.push_back(
-              fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
-          continue;
-        }
-        auto piece = pick_piece(ps);
-        if (!piece) break;
-        forget_missing(*piece);
-        const std::uint64_t len = piece_length(*piece);
-        const std::size_t blocks = (len + merkle::block_size - 1) / merkle::block_size;
-        piece_progress& pp = in_progress_[*piece];
-        pp.data.assign(len, 0);
-        pp.blocks.assign(blocks, block_state::missing);
-        pp.requested_from.assign(blocks, no_peer);
-        pp.also_from.assign(blocks, no_peer);
-        pp.requested_at.assign(blocks, now);
-        if (ps.refuses_copies && blocks > 1) pp.probe = p;
-        next = {*piece, 0};
-      }
-      piece_progress& pp = in_progress_[next->first];
-      pp.blocks[next->second] = block_state::requested;
-      pp.requested_from[next->second] = p;
-      pp.requested_at[next->second] = now;
-      ++ps.in_flight;
-      actions_.push_back(
-          fetch_actions::send{p, wire::request{wire::block_ref{id_, next->first, next->second}}});
+  unstuck_ = false;
+  for (auto& [p, ps] : peers_) fill(now, p, ps);
+}
+
+// After an event that can only give work to `p` (its block or have): the other peers are left
+// as they are, unless the event made a piece they hold askable again.
+void fetch::schedule_for(time_point now, peer_handle p) {
+  if (phase_ != phase::blocks || unstuck_) return schedule(now);
+  if (peer_state* ps = peer(p)) fill(now, p, *ps);
+}
+
+void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
+  if (!ps.has || ps.lacks_content) return;
+  if (std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; }) > 0)
+    ps.stuck = false;
+  if (ps.stuck) return;
+  while (ps.in_flight < ps.capacity) {
+    // Finish pieces already started before starting new ones, so pieces complete early and
+    // can be stored and announced.
+    std::optional<std::pair<piece_index, std::uint8_t>> next;
+    for (const piece_index piece : open_) {
+      const piece_progress& pp = in_progress_.at(piece);
+      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) || pp.probe) continue;
+      for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
+        if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
+      if (next) break;
     }
+    if (!next) {
+      if (auto dup = endgame_block(now, p, ps)) {
+        piece_progress& pp = in_progress_[dup->first];
+        pp.also_from[dup->second] = p;
+        ++ps.in_flight;
+        actions_.push_back(
+            fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
+        continue;
+      }
+      auto piece = pick_piece(ps);
+      if (!piece) {
+        ps.stuck = true;
+        break;
+      }
+      forget_missing(*piece);
+      const std::uint64_t len = piece_length(*piece);
+      const std::size_t blocks = (len + merkle::block_size - 1) / merkle::block_size;
+      piece_progress& pp = in_progress_[*piece];
+      pp.data.assign(cfg_.synthetic_blocks ? 0 : len, 0);
+      pp.blocks.assign(blocks, block_state::missing);
+      pp.requested_from.assign(blocks, no_peer);
+      pp.also_from.assign(blocks, no_peer);
+      pp.requested_at.assign(blocks, now);
+      pp.unasked = static_cast<unsigned>(blocks);
+      open_.insert(*piece);
+      if (ps.refuses_copies && blocks > 1) pp.probe = p;
+      next = {*piece, 0};
+    }
+    piece_progress& pp = in_progress_[next->first];
+    pp.blocks[next->second] = block_state::requested;
+    if (--pp.unasked == 0) open_.erase(next->first);
+    pp.requested_from[next->second] = p;
+    pp.requested_at[next->second] = now;
+    ++ps.in_flight;
+    actions_.push_back(
+        fetch_actions::send{p, wire::request{wire::block_ref{id_, next->first, next->second}}});
   }
 }
 
@@ -570,24 +644,32 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     if (it == in_progress_.end() || b.ref.block >= it->second.blocks.size() ||
         it->second.blocks[b.ref.block] == block_state::received)
       ++duplicate_blocks_;
-    return schedule(now);
+    return schedule_for(now, p);
   }
   piece_progress& pp = it->second;
-  if (pp.probe == p) pp.probe.reset();  // it did not refuse: the other blocks may be asked now
+  if (pp.probe == p) {  // it did not refuse: the other blocks may be asked now
+    pp.probe.reset();
+    unstick(b.ref.piece);
+  }
   drop_request(p);
-  measure(now, *ps, b.data.size());
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);
+  measure(now, *ps, expected);
   const hash256& piece_hash = piece_hashes_[b.ref.piece.value];
-  if (b.data.size() != expected ||
-      !merkle::verify_in_piece(hasher_, piece_hash, b.ref.block, b.data, b.proof)) {
+  const bool valid =
+      cfg_.synthetic_blocks
+          ? b.data.empty() && b.proof[0] == synthetic_tag(piece_hash, b.ref.block)
+          : b.data.size() == expected &&
+                merkle::verify_in_piece(hasher_, piece_hash, b.ref.block, b.data, b.proof);
+  if (!valid) {
     // Its requests, this block's included, go back to be asked elsewhere.
     return cut_off(now, p, wire::reason::bad_block,
                    "block " + std::to_string(b.ref.block) + " of piece " +
                        std::to_string(b.ref.piece.value) + " (" + std::to_string(b.data.size()) +
                        " bytes) failed verification against the piece hash");
   }
-  std::copy(b.data.begin(), b.data.end(),
-            pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
+  if (!cfg_.synthetic_blocks)
+    std::copy(b.data.begin(), b.data.end(),
+              pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
   pp.blocks[b.ref.block] = block_state::received;
   // The endgame's other request for this block is no longer needed.
   const peer_handle other = pp.requested_from[b.ref.block] == p ? pp.also_from[b.ref.block]
@@ -597,15 +679,16 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     actions_.push_back(fetch_actions::send{other, wire::cancel{b.ref}});
   }
   pp.also_from[b.ref.block] = no_peer;
-  received_bytes_ += b.data.size();
-  bytes_from_[p] += b.data.size();
+  received_bytes_ += expected;
+  bytes_from_[p] += expected;
   if (++pp.received == pp.blocks.size()) {
     const piece_index piece = b.ref.piece;
     actions_.push_back(fetch_actions::write_piece{piece, std::move(pp.data)});
     in_progress_.erase(it);
     writing_[piece] = true;
   }
-  schedule(now);
+  schedule_for(now, p);
+  if (other != no_peer) schedule_for(now, other);
 }
 
 void fetch::handle_piece_written(time_point now, piece_index piece, const result<void>& r) {
@@ -615,6 +698,7 @@ void fetch::handle_piece_written(time_point now, piece_index piece, const result
     // Blocks verified one by one cannot make a bad piece; if the store disagrees, fetch again.
     missing_pos_[piece.value] = missing_.size();
     missing_.push_back(piece.value);
+    unstick(piece);
     return schedule(now);
   }
   have_.insert(piece);

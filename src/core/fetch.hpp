@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -53,7 +54,16 @@ struct fetch_config {
   duration endgame_after = std::chrono::milliseconds(3000);
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
+  // The simulator's content (docs/simulation.md): blocks carry no bytes and their first proof
+  // hash is synthetic_tag(piece hash, block) in place of a proof, so that a thousand simulated
+  // nodes neither hold nor hash real gigabytes. Everything else (what is asked of whom and when,
+  // the endgame, a wrong block cutting its sender off) runs as with real blocks; write_piece then
+  // carries no bytes. The daemon never sets it.
+  bool synthetic_blocks = false;
 };
+
+// What stands for a block's bytes and proof under fetch_config::synthetic_blocks.
+hash256 synthetic_tag(const hash256& piece_hash, unsigned block);
 
 namespace fetch_actions {
 // Send this request (get_manifest, get_hashes, request or cancel) on the peer's session.
@@ -145,6 +155,8 @@ class fetch {
   std::uint64_t bytes_from(peer_handle p) const;
   // The peer announced every piece (known only once its bitfield arrived).
   bool peer_complete(peer_handle p) const;
+  // Pieces the peer announced (0 until its bitfield arrived).
+  std::uint64_t peer_pieces(peer_handle p) const;
   // Blocks in flight to the peer and the most it may have now (rate-based, see fetch_config).
   std::uint32_t peer_in_flight(peer_handle p) const;
   std::uint32_t peer_capacity(peer_handle p) const;
@@ -163,11 +175,18 @@ class fetch {
     std::map<std::uint64_t, time_point> deferred;
     std::optional<piece_set> has;  // once its bitfield arrived and matched the layout
     std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
+    // Haves that came after that bitfield (or before any), applied with it; bounded by
+    // max_early_haves (beyond it they are dropped: the peer is then asked less than it could be).
+    std::vector<piece_index> early_haves;
     bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
     bool lacks_content = false;  // it said not_found
     // It answered `elsewhere` before: a piece newly started with it is asked one block first,
     // and the rest only once that block comes, so that a refusal costs one request, not 16.
     bool refuses_copies = false;
+    // It had room for requests and held nothing we could ask: schedule() skips it until a piece
+    // it holds becomes askable (unstick()), so that each event costs O(peers), not O(peers x
+    // pieces), with dozens of peers holding nothing we lack.
+    bool stuck = false;
   };
   struct piece_progress {
     aligned_bytes data;
@@ -180,9 +199,12 @@ class fetch {
     // block is requested until that one comes (none: value 0 of the no_peer sentinel).
     std::optional<peer_handle> probe;
     unsigned received = 0;
+    unsigned unasked = 0;  // blocks `missing`: the piece is in open_ while there are any
   };
 
   void schedule(time_point now);
+  void schedule_for(time_point now, peer_handle p);
+  void fill(time_point now, peer_handle p, peer_state& ps);
   void start_manifest(time_point now);
   void start_hashes(time_point now);
   void request_next_hashes(time_point now);
@@ -192,12 +214,15 @@ class fetch {
   void cut_off(time_point now, peer_handle p, wire::reason code, std::string text);
   void release_requests(peer_handle p);
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
-  bool withdraw(piece_progress& pp, std::size_t block, peer_handle p);
+  bool withdraw(piece_index piece, piece_progress& pp, std::size_t block, peer_handle p);
   std::optional<piece_index> pick_piece(peer_state& ps);
   std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now, peer_handle p,
                                                                     const peer_state& ps);
   void measure(time_point now, peer_state& ps, std::uint64_t bytes);
   void drop_request(peer_handle p);
+  // Something of `piece` can be asked again: the peers holding it are scanned again.
+  void unstick(piece_index piece);
+  bool askable(piece_index piece) const;
   void forget_missing(piece_index piece);
   void check_all_lack(time_point now);
   void fail_with(error e);
@@ -228,11 +253,15 @@ class fetch {
   std::vector<std::uint64_t> missing_;       // pieces neither stored, in progress nor writing
   std::vector<std::uint64_t> missing_pos_;   // index into missing_, or npos
   std::map<piece_index, piece_progress> in_progress_;
+  // The pieces in progress with a block not asked of anyone: what fill() looks through first
+  // (in_progress_ also holds the many pieces whose every block is asked).
+  std::set<piece_index> open_;
   std::map<piece_index, bool> writing_;
   std::map<peer_handle, std::uint64_t> bytes_from_;
   std::uint64_t received_bytes_ = 0;
   std::uint64_t stored_bytes_ = 0;
   std::uint64_t duplicate_blocks_ = 0;
+  bool unstuck_ = false;  // a stuck peer was unstuck since schedule() last ran over them all
 };
 
 }  // namespace shoal

@@ -1,5 +1,7 @@
 #include "core/swarm.hpp"
 
+#include "core/merkle.hpp"
+
 namespace shoal {
 
 void swarm::counts::add(std::uint64_t piece) {
@@ -130,6 +132,30 @@ std::vector<swarm::summary> swarm::swarms() const {
   std::vector<summary> out;
   for (const auto& [id, sc] : counts_) out.push_back({id, sc.holders.size(), sc.unheld});
   return out;
+}
+
+block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref& ref,
+                          const content_layout* layout, const piece_set* have) {
+  using namespace block_answers;
+  if (!layout || !have)
+    return refuse{{wire::request_kind::block, ref, wire::reason::not_found,
+                   "this node does not hold " + ref.content.str()}};
+  if (ref.piece.value >= layout->piece_count())
+    return violation{"asked for piece " + std::to_string(ref.piece.value) + " of " +
+                     std::to_string(layout->piece_count())};
+  const std::uint64_t blocks =
+      (layout->locate(ref.piece).length + merkle::block_size - 1) / merkle::block_size;
+  if (ref.block >= blocks)
+    return violation{"asked for block " + std::to_string(ref.block) + " of a piece with " +
+                     std::to_string(blocks)};
+  if (!have->contains(ref.piece))
+    return refuse{{wire::request_kind::block, ref, wire::reason::unavailable,
+                   "piece " + std::to_string(ref.piece.value) + " is not here yet"}};
+  // No text: the reason says it all, and these go out by the thousand from an origin whose
+  // upload is the swarm's scarcest resource.
+  if (have->complete() && s.held_elsewhere(requester, ref))
+    return refuse{{wire::request_kind::block, ref, wire::reason::elsewhere, ""}};
+  return send{};
 }
 
 }  // namespace shoal

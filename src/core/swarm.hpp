@@ -18,6 +18,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "core/fetch.hpp"
@@ -94,5 +96,21 @@ class swarm {
   std::map<content_id, std::set<peer_handle>> members_;
   std::deque<tell> tells_;
 };
+
+// How a node answers a block request, in the daemon and the simulator alike. `layout` and
+// `have` describe the content here; both null if this node does not hold it.
+namespace block_answers {
+struct send {};  // read the block and send it
+struct refuse {
+  wire::reject reject;
+};
+struct violation {  // close the session with protocol_violation, saying this
+  std::string text;
+};
+}  // namespace block_answers
+using block_answer =
+    std::variant<block_answers::send, block_answers::refuse, block_answers::violation>;
+block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref& ref,
+                          const content_layout* layout, const piece_set* have);
 
 }  // namespace shoal

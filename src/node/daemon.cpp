@@ -522,26 +522,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
     session& s = *c.sess();
     const auto now = net::now();
     store::content_reader* r = reader(ref.content);
-    if (!r) {
-      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::not_found,
-                          "this node does not hold " + ref.content.str()});
-      return;
-    }
-    if (ref.piece.value >= r->layout().piece_count())
-      return s.close(now, wire::reason::protocol_violation,
-                     "asked for piece " + std::to_string(ref.piece.value) + " of " +
-                         std::to_string(r->layout().piece_count()));
-    if (!r->have().contains(ref.piece)) {
-      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::unavailable,
-                          "piece " + std::to_string(ref.piece.value) + " is not here yet"});
-      return;
-    }
-    if (r->have().complete() && swarm_.held_elsewhere(c.id(), ref)) {
-      // No text: the reason says it all, and these go out by the thousand from an origin
-      // whose upload is the swarm's scarcest resource.
-      s.send_reject(now, {wire::request_kind::block, ref, wire::reason::elsewhere, ""});
-      return;
-    }
+    const block_answer answer =
+        answer_block(swarm_, c.id(), ref, r ? &r->layout() : nullptr, r ? &r->have() : nullptr);
+    if (const auto* no = std::get_if<block_answers::refuse>(&answer))
+      return s.send_reject(now, no->reject);
+    if (const auto* bad = std::get_if<block_answers::violation>(&answer))
+      return s.close(now, wire::reason::protocol_violation, bad->text);
     error problem;
     const cached_piece* cp = piece_for(*r, ref.piece, problem);
     if (!cp) {
@@ -551,10 +537,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                           "piece " + std::to_string(ref.piece.value) + " cannot be read here"});
       return;
     }
-    if (ref.block >= cp->leaves.size())
-      return s.close(now, wire::reason::protocol_violation,
-                     "asked for block " + std::to_string(ref.block) + " of a piece with " +
-                         std::to_string(cp->leaves.size()));
+    SHOAL_ASSERT(ref.block < cp->leaves.size());  // checked against the layout above
     wire::block b;
     b.ref = ref;
     const auto proof = merkle::piece_proof(hasher_, cp->leaves, ref.block);

@@ -41,8 +41,11 @@ struct harness {
   std::optional<error> failed;
   piece_set resume_have;
 
-  explicit harness(testing::memory_content content, std::uint64_t seed = 7)
-      : c(std::move(content)), f(c.id, fetch_config{8}, seed) {
+  bool synthetic = false;  // blocks go as fetch_config::synthetic_blocks wants them
+
+  explicit harness(testing::memory_content content, std::uint64_t seed = 7,
+                   fetch_config cfg = fetch_config{8})
+      : c(std::move(content)), f(c.id, cfg, seed), synthetic(cfg.synthetic_blocks) {
     stored.resize(c.pieces.size());
   }
 
@@ -78,7 +81,13 @@ struct harness {
       } else if (auto* bf = std::get_if<wire::bitfield>(&m)) {
         f.handle_bitfield(now, p, *bf);
       } else if (auto* bl = std::get_if<wire::block>(&m)) {
-        if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) bl->data[0] ^= 1;
+        if (synthetic) {
+          bl->data.clear();
+          bl->proof[0] = synthetic_tag(c.piece_hashes[bl->ref.piece.value], bl->ref.block);
+          if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) bl->proof[0].bytes[1] ^= 1;
+        } else if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) {
+          bl->data[0] ^= 1;
+        }
         f.handle_block(now, p, *bl);
       }
       if (gone.contains(p)) return;
@@ -130,6 +139,10 @@ struct harness {
       EXPECT_EQ(o->piece_hashes, c.piece_hashes);
       opened = true;
       f.handle_opened(now, resume_have.size() ? resume_have : piece_set(c.pieces.size()));
+    } else if (auto* sw = std::get_if<fetch_actions::write_piece>(&a); sw && synthetic) {
+      EXPECT_TRUE(sw->data.empty());
+      stored[sw->piece.value] = c.pieces[sw->piece.value];  // what the simulator's store stands for
+      f.handle_piece_written(now, sw->piece, {});
     } else if (auto* w = std::get_if<fetch_actions::write_piece>(&a)) {
       crypto::sha256_hasher h;
       EXPECT_EQ(merkle::piece_hash(h, w->data), c.piece_hashes[w->piece.value]);
@@ -320,6 +333,36 @@ TEST(fetch, endgame_moves_stalled_blocks_to_another_peer) {
   h.run();
   h.expect_all_stored();
   EXPECT_EQ(h.cancels[peer_handle(1)], h.block_requests[peer_handle(1)]);
+}
+
+// The simulator's blocks (no bytes, a tag for a proof): the same requests and endgame, and a
+// wrong tag cuts its sender off as a wrong proof does.
+TEST(fetch, synthetic_blocks_are_checked_by_their_tag) {
+  fetch_config cfg{8};
+  cfg.synthetic_blocks = true;
+  harness h(one_file(5 * merkle::piece_size + 100), 7, cfg);
+  h.corrupt_refs.insert(wire::block_ref{h.c.id, piece_index(0), 0});
+  h.add_peer(1, behaviour::corrupt);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_EQ(h.disconnects[0].peer, peer_handle(1));
+  EXPECT_EQ(h.disconnects[0].code, wire::reason::bad_block);
+  EXPECT_EQ(h.f.progress().received_bytes, h.f.progress().total_bytes);
+}
+
+// A peer fetching too announces pieces while our piece layer is still coming: its haves count
+// once its bitfield can be applied (they used to be dropped, and it was asked for nothing).
+TEST(fetch, haves_before_the_layout_is_known_are_kept) {
+  harness h(one_file(3 * merkle::piece_size));
+  h.add_peer(1, behaviour::honest);
+  h.add_peer(2, behaviour::silent);
+  h.f.handle_bitfield(h.now, peer_handle(2), wire::bitfield{h.c.id, 3, {0}});
+  h.f.handle_have(h.now, peer_handle(2), wire::have{h.c.id, piece_index(2)});
+  h.run();
+  EXPECT_EQ(h.f.peer_pieces(peer_handle(2)), 1u);
+  EXPECT_EQ(h.f.peer_pieces(peer_handle(1)), 3u);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/merkle.hpp"
+
 namespace shoal {
 namespace {
 
@@ -142,6 +144,37 @@ TEST(swarm_exchange, a_swarm_keeps_a_bounded_number_of_members) {
     s.handle_interest(peer_handle(i), c, true);
   }
   EXPECT_EQ(s.members(c).size(), swarm::max_members);
+}
+
+// answer_block: what the daemon and the simulator send for a block request.
+TEST(swarm_answer, refusals_violations_and_the_first_copy_rule) {
+  manifest m;
+  m.kind = root_kind::file;
+  m.entries.push_back(
+      manifest_entry{entry_type::file, false, "", 3 * merkle::piece_size + 100, hash256{{9}}});
+  const content_layout layout(m);  // 4 pieces, the last of 100 bytes (one block)
+  ASSERT_EQ(layout.piece_count(), pieces);
+  swarm s;
+  piece_set partial(pieces);
+  partial.insert(piece_index(0));
+  const auto code = [](const block_answer& answer) {
+    return std::get<block_answers::refuse>(answer).reject.code;
+  };
+  EXPECT_EQ(code(answer_block(s, a, ref(0), nullptr, nullptr)), wire::reason::not_found);
+  EXPECT_EQ(code(answer_block(s, a, ref(1), &layout, &partial)), wire::reason::unavailable);
+  EXPECT_TRUE(
+      std::holds_alternative<block_answers::send>(answer_block(s, a, ref(0), &layout, &partial)));
+  EXPECT_TRUE(std::holds_alternative<block_answers::violation>(
+      answer_block(s, a, ref(4), &layout, &partial)));
+  EXPECT_TRUE(std::holds_alternative<block_answers::violation>(answer_block(
+      s, a, wire::block_ref{c, piece_index(3), 1}, &layout, &partial)));  // one block only
+  // Complete here: the first-copy rule applies between announcing peers.
+  const piece_set all(pieces, true);
+  s.handle_bitfield(a, bits({}), pieces);
+  s.handle_bitfield(b, bits({}), pieces);
+  EXPECT_TRUE(
+      std::holds_alternative<block_answers::send>(answer_block(s, a, ref(2), &layout, &all)));
+  EXPECT_EQ(code(answer_block(s, b, ref(2), &layout, &all)), wire::reason::elsewhere);
 }
 
 }  // namespace

@@ -1,0 +1,78 @@
+// The swarm scenario (docs/simulation.md): one origin holds a content of F bytes and N nodes
+// fetch it at once, each through the real fetch (core/fetch.hpp), peer exchange and first-copy
+// rule (core/swarm.hpp) and block answers (answer_block) that the daemon runs. Each node dials
+// the origin, as `shoal get ID --from ORIGIN` does, and the members peer exchange names, up to
+// the daemon's 64 per fetch.
+//
+// The network: each node has an upload and a download capacity and a one-way latency share (a
+// pair's latency is the sum). A node's upload sends one block at a time, taking the connections
+// with queued requests in turn; a block then crosses the latency and queues for the receiver's
+// download. Other messages take the latency alone. A connection opens after a TCP and TLS 1.3
+// handshake (two round trips). A crash is a process killed: its peers see the connection reset
+// one latency later. Storage is simulated: blocks carry no bytes (fetch_config::
+// synthetic_blocks), so a thousand nodes fetch a gigabyte each without holding one.
+//
+// The figure is the last surviving node's finishing time against the fluid bound
+//   max(F / u_origin, F / d_min, N F / (u_origin + sum of u_i))
+// over the origin and the surviving nodes (docs/simulation.md says why it is a lower bound).
+//
+// Thread safety: one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/fetch.hpp"
+
+namespace shoal::sim {
+
+struct swarm_params {
+  std::uint64_t seed = 1;
+  std::size_t nodes = 100;           // fetching nodes, besides the origin
+  std::uint64_t size = 64ull << 20;  // F, bytes of content
+  double origin_up_mbps = 100;       // megabits per second
+  double up_mbps = 100;              // each node's, with uniform capacities
+  double down_mbps = 200;            // each node's download
+  bool heterogeneous = false;        // upload drawn from 25/50/100/200, download 4x that
+  double crash = 0;                  // share of nodes killed during the transfer
+  duration join_gap = 1ms;           // between two nodes starting their fetch
+  duration min_latency = 2ms;        // one-way latency share: uniform in [min, max]
+  duration max_latency = 20ms;
+  std::size_t max_connections = 64;          // a fetch's connections (the daemon's bound)
+  duration give_up = std::chrono::hours(1);  // virtual time after which the run stops
+  fetch_config fetch;                        // the daemon's defaults, with synthetic blocks
+};
+
+struct swarm_report {
+  swarm_params params;
+  double bound_seconds = 0;            // the fluid bound for the origin and the surviving nodes
+  double last_seconds = 0;             // when the last surviving node finished
+  std::vector<double> finish_seconds;  // each surviving node's
+  std::size_t finished = 0;
+  std::size_t survivors = 0;
+  std::size_t crashed = 0;
+  std::uint64_t origin_bytes = 0;  // block bytes the origin uploaded
+  std::uint64_t block_bytes = 0;   // block bytes every node uploaded
+  // Shares of the upload capacity used until the last node finished: the origin's, and all
+  // nodes' (the survivors' and the origin's; crashed nodes' bytes count too).
+  double origin_use = 0;
+  // When every piece had left the origin once (held by some node), and how much the origin had
+  // sent by then, in copies of the content.
+  double first_copy_seconds = 0;
+  double first_copy_copies = 0;
+  double upload_use = 0;
+  std::uint64_t elsewhere = 0;         // requests refused by the first-copy rule
+  std::uint64_t duplicate_blocks = 0;  // endgame copies dropped
+  std::uint64_t connections = 0;
+  std::uint64_t events = 0;
+  std::string trace_hash;  // hex
+  // Invariant checks: every surviving node holds every piece, each verified; nothing failed.
+  std::vector<std::string> violations;
+  double ratio() const { return bound_seconds > 0 ? last_seconds / bound_seconds : 0; }
+};
+
+// Runs the scenario to the end. Deterministic: the same parameters give the same report.
+swarm_report run_swarm(const swarm_params& p);
+
+}  // namespace shoal::sim
