@@ -1,6 +1,7 @@
 #include "core/fetch.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "core/merkle.hpp"
@@ -15,6 +16,10 @@ constexpr int rarity_samples = 64;
 // Up to this many missing pieces (4096: 1 GiB), pick_piece() scans them all for the rarest; above
 // it, it compares a random sample, so that a start costs O(1) however large the content.
 constexpr std::size_t full_scan_limit = 4096;
+// Up to this many pieces in the content (65,536: 16 GiB), pick_piece() finds the pieces both
+// missing here and held by the peer a byte of the two bitmaps at a time (8 KiB at most), and
+// compares only those: exact, and cheap even when the peer holds few of them.
+constexpr std::uint64_t bitmap_scan_limit = 65536;
 // No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
 // slot that is free.
 constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
@@ -384,12 +389,14 @@ void fetch::handle_opened(time_point now, const piece_set& have) {
   availability_.assign(layout_->piece_count(), 0);
   missing_.clear();
   missing_pos_.assign(layout_->piece_count(), npos);
+  missing_set_ = piece_set(layout_->piece_count());
   for (std::uint64_t i = 0; i < layout_->piece_count(); ++i) {
     if (have_.contains(piece_index(i))) {
       stored_bytes_ += piece_length(piece_index(i));
     } else {
       missing_pos_[i] = missing_.size();
       missing_.push_back(i);
+      missing_set_.insert(piece_index(i));
     }
   }
   for (auto& [p, ps] : peers_) {
@@ -484,32 +491,47 @@ void fetch::forget_missing(piece_index piece) {
   missing_pos_[last] = pos;
   missing_.pop_back();
   missing_pos_[piece.value] = npos;
+  missing_set_.erase(piece);
 }
 
 std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
   // Rarest first, so that a swarm spreads pieces and two nodes seldom take the same piece from
-  // the origin: all missing pieces compared up to full_scan_limit, a random sample above it
-  // (then a full scan when the sample finds nothing: the peer holds few of the pieces we lack).
+  // the origin: every candidate compared up to bitmap_scan_limit pieces (or full_scan_limit
+  // missing ones), a random sample above it (then a full scan when the sample finds nothing: the
+  // peer holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
   const auto usable = [&](std::uint64_t c) {
     return has.contains(piece_index(c)) && !ps.deferred.contains(c);
   };
   std::optional<std::uint64_t> best;
-  if (missing_.size() <= full_scan_limit) {
-    // The true rarest, ties broken at random (reservoir sampling): a piece only the origin has
-    // is worth more than one a peer has too, and a sample can miss the few that remain.
-    std::uint64_t ties = 0;
-    for (std::uint64_t c : missing_) {
-      if (!usable(c)) continue;
-      if (!best || availability_[c] < availability_[*best]) {
-        best = c;
-        ties = 1;
-      } else if (availability_[c] == availability_[*best] &&
-                 std::uniform_int_distribution<std::uint64_t>(0, ties++)(rng_) == 0) {
-        best = c;
+  std::uint64_t ties = 0;
+  // The true rarest, ties broken at random (reservoir sampling): a piece only the origin has
+  // is worth more than one a peer has too, and a sample can miss the few that remain.
+  const auto consider = [&](std::uint64_t c) {
+    if (!best || availability_[c] < availability_[*best]) {
+      best = c;
+      ties = 1;
+    } else if (availability_[c] == availability_[*best] &&
+               std::uniform_int_distribution<std::uint64_t>(0, ties++)(rng_) == 0) {
+      best = c;
+    }
+  };
+  if (layout_->piece_count() <= bitmap_scan_limit) {
+    const auto& held = has.bytes();
+    const auto& lacking = missing_set_.bytes();
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      auto both = static_cast<std::uint8_t>(held[i] & lacking[i]);
+      while (both != 0) {
+        const int bit = std::countl_zero(both);  // piece_set puts piece 8i in the top bit
+        both = static_cast<std::uint8_t>(both & ~(0x80u >> bit));
+        const std::uint64_t c = i * 8 + static_cast<std::uint64_t>(bit);
+        if (!ps.deferred.contains(c)) consider(c);
       }
     }
+  } else if (missing_.size() <= full_scan_limit) {
+    for (std::uint64_t c : missing_)
+      if (usable(c)) consider(c);
   } else {
     std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
     for (int i = 0; i < rarity_samples; ++i) {
@@ -647,7 +669,10 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     return schedule_for(now, p);
   }
   piece_progress& pp = it->second;
-  if (pp.probe == p) {  // it did not refuse: the other blocks may be asked now
+  if (pp.probe) {
+    // The probed block came: the peer did not refuse, or (in the endgame) another peer sent it
+    // first. Either way the other blocks may be asked now; waiting on the probe's peer, whose
+    // request is cancelled below, would stall the piece for good.
     pp.probe.reset();
     unstick(b.ref.piece);
   }
@@ -698,6 +723,7 @@ void fetch::handle_piece_written(time_point now, piece_index piece, const result
     // Blocks verified one by one cannot make a bad piece; if the store disagrees, fetch again.
     missing_pos_[piece.value] = missing_.size();
     missing_.push_back(piece.value);
+    missing_set_.insert(piece);
     unstick(piece);
     return schedule(now);
   }

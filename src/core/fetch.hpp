@@ -252,6 +252,7 @@ class fetch {
   std::vector<std::uint32_t> availability_;  // peers holding each piece
   std::vector<std::uint64_t> missing_;       // pieces neither stored, in progress nor writing
   std::vector<std::uint64_t> missing_pos_;   // index into missing_, or npos
+  piece_set missing_set_;                    // the same pieces as missing_, as a bitmap
   std::map<piece_index, piece_progress> in_progress_;
   // The pieces in progress with a block not asked of anyone: what fill() looks through first
   // (in_progress_ also holds the many pieces whose every block is asked).

@@ -365,5 +365,34 @@ TEST(fetch, haves_before_the_layout_is_known_are_kept) {
   EXPECT_EQ(h.f.peer_pieces(peer_handle(1)), 3u);
 }
 
+// A piece started with a peer that refuses copies waits for its probe (its first block) before
+// the other blocks are asked. When the endgame asks that block of another peer and it comes from
+// there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).
+TEST(fetch, a_probe_answered_by_another_peer_in_the_endgame_does_not_stall_the_piece) {
+  harness h(one_file(2 * merkle::piece_size));
+  h.add_peer(1, behaviour::stalls);
+  h.run();  // the layout is known; 8 blocks of one piece are asked of peer 1, never answered
+  ASSERT_EQ(h.block_requests[peer_handle(1)], 8u);
+  const piece_index first = h.requested.front();
+  // Peer 1 refuses one of them: that piece is deferred there, and the other piece is started
+  // with a probe, its first block alone.
+  h.f.handle_reject(h.now, peer_handle(1),
+                    wire::reject{wire::request_kind::block, wire::block_ref{h.c.id, first, 7},
+                                 wire::reason::elsewhere, ""});
+  h.run();
+  ASSERT_EQ(h.block_requests[peer_handle(1)], 9u);
+  h.add_peer(2, behaviour::honest);
+  h.run();  // peer 2 sends the refused block; the probe still waits on peer 1
+  EXPECT_FALSE(h.finished);
+  // The endgame asks peer 2 for peer 1's blocks, the probe included; then the piece's other
+  // blocks are asked (some of peer 1 again, and of peer 2 once those are old).
+  for (int i = 0; i < 2; ++i) {
+    h.now += fetch_config{}.endgame_after;
+    h.f.handle_tick(h.now);
+    h.run();
+  }
+  h.expect_all_stored();
+}
+
 }  // namespace
 }  // namespace shoal
