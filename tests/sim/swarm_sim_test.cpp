@@ -19,6 +19,9 @@ swarm_params small(std::uint64_t seed) {
 }
 
 void expect_sound(const swarm_report& r) {
+  std::printf("seed %llu: %zu nodes, last %.2f s, %.2fx the bound, trace %s\n",
+              static_cast<unsigned long long>(r.params.seed), r.params.nodes, r.last_seconds,
+              r.ratio(), r.trace_hash.c_str());
   EXPECT_TRUE(r.violations.empty()) << r.violations.front();
   EXPECT_EQ(r.finished, r.survivors);
   EXPECT_EQ(r.finish_seconds.size(), r.finished);
@@ -30,7 +33,6 @@ void expect_sound(const swarm_report& r) {
 
 TEST(swarm_sim, every_node_ends_with_the_content) {
   for (std::uint64_t seed : {1, 2}) {
-    std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     const swarm_report r = run_swarm(small(seed));
     expect_sound(r);
     EXPECT_EQ(r.finished, 24u);

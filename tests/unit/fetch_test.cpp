@@ -155,6 +155,14 @@ struct harness {
     }
   }
 
+  // The peer, alone, was cut off for a block that failed verification.
+  void expect_cut_off_for_a_bad_block(std::uint64_t p) {
+    ASSERT_EQ(disconnects.size(), 1u);
+    EXPECT_EQ(disconnects[0].peer, peer_handle(p));
+    EXPECT_EQ(disconnects[0].code, wire::reason::bad_block);
+    EXPECT_NE(disconnects[0].text.find("failed verification"), std::string::npos);
+  }
+
   void expect_all_stored() {
     ASSERT_TRUE(finished);
     for (std::size_t i = 0; i < c.pieces.size(); ++i) EXPECT_EQ(stored[i], c.pieces[i]) << i;
@@ -201,10 +209,7 @@ TEST(fetch, a_corrupt_block_cuts_the_peer_off_and_is_fetched_elsewhere) {
   h.add_peer(2, behaviour::honest);
   h.run();
   h.expect_all_stored();
-  ASSERT_EQ(h.disconnects.size(), 1u);
-  EXPECT_EQ(h.disconnects[0].peer, peer_handle(1));
-  EXPECT_EQ(h.disconnects[0].code, wire::reason::bad_block);
-  EXPECT_NE(h.disconnects[0].text.find("failed verification"), std::string::npos);
+  h.expect_cut_off_for_a_bad_block(1);
 }
 
 TEST(fetch, a_corrupt_block_from_the_only_peer_stops_there) {
@@ -346,9 +351,7 @@ TEST(fetch, synthetic_blocks_are_checked_by_their_tag) {
   h.add_peer(2, behaviour::honest);
   h.run();
   h.expect_all_stored();
-  ASSERT_EQ(h.disconnects.size(), 1u);
-  EXPECT_EQ(h.disconnects[0].peer, peer_handle(1));
-  EXPECT_EQ(h.disconnects[0].code, wire::reason::bad_block);
+  h.expect_cut_off_for_a_bad_block(1);
   EXPECT_EQ(h.f.progress().received_bytes, h.f.progress().total_bytes);
 }
 
