@@ -156,6 +156,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e6));
   sim_swarm->add_flag("--heterogeneous", swarm_sim.heterogeneous,
                       "Uploads drawn from 25, 50, 100 and 200 Mbit/s, downloads 4x the upload");
+  int swarm_pipeline_ms = static_cast<int>(swarm_sim.fetch.pipeline_time.count() / 1'000'000);
+  sim_swarm
+      ->add_option("--pipeline-ms", swarm_pipeline_ms,
+                   "The fetch's pipeline_time: requests kept at each peer, in ms of its rate "
+                   "(default: the daemon's)")
+      ->check(CLI::Range(10, 60000));
   sim_swarm
       ->add_option("--crash", swarm_sim.crash,
                    "Share of the nodes killed during the transfer (default 0)")
@@ -213,6 +219,7 @@ int main(int argc, char** argv) {
   if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);
   if (*sim_swarm) {
     swarm_sim.size = swarm_mib << 20;
+    swarm_sim.fetch.pipeline_time = std::chrono::milliseconds(swarm_pipeline_ms);
     return shoal::cli::simulate_swarm(c, swarm_sim);
   }
   return 2;

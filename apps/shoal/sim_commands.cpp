@@ -108,10 +108,12 @@ int simulate_swarm(const context& c, const sim::swarm_params& p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
-        "--up %g --down %g%s --crash %g)\n",
+        "--up %g --down %g%s --crash %g --pipeline-ms %lld)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
         static_cast<unsigned long long>(p.size >> 20), p.origin_up_mbps, p.up_mbps, p.down_mbps,
-        p.heterogeneous ? " --heterogeneous" : "", p.crash);
+        p.heterogeneous ? " --heterogeneous" : "", p.crash,
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()));
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   const sim::swarm_report r = sim::run_swarm(p);
