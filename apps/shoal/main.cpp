@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e6));
   sim_swarm->add_flag("--heterogeneous", swarm_sim.heterogeneous,
                       "Uploads drawn from 25, 50, 100 and 200 Mbit/s, downloads 4x the upload");
+  sim_swarm->add_flag("--mixed", swarm_sim.mixed,
+                      "Random faults from the seed: kills, power-offs, slowed links, liars");
   int swarm_pipeline_ms = static_cast<int>(swarm_sim.fetch.pipeline_time.count() / 1'000'000);
   sim_swarm
       ->add_option("--pipeline-ms", swarm_pipeline_ms,

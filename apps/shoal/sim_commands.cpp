@@ -108,10 +108,10 @@ int simulate_swarm(const context& c, const sim::swarm_params& p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
-        "--up %g --down %g%s --crash %g --pipeline-ms %lld)\n",
+        "--up %g --down %g%s --crash %g%s --pipeline-ms %lld)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
         static_cast<unsigned long long>(p.size >> 20), p.origin_up_mbps, p.up_mbps, p.down_mbps,
-        p.heterogeneous ? " --heterogeneous" : "", p.crash,
+        p.heterogeneous ? " --heterogeneous" : "", p.crash, p.mixed ? " --mixed" : "",
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()));
   std::fflush(stdout);
@@ -129,7 +129,11 @@ int simulate_swarm(const context& c, const sim::swarm_params& p) {
            {"bytes", p.size},
            {"heterogeneous", p.heterogeneous},
            {"crash", p.crash},
+           {"mixed", p.mixed},
            {"crashed", r.crashed},
+           {"slowed", r.slowed},
+           {"liars", r.liars},
+           {"liars_cut_off", r.liars_cut_off},
            {"survivors", r.survivors},
            {"finished", r.finished},
            {"bound_seconds", r.bound_seconds},
@@ -151,6 +155,9 @@ int simulate_swarm(const context& c, const sim::swarm_params& p) {
   } else {
     std::printf("%zu of %zu surviving nodes finished (%zu killed during the transfer)\n",
                 r.finished, r.survivors, r.crashed);
+    if (p.mixed)
+      std::printf("faults: %zu killed or powered off, %zu slowed, %zu liars (cut off %llu times)\n",
+                  r.crashed, r.slowed, r.liars, static_cast<unsigned long long>(r.liars_cut_off));
     std::printf("last %.1f s, median %.1f s; fluid bound %.1f s: %.3fx the bound\n", r.last_seconds,
                 sim::percentile(r.finish_seconds, 0.5), r.bound_seconds, r.ratio());
     std::printf("every piece had left the origin at %.1f s, after %.2f copies\n",

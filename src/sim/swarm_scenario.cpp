@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/merkle.hpp"
+#include "core/session.hpp"
 #include "core/swarm.hpp"
 #include "sim/members.hpp"
 #include "sim/world.hpp"
@@ -63,16 +64,28 @@ class swarm_sim {
     const time_point start = w_.now();
     for (std::size_t i = 1; i <= p_.nodes; ++i)
       w_.at(start + p_.join_gap * static_cast<std::int64_t>(i - 1), [this, i] { begin(i); });
-    if (p_.crash > 0) {
-      // Killed at a random moment while the transfer runs: between a tenth and three quarters
-      // of the bound, so that they hold some pieces and have peers waiting on them.
-      const double bound = bound_seconds(false);
-      for (std::size_t i = 1; i <= p_.nodes; ++i)
-        if (w_.uniform() < p_.crash) {
-          const double at = bound * (0.1 + 0.65 * w_.uniform());
-          w_.at(start + std::chrono::duration_cast<duration>(std::chrono::duration<double>(at)),
-                [this, i] { crash(i); });
-        }
+    // Faults strike at a random moment while the transfer runs: between a tenth and three
+    // quarters of the bound, so that the node holds some pieces and has peers waiting on it.
+    const double bound = bound_seconds(false);
+    const auto sometime = [&] {
+      const double at = bound * (0.1 + 0.65 * w_.uniform());
+      return start + std::chrono::duration_cast<duration>(std::chrono::duration<double>(at));
+    };
+    for (std::size_t i = 1; i <= p_.nodes && p_.crash > 0; ++i)
+      if (w_.uniform() < p_.crash) w_.at(sometime(), [this, i] { crash(i, false); });
+    for (std::size_t i = 1; i <= p_.nodes && p_.mixed; ++i) {
+      const double draw = w_.uniform();
+      if (draw < 0.05) {
+        w_.at(sometime(), [this, i] { crash(i, false); });
+      } else if (draw < 0.10) {
+        w_.at(sometime(), [this, i] { crash(i, true); });
+      } else if (draw < 0.20) {
+        w_.at(sometime(), [this, i] { slow_down(i); });
+      } else if (draw < 0.23) {
+        nodes_[i].liar = true;
+        ++report_.liars;
+        --remaining_;  // the run does not wait for liars
+      }
     }
     while (w_.now() - start < p_.give_up && remaining_ > 0 && w_.step()) {
     }
@@ -94,7 +107,9 @@ class swarm_sim {
     duration latency{};
     double up = 0, down = 0;  // bytes per second
     bool alive = true;
-    bool opened = false;  // holds the manifest and piece layer, so it serves them
+    bool liar = false;              // every block it sends is forged
+    std::set<std::size_t> cut_off;  // nodes it cut off for a bad block: never dialed again
+    bool opened = false;            // holds the manifest and piece layer, so it serves them
     bool finished = false;
     piece_set have;
     std::unique_ptr<fetch> f;
@@ -131,7 +146,7 @@ class swarm_sim {
     double d_min = 1e300;
     std::size_t n = 0;
     for (std::size_t i = 1; i < nodes_.size(); ++i) {
-      if (survivors_only && !nodes_[i].alive) continue;
+      if (survivors_only && (!nodes_[i].alive || nodes_[i].liar)) continue;
       up_sum += nodes_[i].up;
       d_min = std::min(d_min, nodes_[i].down);
       ++n;
@@ -308,7 +323,13 @@ class swarm_sim {
       if (f) f->handle_reject(now, p, *rj);
     } else if (auto* bl = std::get_if<wire::block>(&msg)) {
       w_.trace("block", me, (bl->ref.piece.value << 8) | bl->ref.block);
-      if (f) f->handle_block(now, p, *bl);
+      if (f) {
+        const std::uint64_t before = f->bytes_from(p);
+        f->handle_block(now, p, *bl);
+        if (nodes_[other(it->second, me)].liar && f->bytes_from(p) > before)
+          report_.violations.push_back("node " + std::to_string(me) +
+                                       " accepted a forged block from a liar");
+      }
     }
     if (!out.empty()) send(me, id, std::move(out));
     pump(me);
@@ -329,7 +350,7 @@ class swarm_sim {
     for (const auto& e : msg.entries) {
       if (n.links.size() >= p_.max_connections) break;
       auto it = index_.find(e.node);
-      if (it != index_.end()) dial(me, it->second);
+      if (it != index_.end() && !n.cut_off.contains(it->second)) dial(me, it->second);
     }
   }
 
@@ -395,10 +416,12 @@ class swarm_sim {
     const auto took = std::chrono::duration_cast<duration>(
         std::chrono::duration<double>(static_cast<double>(len) / r.down));
     r.down_free = std::max(r.down_free, w_.now() + one_way(me, to)) + took;
-    w_.at(r.down_free, [this, id, to, ref] {
+    const bool forged = nodes_[me].liar;
+    w_.at(r.down_free, [this, id, to, ref, forged] {
       wire::block b;
       b.ref = ref;
       b.proof[0] = synthetic_tag(piece_hashes_[ref.piece.value], ref.block);
+      if (forged) b.proof[0].bytes[1] ^= 1;
       deliver(to, id, std::move(b));
     });
   }
@@ -431,7 +454,13 @@ class swarm_sim {
         out[s->peer.value].push_back(std::move(s->msg));
       } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
         n.attached.erase(d->peer.value);
-        report_.violations.push_back("node " + std::to_string(me) + " cut a peer off: " + d->text);
+        const std::size_t them = other(links_.at(d->peer.value), me);
+        if (d->code == wire::reason::bad_block) n.cut_off.insert(them);  // as the daemon's job
+        if (nodes_[them].liar && d->code == wire::reason::bad_block)
+          ++report_.liars_cut_off;
+        else
+          report_.violations.push_back("node " + std::to_string(me) +
+                                       " cut a peer off: " + d->text);
         hang_up(me, d->peer.value);
       } else if (std::holds_alternative<fetch_actions::open_content>(*a)) {
         n.opened = true;
@@ -447,7 +476,7 @@ class swarm_sim {
         n.finished = true;
         n.done_at = now;
         n.attached.clear();
-        --remaining_;
+        if (!n.liar) --remaining_;
         w_.trace("done", me, 0);
       } else if (auto* fl = std::get_if<fetch_actions::failed>(&*a)) {
         report_.violations.push_back("node " + std::to_string(me) + " failed: " + fl->why.message);
@@ -456,18 +485,33 @@ class swarm_sim {
     for (auto& [id, msgs] : out) send(me, id, std::move(msgs));
   }
 
-  void crash(std::size_t i) {
+  // Killed (its peers see each connection reset one latency later) or powered off (they hear
+  // nothing, and close the connection when their session's idle timeout passes).
+  void crash(std::size_t i, bool powered_off) {
     node& n = nodes_[i];
     if (!n.alive) return;
     n.alive = false;
     ++report_.crashed;
-    if (!n.finished) --remaining_;
-    w_.trace("crash", i, 0);
+    if (!n.finished && !n.liar) --remaining_;
+    w_.trace(powered_off ? "power off" : "kill", i, 0);
     const std::set<std::uint64_t> links = n.links;
-    for (std::uint64_t id : links)
-      w_.after(one_way(links_.at(id).a, links_.at(id).b), [this, id] { close_link(id); });
+    for (std::uint64_t id : links) {
+      const duration noticed =
+          powered_off ? session_config{}.idle_timeout : one_way(links_.at(id).a, links_.at(id).b);
+      w_.after(noticed, [this, id] { close_link(id); });
+    }
     n.links.clear();
     n.f.reset();
+  }
+
+  // Its link degrades: a tenth of its upload and download from now on.
+  void slow_down(std::size_t i) {
+    node& n = nodes_[i];
+    if (!n.alive) return;
+    n.up /= 10;
+    n.down /= 10;
+    ++report_.slowed;
+    w_.trace("slow", i, 0);
   }
 
   // --- the end --------------------------------------------------------------------------------
@@ -476,7 +520,7 @@ class swarm_sim {
     report_.bound_seconds = bound_seconds(true);
     for (std::size_t i = 1; i < nodes_.size(); ++i) {
       const node& n = nodes_[i];
-      if (!n.alive) continue;
+      if (!n.alive || n.liar) continue;  // a liar need not finish: its peers cut it off
       ++report_.survivors;
       if (!n.done_at || !n.have.complete()) {
         report_.violations.push_back("node " + std::to_string(i) + " holds " +
@@ -513,7 +557,7 @@ class swarm_sim {
   std::map<std::uint64_t, link> links_;
   std::map<std::pair<std::size_t, std::size_t>, std::uint64_t> pairs_;
   std::uint64_t next_link_ = 0;
-  std::size_t remaining_ = 0;  // nodes neither finished nor crashed
+  std::size_t remaining_ = 0;  // honest nodes neither finished nor crashed
 };
 
 }  // namespace

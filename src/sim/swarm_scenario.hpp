@@ -9,7 +9,8 @@
 // with queued requests in turn; a block then crosses the latency and queues for the receiver's
 // download. Other messages take the latency alone. A connection opens after a TCP and TLS 1.3
 // handshake (two round trips). A crash is a process killed: its peers see the connection reset
-// one latency later. Storage is simulated: blocks carry no bytes (fetch_config::
+// one latency later (mixed faults add power-offs, slowed links and liars: swarm_params::mixed).
+// Storage is simulated: blocks carry no bytes (fetch_config::
 // synthetic_blocks), so a thousand nodes fetch a gigabyte each without holding one.
 //
 // The figure is the last surviving node's finishing time against the fluid bound
@@ -36,8 +37,12 @@ struct swarm_params {
   double down_mbps = 200;            // each node's download
   bool heterogeneous = false;        // upload drawn from 25/50/100/200, download 4x that
   double crash = 0;                  // share of nodes killed during the transfer
-  duration join_gap = 1ms;           // between two nodes starting their fetch
-  duration min_latency = 2ms;        // one-way latency share: uniform in [min, max]
+  // Random faults from the seed, each node drawing at most one (docs/simulation.md): killed
+  // (5%), powered off (5%: silent, its peers find out by their idle timeout), slowed to a tenth
+  // of its capacities (10%), or a liar whose every block is forged (3%).
+  bool mixed = false;
+  duration join_gap = 1ms;     // between two nodes starting their fetch
+  duration min_latency = 2ms;  // one-way latency share: uniform in [min, max]
   duration max_latency = 20ms;
   std::size_t max_connections = 64;          // a fetch's connections (the daemon's bound)
   duration give_up = std::chrono::hours(1);  // virtual time after which the run stops
@@ -51,9 +56,12 @@ struct swarm_report {
   std::vector<double> finish_seconds;  // each surviving node's
   std::size_t finished = 0;
   std::size_t survivors = 0;
-  std::size_t crashed = 0;
-  std::uint64_t origin_bytes = 0;  // block bytes the origin uploaded
-  std::uint64_t block_bytes = 0;   // block bytes every node uploaded
+  std::size_t crashed = 0;  // killed or powered off
+  std::size_t slowed = 0;
+  std::size_t liars = 0;
+  std::uint64_t liars_cut_off = 0;  // connections closed on a liar for a forged block
+  std::uint64_t origin_bytes = 0;   // block bytes the origin uploaded
+  std::uint64_t block_bytes = 0;    // block bytes every node uploaded
   // Shares of the upload capacity used until the last node finished: the origin's, and all
   // nodes' (the survivors' and the origin's; crashed nodes' bytes count too).
   double origin_use = 0;
@@ -67,7 +75,8 @@ struct swarm_report {
   std::uint64_t connections = 0;
   std::uint64_t events = 0;
   std::string trace_hash;  // hex
-  // Invariant checks: every surviving node holds every piece, each verified; nothing failed.
+  // Invariant checks: every surviving honest node holds every piece, each verified; no forged
+  // block was accepted; no honest peer was cut off; no fetch failed.
   std::vector<std::string> violations;
   double ratio() const { return bound_seconds > 0 ? last_seconds / bound_seconds : 0; }
 };
