@@ -565,8 +565,10 @@ std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_po
 
 void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
   ps.window_bytes += bytes;
+  if (!ps.measured && ps.capacity < ps.limit) ++ps.capacity;
   const duration elapsed = now - ps.window_start;
   if (elapsed < cfg_.rate_window) return;
+  ps.measured = true;
   const double rate = static_cast<double>(ps.window_bytes) /
                       std::chrono::duration<double>(elapsed).count();  // bytes per second
   const double want = rate * std::chrono::duration<double>(cfg_.pipeline_time).count() /

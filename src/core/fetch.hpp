@@ -41,13 +41,16 @@ struct fetch_config {
   // refused.
   std::uint32_t max_requests_per_peer = 128;
   // Below that, each peer's pipeline holds what it delivers in `pipeline_time` at its measured
-  // rate (and at least min_requests_per_peer; initial_requests_per_peer before a measurement).
+  // rate (and at least min_requests_per_peer). Before its first measurement a peer starts at
+  // initial_requests_per_peer and gets one more for each block it delivers (doubling every round
+  // trip, as TCP's slow start does): a fast idle peer is soon asked for 128, while an origin that
+  // a thousand fetches dial at once is not handed 64 stale requests by each.
   // A full pipeline keeps the link busy; a longer one only queues requests at the sender, where
   // they go stale: in a swarm a piece asked from the origin now may be on a faster peer soon.
   duration pipeline_time = std::chrono::milliseconds(1000);
   duration rate_window = std::chrono::milliseconds(200);
   std::uint32_t min_requests_per_peer = 4;
-  std::uint32_t initial_requests_per_peer = 64;
+  std::uint32_t initial_requests_per_peer = 4;
   // In the endgame a block is asked of a second peer once its request is this old: a block
   // normally arrives within pipeline_time, and asking sooner would only make the senders'
   // uploads carry copies that get cancelled.
@@ -171,6 +174,7 @@ class fetch {
     std::uint32_t in_flight = 0;
     time_point window_start{};
     std::uint64_t window_bytes = 0;
+    bool measured = false;  // capacity comes from a measured rate (else: slow start)
     // Pieces it rejected with `elsewhere`, and until when they are not asked from it again.
     std::map<std::uint64_t, time_point> deferred;
     std::optional<piece_set> has;  // once its bitfield arrived and matched the layout

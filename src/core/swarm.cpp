@@ -57,16 +57,29 @@ bool swarm::handle_interest(peer_handle p, const content_id& x, bool exchange) {
   if (!me.interests.insert(x).second) return false;
   if (!exchange) return true;
   auto& others = members_[x];
-  wire::peers to_new{x, {}};
+  // A random sample of the members that can be passed on (reservoir sampling, in handle order
+  // so that the seed alone decides it).
+  std::vector<std::pair<peer_handle, const wire::peer_entry*>> sample;
+  std::size_t seen = 0;
   for (peer_handle o : others) {
     auto other = peers_.find(o);
     if (other == peers_.end() || !other->second.pass_on) continue;
-    if (other->second.at && to_new.entries.size() < wire::max_peers_per_message)
-      to_new.entries.push_back(*other->second.at);
+    const wire::peer_entry* entry = other->second.at ? &*other->second.at : nullptr;
+    if (sample.size() < exchange_sample) {
+      sample.emplace_back(o, entry);
+    } else if (const std::size_t j = std::uniform_int_distribution<std::size_t>(0, seen)(rng_);
+               j < exchange_sample) {
+      sample[j] = {o, entry};
+    }
+    ++seen;
+  }
+  wire::peers to_new{x, {}};
+  for (const auto& [o, entry] : sample) {
+    if (entry) to_new.entries.push_back(*entry);
     if (me.at) tells_.push_back({o, wire::peers{x, {*me.at}}});
   }
   if (!to_new.entries.empty()) tells_.push_back({p, std::move(to_new)});
-  if (others.size() < max_members) others.insert(p);
+  others.insert(p);
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <variant>
@@ -30,9 +31,12 @@ namespace shoal {
 
 class swarm {
  public:
-  // Peers kept per content for peer exchange: enough for every fetch's connections (64) to be
-  // told of several times as many, bounded.
-  static constexpr std::size_t max_members = 256;
+  // Peer exchange tells a newcomer of at most this many members, and at most this many members
+  // of it: each a random sample (from the seed), so that a thousand nodes joining through one
+  // origin spread their connections over the swarm instead of all dialing its first members.
+  static constexpr std::size_t exchange_sample = wire::max_peers_per_message;
+
+  explicit swarm(std::uint64_t seed = 0) : rng_(seed) {}
 
   // --- peer exchange ------------------------------------------------------------------------
   // A peer's session opened. `at` is where it listens (none: it is never passed on); a peer
@@ -41,10 +45,11 @@ class swarm {
   void handle_peer_added(peer_handle p, std::optional<wire::peer_entry> at, bool pass_on);
   // The peer takes part in content `x` (it asked about it or announced it, and we hold or fetch
   // it). False if that was known already. With `exchange`, it joins x's swarm: peers messages
-  // are queued that tell it of the others and each of them of it (poll_tell()).
+  // are queued that tell it of others and others of it (poll_tell(); exchange_sample each way).
   bool handle_interest(peer_handle p, const content_id& x, bool exchange);
   bool interested(peer_handle p, const content_id& x) const;
-  // The peers in x's swarm (for announcing each stored piece to them).
+  // The peers in x's swarm (for announcing each stored piece to them): every connected peer
+  // that joined it, so as many as there are connections.
   const std::set<peer_handle>& members(const content_id& x) const;
   struct tell {
     peer_handle to;
@@ -95,6 +100,7 @@ class swarm {
   std::map<peer_handle, peer_info> peers_;
   std::map<content_id, std::set<peer_handle>> members_;
   std::deque<tell> tells_;
+  std::mt19937_64 rng_;  // which members peer exchange passes on
 };
 
 // How a node answers a block request, in the daemon and the simulator alike. `layout` and

@@ -185,6 +185,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         rng_(std::random_device{}()),
         up_(opts_.upload_limit),
         down_(opts_.download_limit),
+        swarm_(rng_()),
         dht_(identity_.self.id, dht::config{}, rng_()) {}
 
   result<void> bind(const net::address& listen) {
@@ -1601,7 +1602,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::uint64_t downloaded_ = 0;  // bytes read from peers
   std::map<peer_handle, link> links_;
   swarm swarm_;  // who takes part in which swarm, what they announced, the first-copy rule
-  // The DHT: after identity_ and rng_, which it is made from.
+  // The DHT: after identity_ and rng_, which it is made from (as swarm_ is from rng_).
   dht::node dht_;
   std::map<node_id, std::deque<wire::message>> dht_outbox_;  // waiting for a connection
   std::map<peer_handle, node_id> dht_dials_;  // dialed for the DHT, and the node expected

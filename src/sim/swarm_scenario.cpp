@@ -40,6 +40,7 @@ class swarm_sim {
     for (std::size_t i = 0; i <= p.nodes; ++i) {
       node& n = nodes_[i];
       n.id = node_id{random_hash(w_.rng())};
+      n.sw = swarm(w_.next());
       n.latency =
           p.min_latency + duration(span > 0 ? static_cast<duration::rep>(w_.next() % span) : 0);
       double up = p.up_mbps;

@@ -371,8 +371,24 @@ TEST(fetch, haves_before_the_layout_is_known_are_kept) {
 // A piece started with a peer that refuses copies waits for its probe (its first block) before
 // the other blocks are asked. When the endgame asks that block of another peer and it comes from
 // there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).
+// Slow start: a new peer is asked for a few blocks, and for one more with each it delivers, until
+// its rate is measured; so a peer a thousand fetches dial at once is not handed 64 requests by
+// each, while a fast one soon has a full pipeline.
+TEST(fetch, a_new_peer_starts_with_a_few_requests_and_gets_more_as_blocks_come) {
+  harness h(one_file(8 * merkle::piece_size), 7, fetch_config{128});
+  h.add_peer(1, behaviour::stalls);
+  h.run();
+  EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
+  h.add_peer(2, behaviour::honest);
+  h.run();  // no time passes: no rate is measured, only blocks counted
+  EXPECT_GE(h.max_in_flight[peer_handle(2)], 8 * fetch_config{}.initial_requests_per_peer);
+  EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
+}
+
 TEST(fetch, a_probe_answered_by_another_peer_in_the_endgame_does_not_stall_the_piece) {
-  harness h(one_file(2 * merkle::piece_size));
+  fetch_config cfg{8};
+  cfg.initial_requests_per_peer = 8;
+  harness h(one_file(2 * merkle::piece_size), 7, cfg);
   h.add_peer(1, behaviour::stalls);
   h.run();  // the layout is known; 8 blocks of one piece are asked of peer 1, never answered
   ASSERT_EQ(h.block_requests[peer_handle(1)], 8u);

@@ -137,13 +137,44 @@ TEST(swarm_exchange, unlistening_and_private_peers_are_not_passed_on) {
   EXPECT_EQ(s.members(c).size(), 2u);
 }
 
-TEST(swarm_exchange, a_swarm_keeps_a_bounded_number_of_members) {
-  swarm s;
-  for (std::uint64_t i = 1; i <= swarm::max_members + 50; ++i) {
-    s.handle_peer_added(peer_handle(i), std::nullopt, true);
+TEST(swarm_exchange, a_large_swarm_passes_on_random_samples) {
+  swarm s(7);
+  const std::size_t n = 4 * swarm::exchange_sample;
+  const auto entry = [](std::uint64_t i) {
+    wire::peer_entry e;
+    e.node.digest.bytes[0] = static_cast<std::uint8_t>(i);
+    e.node.digest.bytes[1] = static_cast<std::uint8_t>(i >> 8);
+    e.port = 7420;
+    return e;
+  };
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    s.handle_peer_added(peer_handle(i), entry(i), true);
     s.handle_interest(peer_handle(i), c, true);
   }
-  EXPECT_EQ(s.members(c).size(), swarm::max_members);
+  (void)tells(s);
+  // Every member stays one (each gets the haves), however many there are.
+  EXPECT_EQ(s.members(c).size(), n);
+  // A newcomer is told of exchange_sample of them, and as many are told of it; not the first
+  // ones by handle, but a sample from all of them.
+  const peer_handle last(n + 1);
+  s.handle_peer_added(last, entry(n + 1), true);
+  s.handle_interest(last, c, true);
+  std::size_t told_of_it = 0;
+  std::vector<wire::peer_entry> told_it;
+  for (auto& [to, entries] : tells(s)) {
+    if (to == last) {
+      told_it = entries;
+    } else {
+      ++told_of_it;
+      EXPECT_EQ(entries, std::vector{entry(n + 1)});
+    }
+  }
+  EXPECT_EQ(told_of_it, swarm::exchange_sample);
+  ASSERT_EQ(told_it.size(), swarm::exchange_sample);
+  std::size_t late = 0;  // members past the first exchange_sample handles
+  for (const auto& e : told_it)
+    if (e.node.digest.bytes[0] + 256u * e.node.digest.bytes[1] > swarm::exchange_sample) ++late;
+  EXPECT_GT(late, swarm::exchange_sample / 2);
 }
 
 // answer_block: what the daemon and the simulator send for a block request.
