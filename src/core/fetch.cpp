@@ -611,8 +611,9 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
     // can be stored and announced.
     std::optional<std::pair<piece_index, std::uint8_t>> next;
     for (const piece_index piece : open_) {
+      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
       const piece_progress& pp = in_progress_.at(piece);
-      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) || pp.probe) continue;
+      if (pp.probe) continue;
       for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
         if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
       if (next) break;

@@ -101,7 +101,12 @@ class swarm_sim {
     std::size_t a = 0, b = 0;
     bool open = false;
     bool closed = false;
+    // Per side (a, b): it hung up (and forgot the connection); it noted the peer's interest in
+    // the content (note_interest), so later messages need not ask its swarm again.
+    bool hung_up[2] = {false, false};
+    bool interest[2] = {false, false};
     std::deque<wire::block_ref> queued_at_a, queued_at_b;  // requests each side will serve
+    int side(std::size_t me) const { return me == a ? 0 : 1; }
   };
   struct node {
     node_id id;
@@ -161,6 +166,7 @@ class swarm_sim {
     return nodes_[a].latency + nodes_[b].latency;
   }
   static peer_handle handle(std::uint64_t l) { return peer_handle(l); }
+  link& lk(std::uint64_t id) { return links_[id - 1]; }
   std::size_t other(const link& l, std::size_t me) const { return l.a == me ? l.b : l.a; }
   bool connected(std::size_t a, std::size_t b) const {
     return pairs_.contains({std::min(a, b), std::max(a, b)});
@@ -170,8 +176,9 @@ class swarm_sim {
   // second; core/swarm does not model it).
   void dial(std::size_t a, std::size_t b) {
     if (a == b || connected(a, b) || !nodes_[a].alive) return;
-    const std::uint64_t id = ++next_link_;
-    link& l = links_[id];
+    links_.emplace_back();
+    const std::uint64_t id = links_.size();  // from 1: a peer handle is never 0
+    link& l = links_.back();
     l.a = a;
     l.b = b;
     pairs_[{std::min(a, b), std::max(a, b)}] = id;
@@ -183,7 +190,7 @@ class swarm_sim {
   }
 
   void established(std::uint64_t id) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     if (l.closed) return;
     if (!nodes_[l.b].alive) return close_link(id);
     l.open = true;
@@ -217,34 +224,36 @@ class swarm_sim {
 
   // The connection is gone for both sides (a side that hung up has forgotten it already).
   void close_link(std::uint64_t id) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     if (l.closed) return;
     l.closed = true;
     pairs_.erase({std::min(l.a, l.b), std::max(l.a, l.b)});
-    for (std::size_t me : {l.a, l.b}) {
-      node& n = nodes_[me];
-      if (!n.links.erase(id) || !n.alive) continue;
-      n.sw.handle_peer_removed(handle(id));
-      if (n.attached.erase(id) && n.f) n.f->handle_peer_removed(w_.now(), handle(id));
-      pump(me);
-    }
+    for (std::size_t me : {l.a, l.b})
+      if (forget_link(me, id)) pump(me);
+  }
+
+  // `me` forgets the connection: its swarm and fetch drop the peer. False if it had already.
+  bool forget_link(std::size_t me, std::uint64_t id) {
+    node& n = nodes_[me];
+    if (!n.links.erase(id) || !n.alive) return false;
+    n.sw.handle_peer_removed(handle(id));
+    if (n.attached.erase(id) && n.f) n.f->handle_peer_removed(w_.now(), handle(id));
+    return true;
   }
 
   // `me` closes the connection (or dies): the other side learns it one latency later.
   void hang_up(std::size_t me, std::uint64_t id) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     if (l.closed) return;
-    node& n = nodes_[me];
-    n.links.erase(id);
-    n.sw.handle_peer_removed(handle(id));
-    if (n.attached.erase(id) && n.f) n.f->handle_peer_removed(w_.now(), handle(id));
+    l.hung_up[l.side(me)] = true;
+    forget_link(me, id);
     w_.after(one_way(l.a, l.b), [this, id] { close_link(id); });
   }
 
   // --- messages -----------------------------------------------------------------------------
 
   void send(std::size_t from, std::uint64_t id, std::vector<wire::message> msgs) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     if (!l.open || l.closed) return;
     const std::size_t to = other(l, from);
     w_.after(one_way(from, to), [this, id, to, msgs = std::move(msgs)]() mutable {
@@ -253,9 +262,8 @@ class swarm_sim {
   }
 
   void deliver(std::size_t me, std::uint64_t id, wire::message msg) {
-    auto it = links_.find(id);
-    if (it == links_.end() || it->second.closed || !nodes_[me].alive) return;
-    if (!nodes_[me].links.contains(id)) return;  // we hung up
+    link& l = lk(id);
+    if (l.closed || !nodes_[me].alive || l.hung_up[l.side(me)]) return;
     node& n = nodes_[me];
     const time_point now = w_.now();
     const peer_handle p = handle(id);
@@ -305,7 +313,6 @@ class swarm_sim {
         queue_block(me, id, r->ref);
       }
     } else if (auto* c = std::get_if<wire::cancel>(&msg)) {
-      link& l = it->second;
       auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
       if (auto pos = std::find(q.begin(), q.end(), c->ref); pos != q.end()) q.erase(pos);
     } else if (auto* b = std::get_if<wire::bitfield>(&msg)) {
@@ -327,7 +334,7 @@ class swarm_sim {
       if (f) {
         const std::uint64_t before = f->bytes_from(p);
         f->handle_block(now, p, *bl);
-        if (nodes_[other(it->second, me)].liar && f->bytes_from(p) > before)
+        if (nodes_[other(l, me)].liar && f->bytes_from(p) > before)
           report_.violations.push_back("node " + std::to_string(me) +
                                        " accepted a forged block from a liar");
       }
@@ -339,7 +346,9 @@ class swarm_sim {
   // A message about the content arrived: the peer takes part in its swarm (core/swarm).
   void note_interest(std::size_t me, std::uint64_t id) {
     node& n = nodes_[me];
-    if (n.sw.interested(handle(id), id_) || (!n.opened && (!n.f || n.finished))) return;
+    link& l = lk(id);
+    if (l.interest[l.side(me)] || (!n.opened && (!n.f || n.finished))) return;
+    l.interest[l.side(me)] = true;
     if (n.f && !n.finished) attach(me, id);
     if (!n.sw.handle_interest(handle(id), id_, true)) return;
     while (auto t = n.sw.poll_tell()) send(me, t->to.value, {std::move(t->msg)});
@@ -358,7 +367,7 @@ class swarm_sim {
   // --- the upload and download ----------------------------------------------------------------
 
   void queue_block(std::size_t me, std::uint64_t id, const wire::block_ref& ref) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
     q.push_back(ref);
     if (q.size() == 1) nodes_[me].ready.push_back(id);
@@ -371,9 +380,8 @@ class swarm_sim {
     while (!n.sending && n.alive && !n.ready.empty()) {
       const std::uint64_t id = n.ready.front();
       n.ready.pop_front();
-      auto it = links_.find(id);
-      if (it == links_.end() || it->second.closed) continue;
-      link& l = it->second;
+      link& l = lk(id);
+      if (l.closed) continue;
       auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
       if (q.empty()) continue;
       const wire::block_ref ref = q.front();
@@ -410,7 +418,7 @@ class swarm_sim {
   // The block crossed `me`'s upload: it arrives one latency later and queues for the receiver's
   // download (computed now, in the order blocks leave their senders: one event per block).
   void in_flight(std::size_t me, std::uint64_t id, const wire::block_ref& ref, std::uint64_t len) {
-    link& l = links_.at(id);
+    link& l = lk(id);
     if (l.closed || !nodes_[me].alive) return;
     const std::size_t to = other(l, me);
     node& r = nodes_[to];
@@ -498,7 +506,7 @@ class swarm_sim {
     const std::set<std::uint64_t> links = n.links;
     for (std::uint64_t id : links) {
       const duration noticed =
-          powered_off ? session_config{}.idle_timeout : one_way(links_.at(id).a, links_.at(id).b);
+          powered_off ? session_config{}.idle_timeout : one_way(lk(id).a, lk(id).b);
       w_.after(noticed, [this, id] { close_link(id); });
     }
     n.links.clear();
@@ -555,9 +563,8 @@ class swarm_sim {
   std::vector<hash256> piece_hashes_;
   std::vector<node> nodes_;
   std::map<node_id, std::size_t> index_;
-  std::map<std::uint64_t, link> links_;
+  std::deque<link> links_;  // connection i + 1 (its peer handle on both sides) is links_[i]
   std::map<std::pair<std::size_t, std::size_t>, std::uint64_t> pairs_;
-  std::uint64_t next_link_ = 0;
   std::size_t remaining_ = 0;  // honest nodes neither finished nor crashed
 };
 

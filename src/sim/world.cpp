@@ -22,17 +22,28 @@ double world::uniform() {
 
 void world::at(time_point t, std::function<void()> fn) {
   SHOAL_ASSERT(t >= now_);
-  queue_.push(event{t, seq_++, std::move(fn)});
+  std::uint32_t slot = 0;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::move(fn));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = std::move(fn);
+  }
+  queue_.push(event{t, seq_++, slot});
 }
 
 bool world::step() {
   if (queue_.empty()) return false;
-  // Moved out before it runs: the event may schedule others, which reorders the heap.
-  event e = std::move(const_cast<event&>(queue_.top()));
+  const event e = queue_.top();
   queue_.pop();
+  // Moved out before it runs: the event may schedule others, which may reuse or grow the slots.
+  std::function<void()> fn = std::move(slots_[e.slot]);
+  free_slots_.push_back(e.slot);
   now_ = e.when;
   ++events_;
-  e.fn();
+  fn();
   return true;
 }
 
