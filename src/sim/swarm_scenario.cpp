@@ -105,6 +105,7 @@ class swarm_sim {
     // the content (note_interest), so later messages need not ask its swarm again.
     bool hung_up[2] = {false, false};
     bool interest[2] = {false, false};
+    bool attached[2] = {false, false};  // in the side's fetch (as node::attached)
     std::deque<wire::block_ref> queued_at_a, queued_at_b;  // requests each side will serve
     int side(std::size_t me) const { return me == a ? 0 : 1; }
   };
@@ -211,6 +212,7 @@ class swarm_sim {
   void attach(std::size_t me, std::uint64_t id) {
     node& n = nodes_[me];
     if (!n.f || n.finished || !n.attached.insert(id).second) return;
+    lk(id).attached[lk(id).side(me)] = true;
     n.f->handle_peer_added(w_.now(), handle(id), peer_max_requests);
     announce_to(me, id);
     note_interest(me, id);
@@ -237,6 +239,7 @@ class swarm_sim {
     node& n = nodes_[me];
     if (!n.links.erase(id) || !n.alive) return false;
     n.sw.handle_peer_removed(handle(id));
+    lk(id).attached[lk(id).side(me)] = false;
     if (n.attached.erase(id) && n.f) n.f->handle_peer_removed(w_.now(), handle(id));
     return true;
   }
@@ -276,7 +279,7 @@ class swarm_sim {
         std::holds_alternative<wire::request>(msg) || std::holds_alternative<wire::peers>(msg) ||
         std::holds_alternative<wire::bitfield>(msg) || std::holds_alternative<wire::have>(msg))
       note_interest(me, id);
-    f = n.f && !n.finished && n.attached.contains(id) ? n.f.get() : nullptr;
+    f = n.f && !n.finished && l.attached[l.side(me)] ? n.f.get() : nullptr;
     if (auto* g = std::get_if<wire::get_manifest>(&msg)) {
       if (!n.opened) {
         out.push_back(wire::reject{wire::request_kind::manifest,
@@ -463,6 +466,7 @@ class swarm_sim {
         out[s->peer.value].push_back(std::move(s->msg));
       } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
         n.attached.erase(d->peer.value);
+        lk(d->peer.value).attached[lk(d->peer.value).side(me)] = false;
         const std::size_t them = other(links_.at(d->peer.value), me);
         if (d->code == wire::reason::bad_block) n.cut_off.insert(them);  // as the daemon's job
         if (nodes_[them].liar && d->code == wire::reason::bad_block)
