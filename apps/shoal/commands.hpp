@@ -59,7 +59,7 @@ int status(const context& c);
 // `shoal sim dht`: runs the DHT scenario and prints its figures (docs/simulation.md).
 int simulate_dht(const context& c, const sim::dht_params& p);
 // `shoal sim swarm`: runs the swarm scenario and prints its figures against the fluid bound.
-int simulate_swarm(const context& c, const sim::swarm_params& p);
+int simulate_swarm(const context& c, sim::swarm_params p);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
                    "The fetch's pipeline_time: requests kept at each peer, in ms of its rate "
                    "(default: the daemon's)")
       ->check(CLI::Range(10, 60000));
+  bool swarm_progress = false;
+  sim_swarm->add_flag("--progress", swarm_progress,
+                      "Print where the pieces are every virtual second, to stderr");
   sim_swarm
       ->add_option("--crash", swarm_sim.crash,
                    "Share of the nodes killed during the transfer (default 0)")
@@ -222,6 +225,7 @@ int main(int argc, char** argv) {
   if (*sim_swarm) {
     swarm_sim.size = swarm_mib << 20;
     swarm_sim.fetch.pipeline_time = std::chrono::milliseconds(swarm_pipeline_ms);
+    if (swarm_progress) swarm_sim.progress_every = std::chrono::seconds(1);
     return shoal::cli::simulate_swarm(c, swarm_sim);
   }
   return 2;

@@ -104,7 +104,7 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
   return r.violations.empty() ? 0 : 1;
 }
 
-int simulate_swarm(const context& c, const sim::swarm_params& p) {
+int simulate_swarm(const context& c, sim::swarm_params p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
@@ -116,6 +116,18 @@ int simulate_swarm(const context& c, const sim::swarm_params& p) {
             std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()));
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
+  if (p.progress_every > duration::zero())
+    p.on_progress = [start](const sim::swarm_progress& g) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr,
+                   "%6.1f s: %5.1f%% held, %zu finished; uploads busy %3.0f%%, %.1f requests "
+                   "queued per node, %llu at the origin; origin sent %.2f copies (%.0f s, %llu "
+                   "events)\n",
+                   g.seconds, 100 * g.held, g.finished, 100 * g.uploading, g.queued_per_node,
+                   static_cast<unsigned long long>(g.origin_queued), g.origin_copies, wall,
+                   static_cast<unsigned long long>(g.events));
+    };
   const sim::swarm_report r = sim::run_swarm(p);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

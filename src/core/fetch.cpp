@@ -117,6 +117,8 @@ void fetch::handle_peer_removed(time_point now, peer_handle p) {
       if (has.contains(piece_index(i))) --availability_[i];
   }
   peers_.erase(p);
+  // Pieces it held may now be held by one peer only, which a rare_only peer is asked for.
+  for (auto& [q, qs] : peers_) qs.stuck = false;
   if (metadata_peer_ == p) {
     metadata_peer_.reset();
     if (phase_ == phase::manifest) start_manifest(now);
@@ -221,6 +223,7 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
         // peers, and this one again only if they do not have it by then.
         ps->deferred[r.ref.piece.value] = now + cfg_.elsewhere_backoff;
         ps->refuses_copies = true;
+        ps->rare_only_until = now + cfg_.elsewhere_backoff;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
         // It does not hold the piece after all (or is overloaded): do not ask it again for it.
         --availability_[r.ref.piece.value];
@@ -494,7 +497,7 @@ void fetch::forget_missing(piece_index piece) {
   missing_set_.erase(piece);
 }
 
-std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
+std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   // Rarest first, so that a swarm spreads pieces and two nodes seldom take the same piece from
   // the origin: every candidate compared up to bitmap_scan_limit pieces (or full_scan_limit
   // missing ones), a random sample above it (then a full scan when the sample finds nothing: the
@@ -542,7 +545,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps) {
       for (std::uint64_t c : missing_)
         if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
   }
-  if (!best) return std::nullopt;
+  if (!best || (rare_only && availability_[*best] > 1)) return std::nullopt;
   return piece_index(*best);
 }
 
@@ -571,7 +574,10 @@ void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
   ps.measured = true;
   const double rate = static_cast<double>(ps.window_bytes) /
                       std::chrono::duration<double>(elapsed).count();  // bytes per second
-  const double want = rate * std::chrono::duration<double>(cfg_.pipeline_time).count() /
+  const duration horizon = ps.min_latency == duration::max()
+                               ? cfg_.pipeline_time
+                               : std::max(cfg_.pipeline_time, 2 * ps.min_latency);
+  const double want = rate * std::chrono::duration<double>(horizon).count() /
                       static_cast<double>(merkle::block_size);
   ps.capacity = std::clamp(static_cast<std::uint32_t>(std::min(want, 1e9)),
                            std::min(ps.limit, cfg_.min_requests_per_peer), ps.limit);
@@ -605,13 +611,20 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
   if (!ps.has || ps.lacks_content) return;
   if (std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; }) > 0)
     ps.stuck = false;
+  if (ps.rare_only_until != time_point{} && ps.rare_only_until <= now) {
+    ps.rare_only_until = {};
+    ps.stuck = false;
+  }
+  const bool rare_only = ps.rare_only_until != time_point{};
   if (ps.stuck) return;
   while (ps.in_flight < ps.capacity) {
     // Finish pieces already started before starting new ones, so pieces complete early and
     // can be stored and announced.
     std::optional<std::pair<piece_index, std::uint8_t>> next;
     for (const piece_index piece : open_) {
-      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
+      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) ||
+          (rare_only && availability_[piece.value] > 1))
+        continue;
       const piece_progress& pp = in_progress_.at(piece);
       if (pp.probe) continue;
       for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
@@ -627,7 +640,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
             fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
         continue;
       }
-      auto piece = pick_piece(ps);
+      auto piece = pick_piece(ps, rare_only);
       if (!piece) {
         ps.stuck = true;
         break;
@@ -680,6 +693,8 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     unstick(b.ref.piece);
   }
   drop_request(p);
+  if (pp.requested_from[b.ref.block] == p)
+    ps->min_latency = std::min(ps->min_latency, now - pp.requested_at[b.ref.block]);
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);
   measure(now, *ps, expected);
   const hash256& piece_hash = piece_hashes_[b.ref.piece.value];

@@ -147,6 +147,12 @@ std::vector<swarm::summary> swarm::swarms() const {
   return out;
 }
 
+std::optional<std::uint64_t> swarm::only_here(const content_id& c) const {
+  auto it = counts_.find(c);
+  if (it == counts_.end()) return std::nullopt;
+  return it->second.unheld;
+}
+
 block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref& ref,
                           const content_layout* layout, const piece_set* have) {
   using namespace block_answers;

@@ -76,6 +76,8 @@ class swarm {
   };
   // Every content some peer announced pieces of.
   std::vector<summary> swarms() const;
+  // Pieces of `c` no connected peer announced (none if no peer announced any of c).
+  std::optional<std::uint64_t> only_here(const content_id& c) const;
   bool announced(peer_handle p, const content_id& c) const;
 
  private:

@@ -88,6 +88,8 @@ class swarm_sim {
         --remaining_;  // the run does not wait for liars
       }
     }
+    if (p_.on_progress && p_.progress_every > duration::zero())
+      w_.at(start, [this] { progress(); });
     while (w_.now() - start < p_.give_up && remaining_ > 0 && w_.step()) {
     }
     report_.events = w_.events_run();
@@ -321,9 +323,11 @@ class swarm_sim {
     } else if (auto* b = std::get_if<wire::bitfield>(&msg)) {
       n.sw.handle_bitfield(p, *b, layout_->piece_count());
       if (f) f->handle_bitfield(now, p, *b);
+      if (me == 0) note_first_copy();
     } else if (auto* h = std::get_if<wire::have>(&msg)) {
       n.sw.handle_have(p, *h, layout_->piece_count());
       if (f) f->handle_have(now, p, *h);
+      if (me == 0) note_first_copy();
     } else if (auto* ps = std::get_if<wire::peers>(&msg)) {
       learn_peers(me, *ps);
     } else if (auto* mp = std::get_if<wire::manifest_part>(&msg)) {
@@ -344,6 +348,15 @@ class swarm_sim {
     }
     if (!out.empty()) send(me, id, std::move(out));
     pump(me);
+  }
+
+  // The first time the origin hears that every piece is held by some node: what it had sent by
+  // then is the first copy's cost.
+  void note_first_copy() {
+    if (report_.first_copy_seconds > 0 || nodes_[0].sw.only_here(id_) != 0) return;
+    report_.first_copy_seconds = seconds(w_.now() - time_point{});
+    report_.first_copy_copies =
+        static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
   }
 
   // A message about the content arrived: the peer takes part in its swarm (core/swarm).
@@ -395,19 +408,7 @@ class swarm_sim {
           merkle::block_size, bytes - std::uint64_t{ref.block} * merkle::block_size);
       n.sending = true;
       report_.block_bytes += len;
-      if (me == 0) {
-        // Checked as each block leaves: the first time every piece is held by some node, the
-        // bytes sent before this block are the first copy's cost.
-        if (report_.first_copy_seconds == 0) {
-          const auto sw = n.sw.swarms();
-          if (!sw.empty() && sw.front().only_here == 0) {
-            report_.first_copy_seconds = seconds(w_.now() - time_point{});
-            report_.first_copy_copies =
-                static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
-          }
-        }
-        report_.origin_bytes += len;
-      }
+      if (me == 0) report_.origin_bytes += len;
       const auto took = std::chrono::duration_cast<duration>(
           std::chrono::duration<double>(static_cast<double>(len) / n.up));
       w_.after(took, [this, me, id, ref, len] {
@@ -467,13 +468,13 @@ class swarm_sim {
       } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
         n.attached.erase(d->peer.value);
         lk(d->peer.value).attached[lk(d->peer.value).side(me)] = false;
-        const std::size_t them = other(links_.at(d->peer.value), me);
+        const std::size_t them = other(lk(d->peer.value), me);
         if (d->code == wire::reason::bad_block) n.cut_off.insert(them);  // as the daemon's job
         if (nodes_[them].liar && d->code == wire::reason::bad_block)
           ++report_.liars_cut_off;
         else
-          report_.violations.push_back("node " + std::to_string(me) +
-                                       " cut a peer off: " + d->text);
+          report_.violations.push_back("node " + std::to_string(me) + " cut off honest node " +
+                                       std::to_string(them) + ": " + d->text);
         hang_up(me, d->peer.value);
       } else if (std::holds_alternative<fetch_actions::open_content>(*a)) {
         n.opened = true;
@@ -525,6 +526,39 @@ class swarm_sim {
     n.down /= 10;
     ++report_.slowed;
     w_.trace("slow", i, 0);
+  }
+
+  void progress() {
+    swarm_progress g;
+    g.seconds = seconds(w_.now() - time_point{});
+    std::uint64_t held = 0, needed = 0, queued = 0, live = 0, busy = 0;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const node& n = nodes_[i];
+      if (!n.alive) continue;
+      std::uint64_t q = 0;
+      for (std::uint64_t id : n.links) {
+        const link& l = lk(id);
+        q += (l.a == i ? l.queued_at_a : l.queued_at_b).size();
+      }
+      if (i == 0) {
+        g.origin_queued = q;
+        continue;
+      }
+      ++live;
+      queued += q;
+      busy += n.sending ? 1 : 0;
+      if (n.finished) ++g.finished;
+      if (n.liar) continue;
+      held += n.have.count();
+      needed += layout_->piece_count();
+    }
+    g.held = needed > 0 ? static_cast<double>(held) / static_cast<double>(needed) : 0;
+    g.uploading = live > 0 ? static_cast<double>(busy) / static_cast<double>(live) : 0;
+    g.queued_per_node = live > 0 ? static_cast<double>(queued) / static_cast<double>(live) : 0;
+    g.origin_copies = static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
+    g.events = w_.events_run();
+    p_.on_progress(g);
+    if (remaining_ > 0) w_.after(p_.progress_every, [this] { progress(); });
   }
 
   // --- the end --------------------------------------------------------------------------------

@@ -21,12 +21,26 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/fetch.hpp"
 
 namespace shoal::sim {
+
+// A look at the run while it goes (swarm_params::on_progress): where the pieces are, and what the
+// uploads are doing.
+struct swarm_progress {
+  double seconds = 0;          // virtual time
+  double held = 0;             // share of the pieces the live fetching nodes need that they hold
+  std::size_t finished = 0;    // nodes done
+  double uploading = 0;        // share of the live nodes whose upload is sending a block
+  double queued_per_node = 0;  // requests waiting at a live node's upload, on average
+  std::uint64_t origin_queued = 0;  // requests waiting at the origin's
+  double origin_copies = 0;         // block bytes the origin sent, in copies of the content
+  std::uint64_t events = 0;
+};
 
 struct swarm_params {
   std::uint64_t seed = 1;
@@ -47,6 +61,9 @@ struct swarm_params {
   std::size_t max_connections = 64;          // a fetch's connections (the daemon's bound)
   duration give_up = std::chrono::hours(1);  // virtual time after which the run stops
   fetch_config fetch;                        // the daemon's defaults, with synthetic blocks
+  // Called every progress_every of virtual time while the run goes, if both are set.
+  duration progress_every{};
+  std::function<void(const swarm_progress&)> on_progress;
 };
 
 struct swarm_report {
