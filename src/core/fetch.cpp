@@ -659,15 +659,18 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
       if (ps.refuses_copies && blocks > 1) pp.probe = p;
       next = {*piece, 0};
     }
-    piece_progress& pp = in_progress_[next->first];
-    pp.blocks[next->second] = block_state::requested;
-    if (--pp.unasked == 0) open_.erase(next->first);
-    pp.requested_from[next->second] = p;
-    pp.requested_at[next->second] = now;
-    ++ps.in_flight;
-    actions_.push_back(
-        fetch_actions::send{p, wire::request{wire::block_ref{id_, next->first, next->second}}});
+    ask(now, p, ps, next->first, in_progress_[next->first], next->second);
   }
+}
+
+void fetch::ask(time_point now, peer_handle p, peer_state& ps, piece_index piece,
+                piece_progress& pp, std::uint8_t block) {
+  pp.blocks[block] = block_state::requested;
+  if (--pp.unasked == 0) open_.erase(piece);
+  pp.requested_from[block] = p;
+  pp.requested_at[block] = now;
+  ++ps.in_flight;
+  actions_.push_back(fetch_actions::send{p, wire::request{wire::block_ref{id_, piece, block}}});
 }
 
 void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
@@ -685,6 +688,8 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     return schedule_for(now, p);
   }
   piece_progress& pp = it->second;
+  // A peer that refuses copies sends this piece, which no other peer holds: its first copy.
+  const bool first_copy = ps->refuses_copies && availability_[b.ref.piece.value] == 1;
   if (pp.probe) {
     // The probed block came: the peer did not refuse, or (in the endgame) another peer sent it
     // first. Either way the other blocks may be asked now; waiting on the probe's peer, whose
@@ -722,6 +727,14 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     actions_.push_back(fetch_actions::send{other, wire::cancel{b.ref}});
   }
   pp.also_from[b.ref.block] = no_peer;
+  if (first_copy) {
+    // Its other blocks are asked of it at once, past the rate-sized pipeline (up to its bound):
+    // an origin sends few first copies at a time (core/swarm.hpp), and each should complete
+    // soon, so that it can be passed on.
+    for (std::size_t i = 0; i < pp.blocks.size() && ps->in_flight < ps->limit; ++i)
+      if (pp.blocks[i] == block_state::missing)
+        ask(now, p, *ps, b.ref.piece, pp, static_cast<std::uint8_t>(i));
+  }
   received_bytes_ += expected;
   bytes_from_[p] += expected;
   if (++pp.received == pp.blocks.size()) {

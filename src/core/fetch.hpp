@@ -221,6 +221,8 @@ class fetch {
   void schedule(time_point now);
   void schedule_for(time_point now, peer_handle p);
   void fill(time_point now, peer_handle p, peer_state& ps);
+  void ask(time_point now, peer_handle p, peer_state& ps, piece_index piece, piece_progress& pp,
+           std::uint8_t block);
   void start_manifest(time_point now);
   void start_hashes(time_point now);
   void request_next_hashes(time_point now);

@@ -33,6 +33,9 @@ void swarm::handle_bitfield(peer_handle p, const wire::bitfield& b, std::uint64_
       if (old->second.contains(piece_index(i))) sc.remove(i);
   for (std::uint64_t i = 0; i < pieces; ++i)
     if (set->contains(piece_index(i))) sc.add(i);
+  std::erase_if(sc.sending, [&](const auto& s) {
+    return s.second == p && set->contains(piece_index(s.first));
+  });
   mine[b.content] = std::move(*set);
 }
 
@@ -44,6 +47,7 @@ void swarm::handle_have(peer_handle p, const wire::have& h, std::uint64_t pieces
   counts& sc = counts_for(h.content, pieces);
   if (sc.holders.size() != pieces) return;
   if (a->second.insert(h.piece)) sc.add(h.piece.value);
+  sc.sending.erase({h.piece.value, p});
 }
 
 void swarm::handle_peer_added(peer_handle p, std::optional<wire::peer_entry> at, bool pass_on) {
@@ -110,6 +114,8 @@ void swarm::handle_peer_removed(peer_handle p) {
       }
     peers_.erase(info);
   }
+  for (auto& [cid, sc] : counts_)
+    std::erase_if(sc.sending, [&](const auto& s) { return s.second == p; });
   auto peer = announced_.find(p);
   if (peer == announced_.end()) return;
   for (const auto& [cid, set] : peer->second)
@@ -124,6 +130,13 @@ bool swarm::announced(peer_handle p, const content_id& c) const {
   return peer != announced_.end() && peer->second.contains(c);
 }
 
+bool swarm::needs_have(peer_handle p, const content_id& c, piece_index piece) const {
+  auto peer = announced_.find(p);
+  if (peer == announced_.end()) return true;
+  auto set = peer->second.find(c);
+  return set == peer->second.end() || !set->second.contains(piece) || set->second.complete();
+}
+
 bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   auto sit = counts_.find(ref.content);
   auto peer = announced_.find(requester);
@@ -132,12 +145,17 @@ bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   const std::uint64_t piece = ref.piece.value;
   const auto mine = peer->second.find(ref.content);
   if (mine == peer->second.end()) return false;  // not announcing: not in the swarm
-  if (sc.unheld == 0 || piece >= sc.holders.size()) return false;
-  const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
-  if (holders > 0) return true;
-  const peer_handle sent = sc.sent_to[piece];
-  if (sent != peer_handle{} && sent != requester && announced(sent, ref.content)) return true;
+  if (piece >= sc.holders.size()) return false;
+  if (sc.sending.contains({piece, requester})) return false;  // its piece goes on
+  if (sc.unheld > 0) {
+    const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
+    if (holders > 0) return true;
+    const peer_handle sent = sc.sent_to[piece];
+    if (sent != peer_handle{} && sent != requester && announced(sent, ref.content)) return true;
+  }
+  if (sc.sending.size() >= max_pieces_sending) return true;
   sc.sent_to[piece] = requester;
+  sc.sending.insert({piece, requester});
   return false;
 }
 

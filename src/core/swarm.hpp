@@ -6,7 +6,12 @@
 // The first-copy rule: while some piece of a content is held by no connected peer, a piece that
 // another peer already announced, or that was sent to another announcing peer who will announce
 // it, is not sent a second time; the requester is told `elsewhere` and gets it from that peer.
-// So a node holding the whole content spends its upload on pieces the swarm lacks. It applies
+// So a node holding the whole content spends its upload on pieces the swarm lacks. And it sends
+// at most max_pieces_sending pieces at a time (before and after every piece is out), refusing
+// the rest as `elsewhere` too: a piece can be passed on only once it is complete, and an origin
+// that a thousand fetches ask at once would otherwise share its upload so thinly that no piece
+// completes for many seconds, while the pieces queued there wait instead of coming from the
+// peers that have them by then. It applies
 // between peers that announce what they hold: a peer that announced nothing of the content (a
 // fetch with --origin-only) is served as it asks.
 //
@@ -35,6 +40,9 @@ class swarm {
   // of it: each a random sample (from the seed), so that a thousand nodes joining through one
   // origin spread their connections over the swarm instead of all dialing its first members.
   static constexpr std::size_t exchange_sample = wire::max_peers_per_message;
+  // Pieces a node holding the whole content sends at once (to announcing peers): each is sent
+  // until its receiver announces it. 16 of 256 KiB at 100 Mbit/s complete in about 0.35 s.
+  static constexpr std::size_t max_pieces_sending = 16;
 
   explicit swarm(std::uint64_t seed = 0) : rng_(seed) {}
 
@@ -49,7 +57,10 @@ class swarm {
   bool handle_interest(peer_handle p, const content_id& x, bool exchange);
   bool interested(peer_handle p, const content_id& x) const;
   // The peers in x's swarm (for announcing each stored piece to them): every connected peer
-  // that joined it, so as many as there are connections.
+  // that joined it, so as many as there are connections. Each is told of a stored piece unless
+  // it announced that piece itself and not the whole content (needs_have): its fetch no longer
+  // asks for the piece, and only a node holding everything applies the first-copy rule, which
+  // counts holders. In a swarm, that spares about half of the haves.
   const std::set<peer_handle>& members(const content_id& x) const;
   struct tell {
     peer_handle to;
@@ -79,12 +90,15 @@ class swarm {
   // Pieces of `c` no connected peer announced (none if no peer announced any of c).
   std::optional<std::uint64_t> only_here(const content_id& c) const;
   bool announced(peer_handle p, const content_id& c) const;
+  bool needs_have(peer_handle p, const content_id& c, piece_index piece) const;
 
  private:
   struct counts {
     std::vector<std::uint16_t> holders;  // connected peers that announced each piece
     // The peer each piece was last sent to: until it announces the piece, others wait for it.
     std::vector<peer_handle> sent_to;
+    // Pieces being sent (piece, receiver): until the receiver announces the piece or leaves.
+    std::set<std::pair<std::uint64_t, peer_handle>> sending;
     std::uint64_t unheld = 0;  // pieces no connected peer announced
     void add(std::uint64_t piece);
     void remove(std::uint64_t piece);

@@ -848,7 +848,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
         // Announced at once: the piece is verified and stored, so it can be served now.
         if (!j.origin_only)
           for (peer_handle p : swarm_.members(cid))
-            if (auto c = connections_.find(p); c != connections_.end() && c->second->sess()) {
+            if (auto c = connections_.find(p); c != connections_.end() && c->second->sess() &&
+                                               swarm_.needs_have(p, cid, st->piece)) {
               c->second->sess()->send_have(now, cid, st->piece);
               touched.insert(p);
             }

@@ -385,6 +385,19 @@ TEST(fetch, a_new_peer_starts_with_a_few_requests_and_gets_more_as_blocks_come) 
   EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
 }
 
+// After an `elsewhere`, a peer is asked only for pieces no other peer holds, until the backoff
+// passes: the first-copy rule would refuse the rest, a round trip of its pipeline each.
+TEST(fetch, a_peer_that_refuses_copies_is_asked_only_for_pieces_nobody_else_has) {
+  harness h(one_file(16 * merkle::piece_size));
+  h.add_peer(2, behaviour::stalls);  // announces everything, sends no block (slow, say)
+  h.run();
+  h.add_peer(1, behaviour::elsewhere);  // holds everything, refuses every block
+  h.run();
+  // Its first requests only: every piece is held by peer 2 (without the rule, each new piece
+  // would be tried there once, and refused).
+  EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
+}
+
 TEST(fetch, a_probe_answered_by_another_peer_in_the_endgame_does_not_stall_the_piece) {
   fetch_config cfg{8};
   cfg.initial_requests_per_peer = 8;

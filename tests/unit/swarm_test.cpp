@@ -1,6 +1,7 @@
 // core/swarm.hpp: peer exchange (each newcomer to a content's swarm learns the others, they learn
 // it, within bounds), and the serving side's first-copy rule (while some piece is held by no
-// connected peer, a piece another announcing peer holds, or was just sent, is refused).
+// connected peer, a piece another announcing peer holds, or was just sent, is refused; and a
+// node holding everything sends a bounded number of pieces at a time).
 #include "core/swarm.hpp"
 
 #include <gtest/gtest.h>
@@ -63,6 +64,44 @@ TEST(swarm, a_peer_that_leaves_no_longer_counts) {
   EXPECT_FALSE(s.held_elsewhere(b, ref(1)));  // nor will
   EXPECT_FALSE(s.announced(a, c));
   EXPECT_EQ(s.swarms().at(0).only_here, pieces);
+}
+
+TEST(swarm, a_complete_node_sends_a_bounded_number_of_pieces_at_once) {
+  constexpr std::uint64_t k = swarm::max_pieces_sending;
+  constexpr std::uint64_t n = k + 4;  // pieces
+  const auto none = [] { return wire::bitfield{c, n, piece_set(n).bytes()}; };
+  const auto at = [](std::uint64_t piece) { return wire::block_ref{c, piece_index(piece), 0}; };
+  swarm s;
+  for (std::uint64_t i = 1; i <= n; ++i) s.handle_bitfield(peer_handle(i), none(), n);
+  for (std::uint64_t i = 0; i < k; ++i) EXPECT_FALSE(s.held_elsewhere(peer_handle(i + 1), at(i)));
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 1), at(k)));  // every slot taken
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(2), at(1)));     // a piece being sent goes on
+  // Its receiver announcing it frees a slot; so does a receiver leaving.
+  s.handle_have(peer_handle(1), wire::have{c, piece_index(0)}, n);
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 1), at(k)));
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
+  s.handle_peer_removed(peer_handle(2));
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
+  // Once the peers hold every piece, copies go out, still a bounded number at a time.
+  piece_set all_but_one(n, true);
+  all_but_one.erase(piece_index(n - 1));
+  s.handle_bitfield(peer_handle(n), wire::bitfield{c, n, all_but_one.bytes()}, n);
+  s.handle_have(peer_handle(n - 1), wire::have{c, piece_index(n - 1)}, n);
+  ASSERT_EQ(s.only_here(c), 0u);
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // all slots still taken
+  for (std::uint64_t i = 3; i <= k + 2; ++i)
+    s.handle_have(peer_handle(i), wire::have{c, piece_index(i - 1)}, n);
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // a second copy
+}
+
+TEST(swarm, a_have_goes_to_peers_that_lack_the_piece_or_hold_everything) {
+  swarm s;
+  EXPECT_TRUE(s.needs_have(a, c, piece_index(0)));  // announced nothing yet
+  s.handle_bitfield(a, bits({0}), pieces);
+  s.handle_bitfield(b, bits({0, 1, 2, 3}), pieces);
+  EXPECT_FALSE(s.needs_have(a, c, piece_index(0)));  // it has it, and its fetch knows
+  EXPECT_TRUE(s.needs_have(a, c, piece_index(1)));
+  EXPECT_TRUE(s.needs_have(b, c, piece_index(0)));  // a seed counts holders for the first copy
 }
 
 TEST(swarm, malformed_and_early_announcements_are_ignored) {
