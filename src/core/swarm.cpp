@@ -130,13 +130,6 @@ bool swarm::announced(peer_handle p, const content_id& c) const {
   return peer != announced_.end() && peer->second.contains(c);
 }
 
-bool swarm::needs_have(peer_handle p, const content_id& c, piece_index piece) const {
-  auto peer = announced_.find(p);
-  if (peer == announced_.end()) return true;
-  auto set = peer->second.find(c);
-  return set == peer->second.end() || !set->second.contains(piece) || set->second.complete();
-}
-
 bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   auto sit = counts_.find(ref.content);
   auto peer = announced_.find(requester);

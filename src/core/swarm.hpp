@@ -57,10 +57,7 @@ class swarm {
   bool handle_interest(peer_handle p, const content_id& x, bool exchange);
   bool interested(peer_handle p, const content_id& x) const;
   // The peers in x's swarm (for announcing each stored piece to them): every connected peer
-  // that joined it, so as many as there are connections. Each is told of a stored piece unless
-  // it announced that piece itself and not the whole content (needs_have): its fetch no longer
-  // asks for the piece, and only a node holding everything applies the first-copy rule, which
-  // counts holders. In a swarm, that spares about half of the haves.
+  // that joined it, so as many as there are connections.
   const std::set<peer_handle>& members(const content_id& x) const;
   struct tell {
     peer_handle to;
@@ -90,7 +87,6 @@ class swarm {
   // Pieces of `c` no connected peer announced (none if no peer announced any of c).
   std::optional<std::uint64_t> only_here(const content_id& c) const;
   bool announced(peer_handle p, const content_id& c) const;
-  bool needs_have(peer_handle p, const content_id& c, piece_index piece) const;
 
  private:
   struct counts {

@@ -848,8 +848,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         // Announced at once: the piece is verified and stored, so it can be served now.
         if (!j.origin_only)
           for (peer_handle p : swarm_.members(cid))
-            if (auto c = connections_.find(p); c != connections_.end() && c->second->sess() &&
-                                               swarm_.needs_have(p, cid, st->piece)) {
+            if (auto c = connections_.find(p); c != connections_.end() && c->second->sess()) {
               c->second->sess()->send_have(now, cid, st->piece);
               touched.insert(p);
             }
@@ -1141,6 +1140,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         peers.back()["fetching"] = j->f.id().str();
         peers.back()["requests_in_flight"] = j->f.peer_in_flight(id);
         peers.back()["pipeline"] = j->f.peer_capacity(id);
+        peers.back()["pieces_announced"] = j->f.peer_pieces(id);
       }
     }
     json fetches = json::array();

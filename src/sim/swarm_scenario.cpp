@@ -485,9 +485,7 @@ class swarm_sim {
         n.f->handle_piece_written(now, wp->piece, {});
       } else if (auto* st = std::get_if<fetch_actions::piece_stored>(&*a)) {
         n.have.insert(st->piece);
-        for (peer_handle q : n.sw.members(id_))
-          if (n.sw.needs_have(q, id_, st->piece))
-            out[q.value].push_back(wire::have{id_, st->piece});
+        for (peer_handle q : n.sw.members(id_)) out[q.value].push_back(wire::have{id_, st->piece});
       } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
         n.finished = true;
         n.done_at = now;

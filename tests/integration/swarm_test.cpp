@@ -30,7 +30,9 @@ class swarm_test : public ::testing::Test {
 
   json finish(background_get& g, const test_node& n) {
     auto r = g.wait();
-    EXPECT_EQ(r.exit_code, 0) << n.name << ": " << r.err << "\nlog:\n" << cli::slurp(n.log);
+    EXPECT_EQ(r.exit_code, 0) << n.name << ": " << r.err << "\nstatus: " << status(n).dump()
+                              << "\nlog:\n"
+                              << cli::slurp(n.log);
     if (r.exit_code != 0) return json::object();
     return json::parse(r.out);
   }

@@ -94,16 +94,6 @@ TEST(swarm, a_complete_node_sends_a_bounded_number_of_pieces_at_once) {
   EXPECT_FALSE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // a second copy
 }
 
-TEST(swarm, a_have_goes_to_peers_that_lack_the_piece_or_hold_everything) {
-  swarm s;
-  EXPECT_TRUE(s.needs_have(a, c, piece_index(0)));  // announced nothing yet
-  s.handle_bitfield(a, bits({0}), pieces);
-  s.handle_bitfield(b, bits({0, 1, 2, 3}), pieces);
-  EXPECT_FALSE(s.needs_have(a, c, piece_index(0)));  // it has it, and its fetch knows
-  EXPECT_TRUE(s.needs_have(a, c, piece_index(1)));
-  EXPECT_TRUE(s.needs_have(b, c, piece_index(0)));  // a seed counts holders for the first copy
-}
-
 TEST(swarm, malformed_and_early_announcements_are_ignored) {
   swarm s;
   s.handle_have(a, wire::have{c, piece_index(0)}, pieces);  // before any bitfield
