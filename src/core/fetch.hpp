@@ -43,15 +43,15 @@ struct fetch_config {
   // Below that, each peer's pipeline holds what it delivers in `pipeline_time` (or in twice its
   // shortest request-to-block time, if longer: a link with a long round trip still stays full)
   // at its measured rate, and at least min_requests_per_peer. Before its first measurement a
-  // peer starts at
-  // initial_requests_per_peer and gets one more for each block it delivers (doubling every round
-  // trip, as TCP's slow start does): a fast idle peer is soon asked for 128, while an origin that
-  // a thousand fetches dial at once is not handed 64 stale requests by each.
+  // peer starts at initial_requests_per_peer and gets one more for each block it delivers
+  // (doubling every round trip, as TCP's slow start does): a fast idle peer is soon asked for
+  // 128, while an origin that a thousand fetches dial at once is not handed 64 requests by each.
   // A full pipeline keeps the link busy; a longer one only queues requests at the sender, where
   // they wait their turn with every other requester's: each hop a piece takes through a swarm
-  // costs that wait, so it is kept short. In the simulator (docs/simulation.md) 100 nodes x 256
-  // MiB finished at 1.40x the fluid bound with 1 s and 4, 1.21x with 500 ms and 2, 1.17x with
-  // 250 ms and 2: a node that 90 peers ask holds 90 x min_requests_per_peer requests at least.
+  // costs that wait, so it is kept short, and a node that 90 peers ask holds at least 90 x
+  // min_requests_per_peer. Measured in the simulator (bench/RESULTS.md): with 1 s and 4, 100
+  // nodes x 256 MiB finished at 1.40x the fluid bound; with 500 ms and 2, 1.21x; 250 ms and 2,
+  // 1.17x (before the bound on pieces sent at once, core/swarm.hpp).
   duration pipeline_time = std::chrono::milliseconds(250);
   duration rate_window = std::chrono::milliseconds(200);
   std::uint32_t min_requests_per_peer = 2;
