@@ -222,6 +222,8 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
         // It holds the piece but wants it taken from a peer it already sent it to: ask those
         // peers, and this one again only if they do not have it by then.
         ps->deferred[r.ref.piece.value] = now + cfg_.elsewhere_backoff;
+        if (ps->deferred.size() == 1 || now + cfg_.elsewhere_backoff < ps->deferred_next)
+          ps->deferred_next = now + cfg_.elsewhere_backoff;
         ps->refuses_copies = true;
         ps->rare_only_until = now + cfg_.elsewhere_backoff;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
@@ -393,6 +395,7 @@ void fetch::handle_opened(time_point now, const piece_set& have) {
   missing_.clear();
   missing_pos_.assign(layout_->piece_count(), npos);
   missing_set_ = piece_set(layout_->piece_count());
+  open_ = piece_set(layout_->piece_count());
   for (std::uint64_t i = 0; i < layout_->piece_count(); ++i) {
     if (have_.contains(piece_index(i))) {
       stored_bytes_ += piece_length(piece_index(i));
@@ -521,17 +524,10 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
     }
   };
   if (layout_->piece_count() <= bitmap_scan_limit) {
-    const auto& held = has.bytes();
-    const auto& lacking = missing_set_.bytes();
-    for (std::size_t i = 0; i < held.size(); ++i) {
-      auto both = static_cast<std::uint8_t>(held[i] & lacking[i]);
-      while (both != 0) {
-        const int bit = std::countl_zero(both);  // piece_set puts piece 8i in the top bit
-        both = static_cast<std::uint8_t>(both & ~(0x80u >> bit));
-        const std::uint64_t c = i * 8 + static_cast<std::uint64_t>(bit);
-        if (!ps.deferred.contains(c)) consider(c);
-      }
-    }
+    has.find_common(missing_set_, piece_index(0), [&](piece_index c) {
+      if (!ps.deferred.contains(c.value)) consider(c.value);
+      return false;
+    });
   } else if (missing_.size() <= full_scan_limit) {
     for (std::uint64_t c : missing_)
       if (usable(c)) consider(c);
@@ -609,28 +605,36 @@ void fetch::schedule_for(time_point now, peer_handle p) {
 
 void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
   if (!ps.has || ps.lacks_content) return;
-  if (std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; }) > 0)
+  if (!ps.deferred.empty() && ps.deferred_next <= now) {
+    std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
+    ps.deferred_next = time_point::max();
+    for (const auto& [piece, until] : ps.deferred)
+      ps.deferred_next = std::min(ps.deferred_next, until);
     ps.stuck = false;
+  }
   if (ps.rare_only_until != time_point{} && ps.rare_only_until <= now) {
     ps.rare_only_until = {};
     ps.stuck = false;
   }
   const bool rare_only = ps.rare_only_until != time_point{};
   if (ps.stuck) return;
+  piece_index resume(0);
   while (ps.in_flight < ps.capacity) {
     // Finish pieces already started before starting new ones, so pieces complete early and
     // can be stored and announced.
     std::optional<std::pair<piece_index, std::uint8_t>> next;
-    for (const piece_index piece : open_) {
-      if (!ps.has->contains(piece) || ps.deferred.contains(piece.value) ||
-          (rare_only && availability_[piece.value] > 1))
-        continue;
+    // Pieces before `resume` were passed over earlier in this call, and nothing that made them
+    // unusable to p (held, deferred, rare, probed, every block asked) changes within it.
+    const auto found = ps.has->find_common(open_, resume, [&](piece_index piece) {
+      if (ps.deferred.contains(piece.value) || (rare_only && availability_[piece.value] > 1))
+        return false;
       const piece_progress& pp = in_progress_.at(piece);
-      if (pp.probe) continue;
+      if (pp.probe) return false;
       for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)
         if (pp.blocks[b] == block_state::missing) next = {piece, static_cast<std::uint8_t>(b)};
-      if (next) break;
-    }
+      return next.has_value();
+    });
+    resume = found.value_or(piece_index(layout_->piece_count()));
     if (!next) {
       if (auto dup = endgame_block(now, p, ps)) {
         piece_progress& pp = in_progress_[dup->first];
@@ -656,6 +660,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
       pp.requested_at.assign(blocks, now);
       pp.unasked = static_cast<unsigned>(blocks);
       open_.insert(*piece);
+      resume = std::min(resume, *piece);
       if (ps.refuses_copies && blocks > 1) pp.probe = p;
       next = {*piece, 0};
     }

@@ -185,6 +185,7 @@ class fetch {
     duration min_latency = duration::max();
     // Pieces it rejected with `elsewhere`, and until when they are not asked from it again.
     std::map<std::uint64_t, time_point> deferred;
+    time_point deferred_next{};    // the earliest time in `deferred` (it is swept then, not before)
     std::optional<piece_set> has;  // once its bitfield arrived and matched the layout
     std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
     // Haves that came after that bitfield (or before any), applied with it; bounded by
@@ -273,8 +274,10 @@ class fetch {
   piece_set missing_set_;                    // the same pieces as missing_, as a bitmap
   std::map<piece_index, piece_progress> in_progress_;
   // The pieces in progress with a block not asked of anyone: what fill() looks through first
-  // (in_progress_ also holds the many pieces whose every block is asked).
-  std::set<piece_index> open_;
+  // (in_progress_ also holds the many pieces whose every block is asked). A bitmap, so that
+  // fill() ANDs it with what a peer holds a word at a time: with a hundred peers each leaving a
+  // piece part-asked, a tree of them cost most of a thousand-node simulation's time.
+  piece_set open_;
   std::map<piece_index, bool> writing_;
   std::map<peer_handle, std::uint64_t> bytes_from_;
   std::uint64_t received_bytes_ = 0;

@@ -1,6 +1,8 @@
 #include "core/piece_set.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace shoal {
 
@@ -44,6 +46,24 @@ bool piece_set::erase(piece_index p) {
   bits_[p.value / 8] &= static_cast<std::uint8_t>(~(0x80 >> (p.value % 8)));
   --count_;
   return true;
+}
+
+std::uint64_t piece_set::common_word(const piece_set& other, std::size_t i) const {
+  if (i + 8 <= bits_.size()) {
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    std::memcpy(&a, bits_.data() + i, 8);
+    std::memcpy(&b, other.bits_.data() + i, 8);
+    a &= b;
+    if constexpr (std::endian::native == std::endian::little) a = __builtin_bswap64(a);
+    return a;
+  }
+  std::uint64_t word = 0;
+  const std::size_t end = std::min(bits_.size(), i + 8);
+  for (std::size_t j = i; j < end; ++j)
+    word |= std::uint64_t{static_cast<std::uint8_t>(bits_[j] & other.bits_[j])}
+            << (8 * (7 - (j - i)));
+  return word;
 }
 
 }  // namespace shoal

@@ -4,7 +4,9 @@
 // Thread safety: plain value.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "shoal/error.hpp"
@@ -28,10 +30,35 @@ class piece_set {
   bool erase(piece_index p);
   const std::vector<std::uint8_t>& bytes() const { return bits_; }
 
+  // Calls fn(piece) for each piece in both this set and `other` (of the same size), in
+  // ascending order from `from`, until fn returns true, and returns that piece. A word of the
+  // bitmaps at a time: the fetch looks through the pieces a peer holds this way on every event.
+  template <class Fn>
+  std::optional<piece_index> find_common(const piece_set& other, piece_index from, Fn&& fn) const;
+
  private:
+  // Bytes [i, i + 8) of both bitmaps ANDed, piece 8i in the top bit (zero past the end).
+  std::uint64_t common_word(const piece_set& other, std::size_t i) const;
+
   std::vector<std::uint8_t> bits_;
   std::uint64_t size_ = 0;
   std::uint64_t count_ = 0;
 };
+
+template <class Fn>
+std::optional<piece_index> piece_set::find_common(const piece_set& other, piece_index from,
+                                                  Fn&& fn) const {
+  SHOAL_ASSERT(other.size_ == size_);
+  for (std::size_t i = from.value / 8 / 8 * 8; i < bits_.size(); i += 8) {
+    std::uint64_t word = common_word(other, i);
+    while (word != 0) {
+      const int bit = std::countl_zero(word);
+      word &= ~(std::uint64_t{1} << (63 - bit));
+      const piece_index p(i * 8 + static_cast<std::uint64_t>(bit));
+      if (p.value >= from.value && fn(p)) return p;
+    }
+  }
+  return std::nullopt;
+}
 
 }  // namespace shoal
