@@ -40,8 +40,13 @@ fetch::fetch(content_id id, fetch_config cfg, std::uint64_t seed) : id_(id), cfg
 }
 
 fetch::peer_state* fetch::peer(peer_handle p) {
-  auto it = peers_.find(p);
-  return it == peers_.end() ? nullptr : &it->second;
+  auto it = peer_index_.find(p);
+  return it == peer_index_.end() ? nullptr : it->second;
+}
+
+const fetch::peer_state* fetch::peer(peer_handle p) const {
+  auto it = peer_index_.find(p);
+  return it == peer_index_.end() ? nullptr : it->second;
 }
 
 std::uint64_t fetch::bytes_from(peer_handle p) const {
@@ -50,23 +55,23 @@ std::uint64_t fetch::bytes_from(peer_handle p) const {
 }
 
 bool fetch::peer_complete(peer_handle p) const {
-  auto it = peers_.find(p);
-  return it != peers_.end() && it->second.has && it->second.has->complete();
+  const peer_state* ps = peer(p);
+  return ps && ps->has && ps->has->complete();
 }
 
 std::uint64_t fetch::peer_pieces(peer_handle p) const {
-  auto it = peers_.find(p);
-  return it != peers_.end() && it->second.has ? it->second.has->count() : 0;
+  const peer_state* ps = peer(p);
+  return ps && ps->has ? ps->has->count() : 0;
 }
 
 std::uint32_t fetch::peer_in_flight(peer_handle p) const {
-  auto it = peers_.find(p);
-  return it == peers_.end() ? 0 : it->second.in_flight;
+  const peer_state* ps = peer(p);
+  return ps ? ps->in_flight : 0;
 }
 
 std::uint32_t fetch::peer_capacity(peer_handle p) const {
-  auto it = peers_.find(p);
-  return it == peers_.end() ? 0 : it->second.capacity;
+  const peer_state* ps = peer(p);
+  return ps ? ps->capacity : 0;
 }
 
 fetch_progress fetch::progress() const {
@@ -98,8 +103,9 @@ void fetch::fail_with(error e) {
 // --- peers ------------------------------------------------------------------------------------
 
 void fetch::handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_max_requests) {
-  if (phase_ == phase::done || phase_ == phase::failed || peers_.contains(p)) return;
+  if (phase_ == phase::done || phase_ == phase::failed || peer(p)) return;
   peer_state& ps = peers_[p];
+  peer_index_[p] = &ps;
   ps.limit = std::max<std::uint32_t>(
       1, std::min<std::uint32_t>(cfg_.max_requests_per_peer, peer_max_requests));
   ps.capacity = std::min(ps.limit, cfg_.initial_requests_per_peer);
@@ -109,14 +115,15 @@ void fetch::handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_
 }
 
 void fetch::handle_peer_removed(time_point now, peer_handle p) {
-  if (!peers_.contains(p)) return;
+  if (!peer(p)) return;
   release_requests(p);
-  if (layout_ && peers_[p].has) {
-    const piece_set& has = *peers_[p].has;
+  if (layout_ && peer(p)->has) {
+    const piece_set& has = *peer(p)->has;
     for (std::uint64_t i = 0; i < has.size(); ++i)
       if (has.contains(piece_index(i))) --availability_[i];
   }
   peers_.erase(p);
+  peer_index_.erase(p);
   // Pieces it held may now be held by one peer only, which a rare_only peer is asked for.
   for (auto& [q, qs] : peers_) qs.stuck = false;
   if (metadata_peer_ == p) {

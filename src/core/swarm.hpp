@@ -25,6 +25,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -108,8 +109,9 @@ class swarm {
   };
 
   std::map<content_id, counts> counts_;
-  std::map<peer_handle, std::map<content_id, piece_set>> announced_;
-  std::map<peer_handle, peer_info> peers_;
+  // Looked up on every have and request, never walked in order: hashed.
+  std::unordered_map<peer_handle, std::map<content_id, piece_set>> announced_;
+  std::unordered_map<peer_handle, peer_info> peers_;
   std::map<content_id, std::set<peer_handle>> members_;
   std::deque<tell> tells_;
   std::mt19937_64 rng_;  // which members peer exchange passes on

@@ -339,9 +339,10 @@ class swarm_sim {
     } else if (auto* bl = std::get_if<wire::block>(&msg)) {
       w_.trace("block", me, (bl->ref.piece.value << 8) | bl->ref.block);
       if (f) {
-        const std::uint64_t before = f->bytes_from(p);
+        const bool liar = nodes_[other(l, me)].liar;
+        const std::uint64_t before = liar ? f->bytes_from(p) : 0;
         f->handle_block(now, p, *bl);
-        if (nodes_[other(l, me)].liar && f->bytes_from(p) > before)
+        if (liar && f->bytes_from(p) > before)
           report_.violations.push_back("node " + std::to_string(me) +
                                        " accepted a forged block from a liar");
       }
