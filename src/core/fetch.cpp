@@ -39,6 +39,10 @@ fetch::fetch(content_id id, fetch_config cfg, std::uint64_t seed) : id_(id), cfg
   SHOAL_ASSERT(cfg_.max_requests_per_peer >= 1);
 }
 
+bool fetch::is_deferred(const peer_state& ps, piece_index piece) {
+  return ps.deferred_pieces.size() != 0 && ps.deferred_pieces.contains(piece);
+}
+
 fetch::peer_state* fetch::peer(peer_handle p) {
   auto it = peer_index_.find(p);
   return it == peer_index_.end() ? nullptr : it->second;
@@ -228,9 +232,14 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
       if (r.code == wire::reason::elsewhere) {
         // It holds the piece but wants it taken from a peer it already sent it to: ask those
         // peers, and this one again only if they do not have it by then.
-        ps->deferred[r.ref.piece.value] = now + cfg_.elsewhere_backoff;
-        if (ps->deferred.size() == 1 || now + cfg_.elsewhere_backoff < ps->deferred_next)
-          ps->deferred_next = now + cfg_.elsewhere_backoff;
+        if (layout_ && r.ref.piece.value < layout_->piece_count()) {
+          const time_point until = now + cfg_.elsewhere_backoff;
+          ps->deferred[r.ref.piece.value] = until;
+          if (ps->deferred.size() == 1 || until < ps->deferred_next) ps->deferred_next = until;
+          if (ps->deferred_pieces.size() == 0)
+            ps->deferred_pieces = piece_set(layout_->piece_count());
+          ps->deferred_pieces.insert(r.ref.piece);
+        }
         ps->refuses_copies = true;
         ps->rare_only_until = now + cfg_.elsewhere_backoff;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
@@ -515,7 +524,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
   const auto usable = [&](std::uint64_t c) {
-    return has.contains(piece_index(c)) && !ps.deferred.contains(c);
+    return has.contains(piece_index(c)) && !is_deferred(ps, piece_index(c));
   };
   std::optional<std::uint64_t> best;
   std::uint64_t ties = 0;
@@ -532,7 +541,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   };
   if (layout_->piece_count() <= bitmap_scan_limit) {
     has.find_common(missing_set_, piece_index(0), [&](piece_index c) {
-      if (!ps.deferred.contains(c.value)) consider(c.value);
+      if (!is_deferred(ps, c)) consider(c.value);
       return false;
     });
   } else if (missing_.size() <= full_scan_limit) {
@@ -560,7 +569,7 @@ std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_po
                                                                          const peer_state& ps) {
   if (!missing_.empty()) return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
-    if (!ps.has->contains(piece) || ps.deferred.contains(piece.value)) continue;
+    if (!ps.has->contains(piece) || is_deferred(ps, piece)) continue;
     for (std::size_t b = 0; b < pp.blocks.size(); ++b)
       if (pp.blocks[b] == block_state::requested && pp.requested_from[b] != p &&
           pp.also_from[b] == no_peer && now - pp.requested_at[b] >= cfg_.endgame_after)
@@ -613,10 +622,16 @@ void fetch::schedule_for(time_point now, peer_handle p) {
 void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
   if (!ps.has || ps.lacks_content) return;
   if (!ps.deferred.empty() && ps.deferred_next <= now) {
-    std::erase_if(ps.deferred, [now](const auto& d) { return d.second <= now; });
     ps.deferred_next = time_point::max();
-    for (const auto& [piece, until] : ps.deferred)
-      ps.deferred_next = std::min(ps.deferred_next, until);
+    for (auto it = ps.deferred.begin(); it != ps.deferred.end();) {
+      if (it->second <= now) {
+        ps.deferred_pieces.erase(piece_index(it->first));
+        it = ps.deferred.erase(it);
+      } else {
+        ps.deferred_next = std::min(ps.deferred_next, it->second);
+        ++it;
+      }
+    }
     ps.stuck = false;
   }
   if (ps.rare_only_until != time_point{} && ps.rare_only_until <= now) {
@@ -633,8 +648,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
     // Pieces before `resume` were passed over earlier in this call, and nothing that made them
     // unusable to p (held, deferred, rare, probed, every block asked) changes within it.
     const auto found = ps.has->find_common(open_, resume, [&](piece_index piece) {
-      if (ps.deferred.contains(piece.value) || (rare_only && availability_[piece.value] > 1))
-        return false;
+      if (is_deferred(ps, piece) || (rare_only && availability_[piece.value] > 1)) return false;
       const piece_progress& pp = in_progress_.at(piece);
       if (pp.probe) return false;
       for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)

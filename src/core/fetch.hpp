@@ -191,6 +191,8 @@ class fetch {
     duration min_latency = duration::max();
     // Pieces it rejected with `elsewhere`, and until when they are not asked from it again.
     std::map<std::uint64_t, time_point> deferred;
+    piece_set deferred_pieces;     // the same pieces as a bitmap (empty until the first): asked
+                                   // about for every candidate piece, so it must be cheap
     time_point deferred_next{};    // the earliest time in `deferred` (it is swept then, not before)
     std::optional<piece_set> has;  // once its bitfield arrived and matched the layout
     std::optional<wire::bitfield> early_bitfield;  // arrived before the layout was known
@@ -254,6 +256,7 @@ class fetch {
   std::uint64_t block_length(piece_index piece, unsigned block) const;
   std::uint64_t piece_length(piece_index piece) const;
   peer_state* peer(peer_handle p);
+  static bool is_deferred(const peer_state& ps, piece_index piece);
   const peer_state* peer(peer_handle p) const;
 
   content_id id_;
