@@ -368,9 +368,6 @@ TEST(fetch, haves_before_the_layout_is_known_are_kept) {
   EXPECT_EQ(h.f.peer_pieces(peer_handle(1)), 3u);
 }
 
-// A piece started with a peer that refuses copies waits for its probe (its first block) before
-// the other blocks are asked. When the endgame asks that block of another peer and it comes from
-// there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).
 // Slow start: a new peer is asked for a few blocks, and for one more with each it delivers, until
 // its rate is measured; so a peer a thousand fetches dial at once is not handed 64 requests by
 // each, while a fast one soon has a full pipeline.
@@ -398,6 +395,9 @@ TEST(fetch, a_peer_that_refuses_copies_is_asked_only_for_pieces_nobody_else_has)
   EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
 }
 
+// A piece started with a peer that refuses copies waits for its probe (its first block) before
+// the other blocks are asked. When the endgame asks that block of another peer and it comes from
+// there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).
 TEST(fetch, a_probe_answered_by_another_peer_in_the_endgame_does_not_stall_the_piece) {
   fetch_config cfg{8};
   cfg.initial_requests_per_peer = 8;
@@ -424,6 +424,39 @@ TEST(fetch, a_probe_answered_by_another_peer_in_the_endgame_does_not_stall_the_p
     h.run();
   }
   h.expect_all_stored();
+}
+
+// A peer that refuses copies and then sends the probe of a piece no other peer holds is sending
+// its first copy: the rest of that piece is asked of it at once, past its rate-sized pipeline,
+// so that the piece completes soon and can be passed on (an origin sends few pieces at a time).
+TEST(fetch, the_rest_of_a_first_copy_is_asked_at_once) {
+  harness h(one_file(4 * merkle::piece_size), 7, fetch_config{128});
+  h.add_peer(1, behaviour::stalls);
+  h.run();  // the layout is known; slow start's first blocks of one piece are asked
+  const std::size_t first_asks = fetch_config{}.initial_requests_per_peer;
+  ASSERT_EQ(h.block_requests[peer_handle(1)], first_asks);
+  const piece_index first = h.requested.front();
+  h.f.handle_reject(
+      h.now, peer_handle(1),
+      wire::reject{wire::request_kind::block,
+                   wire::block_ref{h.c.id, first, static_cast<std::uint8_t>(first_asks - 1)},
+                   wire::reason::elsewhere, ""});
+  h.run();  // its slot goes to a new piece, started with a probe: one block
+  ASSERT_EQ(h.block_requests[peer_handle(1)], first_asks + 1);
+  const piece_index second = h.requested.back();
+  ASSERT_NE(second, first);
+  const wire::block_ref probe{h.c.id, second, 0};
+  bool sent = false;
+  for (auto& m : h.c.answer(wire::request{probe}))
+    if (auto* bl = std::get_if<wire::block>(&m)) {
+      h.f.handle_block(h.now, peer_handle(1), *bl);
+      sent = true;
+    }
+  ASSERT_TRUE(sent);
+  h.run();
+  // Every other block of the piece at once; slow start alone would have allowed one more.
+  EXPECT_EQ(h.block_requests[peer_handle(1)], first_asks + wire::blocks_per_piece);
+  EXPECT_EQ(h.f.peer_in_flight(peer_handle(1)), first_asks - 1 + wire::blocks_per_piece - 1);
 }
 
 }  // namespace
