@@ -1,5 +1,7 @@
 #include "core/swarm.hpp"
 
+#include <algorithm>
+
 #include "core/merkle.hpp"
 
 namespace shoal {
@@ -61,27 +63,37 @@ bool swarm::handle_interest(peer_handle p, const content_id& x, bool exchange) {
   if (!me.interests.insert(x).second) return false;
   if (!exchange) return true;
   auto& others = members_[x];
-  // A random sample of the members that can be passed on (reservoir sampling, in handle order
-  // so that the seed alone decides it).
-  std::vector<std::pair<peer_handle, const wire::peer_entry*>> sample;
-  std::size_t seen = 0;
-  for (peer_handle o : others) {
-    auto other = peers_.find(o);
-    if (other == peers_.end() || !other->second.pass_on) continue;
-    const wire::peer_entry* entry = other->second.at ? &*other->second.at : nullptr;
-    if (sample.size() < exchange_sample) {
-      sample.emplace_back(o, entry);
-    } else if (const std::size_t j = std::uniform_int_distribution<std::size_t>(0, seen)(rng_);
-               j < exchange_sample) {
-      sample[j] = {o, entry};
+  // Random samples of the members that can be passed on (reservoir sampling, in handle order so
+  // that the seed alone decides it): one to tell of the newcomer, and one of those that listen
+  // to tell the newcomer of (the same one when every member listens).
+  const auto draw = [&](auto&& eligible) {
+    std::vector<std::pair<peer_handle, const wire::peer_entry*>> sample;
+    std::size_t seen = 0;
+    for (peer_handle o : others) {
+      auto other = peers_.find(o);
+      if (other == peers_.end() || !other->second.pass_on || !eligible(other->second)) continue;
+      const wire::peer_entry* entry = other->second.at ? &*other->second.at : nullptr;
+      if (sample.size() < exchange_sample) {
+        sample.emplace_back(o, entry);
+      } else if (const std::size_t j = std::uniform_int_distribution<std::size_t>(0, seen)(rng_);
+                 j < exchange_sample) {
+        sample[j] = {o, entry};
+      }
+      ++seen;
     }
-    ++seen;
-  }
+    return sample;
+  };
+  const auto to_tell = draw([](const peer_info&) { return true; });
+  const bool all_listen = std::ranges::all_of(others, [&](peer_handle o) {
+    auto other = peers_.find(o);
+    return other == peers_.end() || !other->second.pass_on || other->second.at.has_value();
+  });
+  const auto told_of =
+      all_listen ? to_tell : draw([](const peer_info& i) { return i.at.has_value(); });
   wire::peers to_new{x, {}};
-  for (const auto& [o, entry] : sample) {
-    if (entry) to_new.entries.push_back(*entry);
-    if (me.at) tells_.push_back({o, wire::peers{x, {*me.at}}});
-  }
+  for (const auto& [o, entry] : told_of) to_new.entries.push_back(*entry);
+  if (me.at)
+    for (const auto& [o, entry] : to_tell) tells_.push_back({o, wire::peers{x, {*me.at}}});
   if (!to_new.entries.empty()) tells_.push_back({p, std::move(to_new)});
   others.insert(p);
   return true;

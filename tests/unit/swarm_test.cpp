@@ -206,6 +206,39 @@ TEST(swarm_exchange, a_large_swarm_passes_on_random_samples) {
   EXPECT_GT(late, swarm::exchange_sample / 2);
 }
 
+// Members that do not listen can be told of a newcomer but cannot be passed on: the newcomer
+// is still told of exchange_sample members while that many listen (it used to get a sample of
+// all members, with the unlistening ones left out of the message: a third fewer here).
+TEST(swarm_exchange, a_newcomer_is_told_of_a_full_sample_of_listening_members) {
+  swarm s(7);
+  const std::size_t n = 3 * swarm::exchange_sample;
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    wire::peer_entry e;
+    e.node.digest.bytes[0] = static_cast<std::uint8_t>(i);
+    e.node.digest.bytes[1] = static_cast<std::uint8_t>(i >> 8);
+    e.port = 7420;
+    s.handle_peer_added(peer_handle(i), i % 3 == 0 ? std::nullopt : std::optional(e), true);
+    s.handle_interest(peer_handle(i), c, true);
+  }
+  (void)tells(s);
+  const peer_handle last(n + 1);
+  s.handle_peer_added(last, at(1), true);
+  s.handle_interest(last, c, true);
+  std::size_t told_of_it = 0;
+  std::size_t told_it = 0;
+  for (auto& [to, entries] : tells(s)) {
+    if (to == last) {
+      told_it = entries.size();
+      for (const auto& e : entries)
+        EXPECT_NE((e.node.digest.bytes[0] + 256u * e.node.digest.bytes[1]) % 3, 0u);
+    } else {
+      ++told_of_it;
+    }
+  }
+  EXPECT_EQ(told_it, swarm::exchange_sample);
+  EXPECT_EQ(told_of_it, swarm::exchange_sample);
+}
+
 // answer_block: what the daemon and the simulator send for a block request.
 TEST(swarm_answer, refusals_violations_and_the_first_copy_rule) {
   manifest m;
