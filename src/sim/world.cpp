@@ -1,5 +1,7 @@
 #include "sim/world.hpp"
 
+#include <algorithm>
+
 #include "shoal/error.hpp"
 
 namespace shoal::sim {
@@ -31,13 +33,47 @@ void world::at(time_point t, std::function<void()> fn) {
     free_slots_.pop_back();
     slots_[slot] = std::move(fn);
   }
-  queue_.push(event{t, seq_++, slot});
+  push(event{t, seq_++, slot});
+}
+
+void world::push(const event& e) {
+  std::size_t i = heap_.size();
+  heap_.push_back(e);
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / arity;
+    if (!earlier(e, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = e;
+}
+
+world::event world::pop() {
+  SHOAL_ASSERT(!heap_.empty());
+  const event top = heap_.front();
+  const event last = heap_.back();
+  heap_.pop_back();
+  const std::size_t n = heap_.size();
+  if (n == 0) return top;
+  std::size_t i = 0;
+  for (;;) {
+    const std::size_t first = arity * i + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    const std::size_t end = std::min(first + arity, n);
+    for (std::size_t c = first + 1; c < end; ++c)
+      if (earlier(heap_[c], heap_[best])) best = c;
+    if (!earlier(heap_[best], last)) break;
+    heap_[i] = heap_[best];
+    i = best;
+  }
+  heap_[i] = last;
+  return top;
 }
 
 bool world::step() {
-  if (queue_.empty()) return false;
-  const event e = queue_.top();
-  queue_.pop();
+  if (heap_.empty()) return false;
+  const event e = pop();
   // Moved out before it runs: the event may schedule others, which may reuse or grow the slots.
   std::function<void()> fn = std::move(slots_[e.slot]);
   free_slots_.push_back(e.slot);
@@ -48,7 +84,7 @@ bool world::step() {
 }
 
 void world::run_until(time_point t) {
-  while (!queue_.empty() && queue_.top().when <= t) step();
+  while (!heap_.empty() && heap_.front().when <= t) step();
   if (t > now_) now_ = t;
 }
 

@@ -7,9 +7,9 @@
 // Thread safety: one thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -54,18 +54,22 @@ class world {
     std::uint64_t seq;
     std::uint32_t slot;
   };
-  struct later {
-    bool operator()(const event& a, const event& b) const {
-      return a.when != b.when ? a.when > b.when : a.seq > b.seq;
-    }
-  };
+  static bool earlier(const event& a, const event& b) {
+    return a.when != b.when ? a.when < b.when : a.seq < b.seq;
+  }
+  // A 4-ary min-heap on (when, seq): half the levels of a binary heap, and a node's children
+  // share cache lines. With a million events pending at 1,000 nodes, popping the binary heap was
+  // a tenth of the run. (when, seq) is unique, so the order is the same as any heap's.
+  static constexpr std::size_t arity = 4;
+  void push(const event& e);
+  event pop();
 
   std::uint64_t seed_;
   std::mt19937_64 rng_;
   time_point now_{};
   std::uint64_t seq_ = 0;
   std::uint64_t events_ = 0;
-  std::priority_queue<event, std::vector<event>, later> queue_;
+  std::vector<event> heap_;
   std::vector<std::function<void()>> slots_;
   std::vector<std::uint32_t> free_slots_;
   // The trace is hashed in chunks: records accumulate here and are folded into `chain_` (a hash
