@@ -132,8 +132,11 @@ TEST_F(transfer_test, node_of_a_foreign_network_is_refused_on_both_sides) {
 
 TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
   auto& a = net_.add_node("node-a");
-  auto& e = net_.add_node("node-e", "acme", "3s");
   auto& c = net_.add_node("node-c");
+  // Valid for 10 s from here: long enough for the daemon to start on a loaded machine under
+  // ASan (3 s was not: it once found its certificate expired at start), and waited out below.
+  const auto signed_at = std::chrono::steady_clock::now();
+  auto& e = net_.add_node("node-e", "acme", "10s");
   const auto file_a = net_.dir() / "a.bin";
   const auto file_e = net_.dir() / "e.bin";
   write_file(file_a, random_bytes(200000, 5));
@@ -143,7 +146,7 @@ TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
   net_.start(a);
   net_.start(c);
   net_.start(e);  // while its certificate is still valid
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  std::this_thread::sleep_until(signed_at + std::chrono::seconds(11));
 
   // E dials A: A refuses E's expired certificate.
   auto r = net_.get(e, id_a, {a.listen}, net_.dir() / "e-out");
