@@ -256,8 +256,8 @@ class fetch {
   std::uint64_t block_length(piece_index piece, unsigned block) const;
   std::uint64_t piece_length(piece_index piece) const;
   peer_state* peer(peer_handle p);
-  static bool is_deferred(const peer_state& ps, piece_index piece);
   const peer_state* peer(peer_handle p) const;
+  static bool is_deferred(const peer_state& ps, piece_index piece);
 
   content_id id_;
   fetch_config cfg_;
