@@ -127,6 +127,7 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
                    g.seconds, 100 * g.held, g.finished, 100 * g.uploading, g.queued_per_node,
                    static_cast<unsigned long long>(g.origin_queued), g.origin_copies, wall,
                    static_cast<unsigned long long>(g.events));
+      if (!g.stragglers.empty()) std::fputs(g.stragglers.c_str(), stderr);
     };
   const sim::swarm_report r = sim::run_swarm(p);
   const double wall =

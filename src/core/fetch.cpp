@@ -20,9 +20,6 @@ constexpr std::size_t full_scan_limit = 4096;
 // missing here and held by the peer a byte of the two bitmaps at a time (8 KiB at most), and
 // compares only those: exact, and cheap even when the peer holds few of them.
 constexpr std::uint64_t bitmap_scan_limit = 65536;
-// No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
-// slot that is free.
-constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
 // Haves kept per peer while our layout or its bitfield is not known yet (the store is opening,
 // or the piece layer is still coming): a peer fetching too announces pieces meanwhile.
 constexpr std::size_t max_early_haves = 65536;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -176,8 +177,15 @@ class fetch {
   std::uint32_t peer_capacity(peer_handle p) const;
   // Blocks received twice in the endgame (the second copy is dropped).
   std::uint64_t duplicate_blocks() const { return duplicate_blocks_; }
+  // Its state in words (phase, pieces, a few pieces in progress with whom each block is asked
+  // of, and every peer: held, in flight, deferred, rare-only, stuck), several lines: for
+  // finding out why a fetch waits. Costs O(peers + pieces in progress).
+  std::string describe(time_point now) const;
 
  private:
+  // No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame
+  // slot that is free.
+  static constexpr peer_handle no_peer{std::numeric_limits<std::uint64_t>::max()};
   enum class block_state : std::uint8_t { missing, requested, received };
   struct peer_state {
     std::uint32_t limit = 0;     // the most blocks in flight: ours and the peer's bound

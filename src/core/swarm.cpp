@@ -164,6 +164,13 @@ bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   return false;
 }
 
+std::vector<std::pair<piece_index, peer_handle>> swarm::sending(const content_id& c) const {
+  std::vector<std::pair<piece_index, peer_handle>> out;
+  if (auto it = counts_.find(c); it != counts_.end())
+    for (const auto& [piece, to] : it->second.sending) out.emplace_back(piece_index(piece), to);
+  return out;
+}
+
 std::vector<swarm::summary> swarm::swarms() const {
   std::vector<summary> out;
   for (const auto& [id, sc] : counts_) out.push_back({id, sc.holders.size(), sc.unheld});

@@ -88,6 +88,9 @@ class swarm {
   // Pieces of `c` no connected peer announced (none if no peer announced any of c).
   std::optional<std::uint64_t> only_here(const content_id& c) const;
   bool announced(peer_handle p, const content_id& c) const;
+  // The pieces of `c` being sent now under the bound of max_pieces_sending, each with its
+  // receiver (for finding out why a swarm waits).
+  std::vector<std::pair<piece_index, peer_handle>> sending(const content_id& c) const;
 
  private:
   struct counts {

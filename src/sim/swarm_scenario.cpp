@@ -19,6 +19,8 @@ namespace {
 constexpr duration tick_every = 200ms;
 // What the daemon's sessions offer as their request bound (session_config::max_requests).
 constexpr std::uint16_t peer_max_requests = 256;
+// --progress describes the fetching nodes once this few are left (swarm_progress::stragglers).
+constexpr std::size_t stragglers_shown = 2;
 
 double seconds(duration d) {
   return std::chrono::duration<double>(d).count();
@@ -558,8 +560,43 @@ class swarm_sim {
     g.queued_per_node = live > 0 ? static_cast<double>(queued) / static_cast<double>(live) : 0;
     g.origin_copies = static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
     g.events = w_.events_run();
+    if (remaining_ <= stragglers_shown) g.stragglers = describe_stragglers();
     p_.on_progress(g);
     if (remaining_ > 0) w_.after(p_.progress_every, [this] { progress(); });
+  }
+
+  // Why the last nodes wait: each one's fetch, and per connection the peer's side of it (does it
+  // hold the content, how many requests from us wait at its upload, which pieces it counts as
+  // being sent, against swarm::max_pieces_sending).
+  std::string describe_stragglers() const {
+    std::string s;
+    for (std::size_t i = 1; i < nodes_.size(); ++i) {
+      const node& n = nodes_[i];
+      if (!n.alive || n.liar || n.finished || !n.f) continue;
+      s += "node " + std::to_string(i) + ": " + n.f->describe(w_.now());
+      for (std::uint64_t id : n.links) {
+        const link& l = links_[id - 1];
+        const std::size_t j = other(l, i);
+        const node& m = nodes_[j];
+        s += "  link " + std::to_string(id) + " to node " + std::to_string(j) +
+             (l.open ? "" : " (opening)") + (m.finished ? " (finished)" : "") +
+             (l.attached[l.side(i)] ? "" : " (not in our fetch)") + ": " +
+             std::to_string((l.a == j ? l.queued_at_a : l.queued_at_b).size()) +
+             " of our requests queued there";
+        if (m.have.size() && m.have.complete()) {
+          const auto sending = m.sw.sending(id_);
+          s += "; it sends " + std::to_string(sending.size()) + " pieces:";
+          for (const auto& [piece, to] : sending) {
+            const std::size_t k = other(links_[to.value - 1], j);
+            s += " " + std::to_string(piece.value) + "->" + std::to_string(k) +
+                 (nodes_[k].have.size() && nodes_[k].have.contains(piece) ? "(held)" : "");
+          }
+          s += m.sw.announced(handle(id), id_) ? "" : "; we have not announced to it";
+        }
+        s += "\n";
+      }
+    }
+    return s;
   }
 
   // --- the end --------------------------------------------------------------------------------

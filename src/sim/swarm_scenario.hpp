@@ -40,6 +40,9 @@ struct swarm_progress {
   std::uint64_t origin_queued = 0;  // requests waiting at the origin's
   double origin_copies = 0;         // block bytes the origin sent, in copies of the content
   std::uint64_t events = 0;
+  // When at most stragglers_shown honest nodes are left fetching: each one's fetch state and,
+  // per connection, what the peer at the other end is doing for it (several lines).
+  std::string stragglers;
 };
 
 struct swarm_params {

@@ -393,6 +393,14 @@ TEST(fetch, a_peer_that_refuses_copies_is_asked_only_for_pieces_nobody_else_has)
   // Its first requests only: every piece is held by peer 2 (without the rule, each new piece
   // would be tried there once, and refused).
   EXPECT_EQ(h.block_requests[peer_handle(1)], fetch_config{}.initial_requests_per_peer);
+  // What describe() tells of the two (the simulator prints it for a run's last nodes).
+  const std::string d = h.f.describe(h.now);
+  EXPECT_NE(d.find("phase blocks; 0 of 16 pieces stored"), std::string::npos) << d;
+  EXPECT_NE(d.find("peer 1: 16 pieces, 0/4 in flight, 1 deferred (next in 2000 ms), rare only "
+                   "for 2000 ms, refuses copies, stuck"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find("peer 2: 16 pieces, 4/4 in flight"), std::string::npos) << d;
 }
 
 // A piece started with a peer that refuses copies waits for its probe (its first block) before

@@ -75,7 +75,11 @@ TEST(swarm, a_complete_node_sends_a_bounded_number_of_pieces_at_once) {
   for (std::uint64_t i = 1; i <= n; ++i) s.handle_bitfield(peer_handle(i), none(), n);
   for (std::uint64_t i = 0; i < k; ++i) EXPECT_FALSE(s.held_elsewhere(peer_handle(i + 1), at(i)));
   EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 1), at(k)));  // every slot taken
-  EXPECT_FALSE(s.held_elsewhere(peer_handle(2), at(1)));     // a piece being sent goes on
+  const auto sending = s.sending(c);
+  ASSERT_EQ(sending.size(), k);
+  EXPECT_EQ(sending.front(), std::pair(piece_index(0), peer_handle(1)));
+  EXPECT_EQ(sending.back(), std::pair(piece_index(k - 1), peer_handle(k)));
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(2), at(1)));  // a piece being sent goes on
   // Its receiver announcing it frees a slot; so does a receiver leaving.
   s.handle_have(peer_handle(1), wire::have{c, piece_index(0)}, n);
   EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 1), at(k)));
