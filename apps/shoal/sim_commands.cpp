@@ -127,6 +127,7 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
                    g.seconds, 100 * g.held, g.finished, 100 * g.uploading, g.queued_per_node,
                    static_cast<unsigned long long>(g.origin_queued), g.origin_copies, wall,
                    static_cast<unsigned long long>(g.events));
+      if (!g.slowest.empty()) std::fprintf(stderr, "  slowest: %s\n", g.slowest.c_str());
       if (!g.stragglers.empty()) std::fputs(g.stragglers.c_str(), stderr);
     };
   const sim::swarm_report r = sim::run_swarm(p);
@@ -151,6 +152,7 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
            {"finished", r.finished},
            {"bound_seconds", r.bound_seconds},
            {"last_seconds", r.last_seconds},
+           {"last_node", r.last_node},
            {"median_seconds", sim::percentile(r.finish_seconds, 0.5)},
            {"ratio", r.ratio()},
            {"origin_copies", origin_copies},
@@ -159,6 +161,7 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
            {"elsewhere", r.elsewhere},
            {"duplicate_blocks", r.duplicate_blocks},
            {"connections", r.connections},
+           {"refused_full", r.refused_full},
            {"events", r.events},
            {"wall_seconds", wall},
            {"events_per_second", rate},
@@ -171,18 +174,20 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
     if (p.mixed)
       std::printf("faults: %zu killed or powered off, %zu slowed, %zu liars (cut off %llu times)\n",
                   r.crashed, r.slowed, r.liars, static_cast<unsigned long long>(r.liars_cut_off));
-    std::printf("last %.1f s, median %.1f s; fluid bound %.1f s: %.3fx the bound\n", r.last_seconds,
-                sim::percentile(r.finish_seconds, 0.5), r.bound_seconds, r.ratio());
+    std::printf("last %.1f s (node %zu), median %.1f s; fluid bound %.1f s: %.3fx the bound\n",
+                r.last_seconds, r.last_node, sim::percentile(r.finish_seconds, 0.5),
+                r.bound_seconds, r.ratio());
     std::printf("every piece had left the origin at %.1f s, after %.2f copies\n",
                 r.first_copy_seconds, r.first_copy_copies);
     std::printf("upload capacity used: the origin's %.0f%%, all nodes' %.0f%%\n",
                 100 * r.origin_use, 100 * r.upload_use);
     std::printf(
         "the origin sent %.2f copies; %llu requests refused as held elsewhere, %llu endgame "
-        "copies dropped, %llu connections\n",
+        "copies dropped, %llu connections (%llu hung up on: the swarm there was full)\n",
         origin_copies, static_cast<unsigned long long>(r.elsewhere),
         static_cast<unsigned long long>(r.duplicate_blocks),
-        static_cast<unsigned long long>(r.connections));
+        static_cast<unsigned long long>(r.connections),
+        static_cast<unsigned long long>(r.refused_full));
     std::printf("%llu events; %.1f s of wall time, %.0f events/s\n",
                 static_cast<unsigned long long>(r.events), wall, rate);
     for (const auto& v : r.violations) std::printf("INVARIANT BROKEN: %s\n", v.c_str());

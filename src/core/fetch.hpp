@@ -177,10 +177,11 @@ class fetch {
   std::uint32_t peer_capacity(peer_handle p) const;
   // Blocks received twice in the endgame (the second copy is dropped).
   std::uint64_t duplicate_blocks() const { return duplicate_blocks_; }
-  // Its state in words (phase, pieces, a few pieces in progress with whom each block is asked
-  // of, and every peer: held, in flight, deferred, rare-only, stuck), several lines: for
-  // finding out why a fetch waits. Costs O(peers + pieces in progress).
-  std::string describe(time_point now) const;
+  // Its state in words, for finding out why a fetch waits: the phase and pieces, and how many
+  // peers are asked, rare-only, deferring pieces or stuck; in full, several lines: a few pieces
+  // in progress with whom each block is asked of, and each peer's state. O(peers + pieces in
+  // progress).
+  std::string describe(time_point now, bool in_full = true) const;
 
  private:
   // No peer is ever given this handle (the owner numbers peers from 1 up); it marks an endgame

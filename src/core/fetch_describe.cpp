@@ -15,7 +15,7 @@ std::string ms_from(time_point now, time_point t) {
 
 }  // namespace
 
-std::string fetch::describe(time_point now) const {
+std::string fetch::describe(time_point now, bool in_full) const {
   static constexpr const char* phases[] = {"manifest", "hashes", "opening",
                                            "blocks",   "done",   "failed"};
   std::string s = "phase " + std::string(phases[static_cast<int>(phase_)]);
@@ -23,7 +23,22 @@ std::string fetch::describe(time_point now) const {
   s += "; " + std::to_string(have_.count()) + " of " + std::to_string(have_.size()) +
        " pieces stored, " + std::to_string(writing_.size()) + " being written, " +
        std::to_string(missing_.size()) + " not started, " + std::to_string(in_progress_.size()) +
-       " in progress\n";
+       " in progress";
+  if (!in_full) {
+    std::size_t asked = 0, rare_only = 0, deferring = 0, stuck = 0, unknown = 0;
+    for (const auto& [p, ps] : peers_) {
+      asked += ps.in_flight > 0 ? 1 : 0;
+      rare_only += ps.rare_only_until > now ? 1 : 0;
+      deferring += ps.deferred.empty() ? 0 : 1;
+      stuck += ps.stuck ? 1 : 0;
+      unknown += ps.has ? 0 : 1;
+    }
+    return s + "; " + std::to_string(peers_.size()) + " peers: " + std::to_string(asked) +
+           " asked, " + std::to_string(rare_only) + " rare only, " + std::to_string(deferring) +
+           " deferring pieces, " + std::to_string(stuck) + " stuck, " + std::to_string(unknown) +
+           " without a bitfield";
+  }
+  s += "\n";
   // The pieces in progress, a few of them: each block's state and whom it is asked of.
   std::size_t shown = 0;
   for (const auto& [piece, pp] : in_progress_) {

@@ -44,6 +44,14 @@ class swarm {
   // Pieces a node holding the whole content sends at once (to announcing peers): each is sent
   // until its receiver announces it. 16 of 256 KiB at 100 Mbit/s complete in about 0.35 s.
   static constexpr std::size_t max_pieces_sending = 16;
+  // Peers a node keeps in the swarm of a content it is fetching: a peer that dials it beyond
+  // that, and asks about the content, is told goodbye(overloaded) (full()). Without a bound the
+  // first nodes of a swarm became hubs (a thousand nodes joining one origin: each newcomer dials
+  // a sample of the members, so the earliest are in every sample), each sharing its upload 250
+  // ways; a node whose peers were all hubs got a third of the rate the others got and finished
+  // long after them (docs/simulation.md). A node holding the whole content has no bound: an
+  // origin must serve whoever comes.
+  static constexpr std::size_t max_fetch_members = 80;
 
   explicit swarm(std::uint64_t seed = 0) : rng_(seed) {}
 
@@ -60,6 +68,8 @@ class swarm {
   // The peers in x's swarm (for announcing each stored piece to them): every connected peer
   // that joined it, so as many as there are connections.
   const std::set<peer_handle>& members(const content_id& x) const;
+  // While we fetch x: no further peer that dials us joins its swarm (max_fetch_members).
+  bool full(const content_id& x) const { return members(x).size() >= max_fetch_members; }
   struct tell {
     peer_handle to;
     wire::peers msg;

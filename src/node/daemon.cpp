@@ -301,6 +301,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     auto keep = connections_[id];  // the object lives until this function returns
     connections_.erase(id);
     const bool refused = refused_.erase(id) > 0;
+    const bool full = full_.erase(id) > 0;
     forget_link(id);
     dht_connection_closed(id);
     auto jit = conn_job_.find(id);
@@ -329,6 +330,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
         attach(j, *other);  // the duplicate that stayed was not ours: the fetch takes it
         return;
       }
+      if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
+      return;
+    }
+    if (full) {
+      // Its swarm is full: the fetch goes on with the members it has (and those it learns of).
+      j.gave_up.insert(addr->str());
       if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
       return;
     }
@@ -391,6 +398,11 @@ class daemon_impl final : public daemon, public net::connection_handler {
             }
           } else if constexpr (std::is_same_v<T, session_events::closed>) {
             log_close(c, e);
+            if (e.by_peer && e.code == wire::reason::overloaded)
+              if (auto* j = job_of(c.id())) {
+                j->last_problem = e.text;
+                full_.insert(c.id());
+              }
             // A refusal already said what went wrong; the hang-up that follows is no news.
             if (auto* j = job_of(c.id()); j && !refused_.contains(c.id())) j->last_problem = e.text;
           } else if constexpr (std::is_same_v<T, session_events::timed_out>) {
@@ -521,6 +533,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   void serve_block(connection& c, const wire::block_ref& ref) {
     session& s = *c.sess();
+    if (s.closed()) return;  // e.g. just told that our swarm of the content is full
     const auto now = net::now();
     store::content_reader* r = reader(ref.content);
     const block_answer answer =
@@ -603,6 +616,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (auto j = jobs_.find(x); j != jobs_.end() && !conn_job_.contains(c.id())) {
       if (j->second.origin_only) {
         swarm_.handle_interest(c.id(), x, false);
+        return;
+      }
+      if (c.side() == connection::role::acceptor && swarm_.full(x)) {
+        // A peer that dialed us while our swarm of x is full (core/swarm.hpp): it is told so
+        // and does not dial us again for x; it has the other members it was told of.
+        spdlog::debug("{}: the swarm of {} is full here", c.describe(), x.str().substr(0, 12));
+        c.sess()->close(net::now(), wire::reason::overloaded,
+                        "the swarm of " + x.str() + " is full here");
+        c.flush();
         return;
       }
       attach(j->second, c);  // which comes back here, attached, and does the exchange
@@ -1592,6 +1614,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   bool stopping_ = false;
   std::map<peer_handle, std::shared_ptr<connection>> connections_;
   std::set<peer_handle> refused_;
+  // Connections the peer closed with goodbye(overloaded): its swarm was full. Not redialed.
+  std::set<peer_handle> full_;
   std::map<peer_handle, content_id> conn_job_;
   std::map<content_id, job> jobs_;
   std::map<content_id, std::unique_ptr<store::content_reader>> readers_;

@@ -118,9 +118,10 @@ class swarm_sim {
     duration latency{};
     double up = 0, down = 0;  // bytes per second
     bool alive = true;
-    bool liar = false;              // every block it sends is forged
-    std::set<std::size_t> cut_off;  // nodes it cut off for a bad block: never dialed again
-    bool opened = false;            // holds the manifest and piece layer, so it serves them
+    bool liar = false;                 // every block it sends is forged
+    std::set<std::size_t> cut_off;     // nodes it cut off for a bad block: never dialed again
+    std::set<std::size_t> full_peers;  // nodes that hung up on it, full: never dialed again
+    bool opened = false;               // holds the manifest and piece layer, so it serves them
     bool finished = false;
     piece_set have;
     std::unique_ptr<fetch> f;
@@ -367,6 +368,13 @@ class swarm_sim {
     node& n = nodes_[me];
     link& l = lk(id);
     if (l.interest[l.side(me)] || (!n.opened && (!n.f || n.finished))) return;
+    // As the daemon does: a fetching node whose swarm is full hangs up on a peer that dialed it
+    // (goodbye(overloaded); core/swarm.hpp, max_fetch_members).
+    if (l.b == me && n.f && !n.finished && n.sw.full(id_)) {
+      ++report_.refused_full;
+      nodes_[l.a].full_peers.insert(me);  // told so: it does not dial this node again
+      return hang_up(me, id);
+    }
     l.interest[l.side(me)] = true;
     if (n.f && !n.finished) attach(me, id);
     if (!n.sw.handle_interest(handle(id), id_, true)) return;
@@ -379,7 +387,9 @@ class swarm_sim {
     for (const auto& e : msg.entries) {
       if (n.links.size() >= p_.max_connections) break;
       auto it = index_.find(e.node);
-      if (it != index_.end() && !n.cut_off.contains(it->second)) dial(me, it->second);
+      if (it != index_.end() && !n.cut_off.contains(it->second) &&
+          !n.full_peers.contains(it->second))
+        dial(me, it->second);
     }
   }
 
@@ -535,6 +545,7 @@ class swarm_sim {
     swarm_progress g;
     g.seconds = seconds(w_.now() - time_point{});
     std::uint64_t held = 0, needed = 0, queued = 0, live = 0, busy = 0;
+    std::optional<std::size_t> slowest;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       const node& n = nodes_[i];
       if (!n.alive) continue;
@@ -552,6 +563,8 @@ class swarm_sim {
       busy += n.sending ? 1 : 0;
       if (n.finished) ++g.finished;
       if (n.liar) continue;
+      if (!n.finished && n.f && (!slowest || n.have.count() < nodes_[*slowest].have.count()))
+        slowest = i;
       held += n.have.count();
       needed += layout_->piece_count();
     }
@@ -561,6 +574,9 @@ class swarm_sim {
     g.origin_copies = static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
     g.events = w_.events_run();
     if (remaining_ <= stragglers_shown) g.stragglers = describe_stragglers();
+    if (slowest)
+      g.slowest =
+          "node " + std::to_string(*slowest) + ": " + nodes_[*slowest].f->describe(w_.now(), false);
     p_.on_progress(g);
     if (remaining_ > 0) w_.after(p_.progress_every, [this] { progress(); });
   }
@@ -616,6 +632,7 @@ class swarm_sim {
       ++report_.finished;
       const double s = seconds(*n.done_at - start);
       report_.finish_seconds.push_back(s);
+      if (s > report_.last_seconds) report_.last_node = i;
       report_.last_seconds = std::max(report_.last_seconds, s);
       report_.duplicate_blocks += n.f ? n.f->duplicate_blocks() : 0;
     }

@@ -40,6 +40,8 @@ struct swarm_progress {
   std::uint64_t origin_queued = 0;  // requests waiting at the origin's
   double origin_copies = 0;         // block bytes the origin sent, in copies of the content
   std::uint64_t events = 0;
+  // The live fetching node that holds the fewest pieces, and its fetch's state in brief.
+  std::string slowest;
   // When at most stragglers_shown honest nodes are left fetching: each one's fetch state and,
   // per connection, what the peer at the other end is doing for it (several lines).
   std::string stragglers;
@@ -73,6 +75,7 @@ struct swarm_report {
   swarm_params params;
   double bound_seconds = 0;            // the fluid bound for the origin and the surviving nodes
   double last_seconds = 0;             // when the last surviving node finished
+  std::size_t last_node = 0;           // which one (nodes count from 1; 0 is the origin)
   std::vector<double> finish_seconds;  // each surviving node's
   std::size_t finished = 0;
   std::size_t survivors = 0;
@@ -93,6 +96,7 @@ struct swarm_report {
   std::uint64_t elsewhere = 0;         // requests refused by the first-copy rule
   std::uint64_t duplicate_blocks = 0;  // endgame copies dropped
   std::uint64_t connections = 0;
+  std::uint64_t refused_full = 0;  // connections hung up on by a fetching node with a full swarm
   std::uint64_t events = 0;
   std::string trace_hash;  // hex
   // Invariant checks: every surviving honest node holds every piece, each verified; no forged

@@ -47,6 +47,19 @@ TEST(swarm_sim, every_node_ends_with_the_content) {
   }
 }
 
+// More nodes than a fetching node keeps in its swarm (swarm::max_fetch_members): the first
+// nodes are dialed by most newcomers, hang up on those past the bound, and everyone still ends
+// with the content from the members it has.
+TEST(swarm_sim, a_full_swarm_hangs_up_and_every_node_still_finishes) {
+  swarm_params p = small(5);
+  p.nodes = 120;
+  p.size = 2ull << 20;
+  const swarm_report r = run_swarm(p);
+  expect_sound(r);
+  EXPECT_EQ(r.finished, 120u);
+  EXPECT_GT(r.refused_full, 0u);
+}
+
 TEST(swarm_sim, mixed_capacities) {
   swarm_params p = small(3);
   p.heterogeneous = true;

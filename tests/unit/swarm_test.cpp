@@ -153,6 +153,18 @@ TEST(swarm_exchange, each_newcomer_learns_the_others_and_they_learn_it) {
   EXPECT_FALSE(s.interested(b, c));
 }
 
+TEST(swarm_exchange, the_swarm_is_full_at_max_fetch_members) {
+  swarm s;
+  for (std::uint64_t i = 1; i <= swarm::max_fetch_members; ++i) {
+    EXPECT_FALSE(s.full(c));
+    s.handle_peer_added(peer_handle(i), std::nullopt, true);
+    s.handle_interest(peer_handle(i), c, true);
+  }
+  EXPECT_TRUE(s.full(c));
+  s.handle_peer_removed(peer_handle(1));
+  EXPECT_FALSE(s.full(c));
+}
+
 TEST(swarm_exchange, unlistening_and_private_peers_are_not_passed_on) {
   swarm s;
   s.handle_peer_added(a, at(1), true);
