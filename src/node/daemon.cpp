@@ -38,8 +38,9 @@ constexpr std::size_t reader_cache_limit = 64;
 constexpr std::size_t piece_cache_limit = 16;
 constexpr int max_redials = 5;
 constexpr std::size_t max_control_line = 64 * 1024;
-// Connections one fetch keeps to its swarm (sources, peers it dialed and peers that dialed it).
-constexpr std::size_t max_swarm_connections = 64;
+// Connections one fetch keeps to its swarm (sources, peers it dialed and peers that dialed it):
+// also the members past which a peer that dials us for the content is turned away.
+constexpr std::size_t max_swarm_connections = swarm::max_fetch_members;
 // A connection no fetch of ours uses and over which the peer has asked nothing this long is
 // closed (the peer closes it too once its fetch ends; this covers peers that just hold on).
 constexpr auto idle_close = std::chrono::seconds(20);
