@@ -47,7 +47,7 @@ class swarm {
   // Peers a node keeps in the swarm of a content it is fetching: a peer that dials it beyond
   // that, and asks about the content, is told goodbye(overloaded) (full()). Without a bound the
   // first nodes of a swarm became hubs (a thousand nodes joining one origin: each newcomer dials
-  // a sample of the members, so the earliest are in every sample), each sharing its upload 250
+  // a sample of the members, so the earliest are in most samples), each sharing its upload 240
   // ways; a node whose peers were all hubs got two thirds of the rate the others got and fell
   // further behind the longer the run (docs/simulation.md). The same bound as a fetch's own dials
   // (the daemon's max_swarm_connections): 48 and 32 left the last nodes to join with no peer that
