@@ -134,8 +134,10 @@ struct job {
   int lookups = 0;
   std::set<node_id> providers_found;
   json last_lookup;
-  std::set<std::string> gave_up;  // addresses redialed max_redials times without an answer
-  bool providing = false;         // announced in the DHT as a partial holder
+  // Addresses not dialed again: redialed max_redials times without an answer, or whose swarm
+  // of the content was full.
+  std::set<std::string> gave_up;
+  bool providing = false;  // announced in the DHT as a partial holder
 
   // No connection (dialed or attached), no redial and no DHT lookup pending: nothing can make
   // progress.
@@ -412,17 +414,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
               pump(j->f.id());
             }
           } else if constexpr (std::is_same_v<T, wire::get_manifest>) {
-            useful(c, e.content);
-            serve_manifest(c, e);
+            if (useful(c, e.content)) serve_manifest(c, e);
           } else if constexpr (std::is_same_v<T, wire::get_hashes>) {
-            useful(c, e.content);
-            serve_hashes(c, e);
+            if (useful(c, e.content)) serve_hashes(c, e);
           } else if constexpr (std::is_same_v<T, wire::request>) {
-            useful(c, e.ref.content);
-            serve_block(c, e.ref);
+            if (useful(c, e.ref.content)) serve_block(c, e.ref);
           } else if constexpr (std::is_same_v<T, wire::peers>) {
-            useful(c, e.content);
-            learn_peers(c, e);
+            if (useful(c, e.content)) learn_peers(c, e);
           } else if constexpr (std::is_same_v<T, wire::dht_query> ||
                                std::is_same_v<T, wire::dht_nodes> ||
                                std::is_same_v<T, wire::dht_announce> ||
@@ -433,7 +431,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
               pump_dht();
             }
           } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have>) {
-            useful(c, e.content);
+            if (!useful(c, e.content)) return;
             record_announce(c, e);
             forward(c, e);
           } else {
@@ -534,7 +532,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   void serve_block(connection& c, const wire::block_ref& ref) {
     session& s = *c.sess();
-    if (s.closed()) return;  // e.g. just told that our swarm of the content is full
     const auto now = net::now();
     store::content_reader* r = reader(ref.content);
     const block_answer answer =
@@ -599,14 +596,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
   }
 
   // A message about `content` arrived on `c`: the connection is in use, and the peer takes
-  // part in that content's swarm, if we hold or fetch it.
-  void useful(connection& c, const content_id& content) {
+  // part in that content's swarm, if we hold or fetch it. False if that closed the connection
+  // (our swarm of the content is full): the message is then not acted on.
+  bool useful(connection& c, const content_id& content) {
     auto l = links_.find(c.id());
-    if (l == links_.end()) return;
+    if (l == links_.end()) return true;
     l->second.last_useful = net::now();
-    if (swarm_.interested(c.id(), content)) return;
-    if (!jobs_.contains(content) && !reader(content)) return;  // bounded by what we have
+    if (swarm_.interested(c.id(), content)) return true;
+    if (!jobs_.contains(content) && !reader(content)) return true;  // bounded by what we have
     note_interest(c, content);
+    return !c.sess()->closed();
   }
 
   // Peer exchange (core/swarm.hpp): the new peer learns the others in the swarm, and they
@@ -1615,7 +1614,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   bool stopping_ = false;
   std::map<peer_handle, std::shared_ptr<connection>> connections_;
   std::set<peer_handle> refused_;
-  // Connections the peer closed with goodbye(overloaded): its swarm was full. Not redialed.
+  // Connections the peer closed with goodbye(overloaded): its swarm was full (or we went over
+  // its request bound, which our fetch never does). Not redialed.
   std::set<peer_handle> full_;
   std::map<peer_handle, content_id> conn_job_;
   std::map<content_id, job> jobs_;
