@@ -164,12 +164,6 @@ int main(int argc, char** argv) {
                    "The fetch's pipeline_time: requests kept at each peer, in ms of its rate "
                    "(default: the daemon's)")
       ->check(CLI::Range(10, 60000));
-  int swarm_busy_ms = static_cast<int>(swarm_sim.fetch.busy_backoff.count() / 1'000'000);
-  sim_swarm
-      ->add_option("--busy-ms", swarm_busy_ms,
-                   "The fetch's busy_backoff: how long a peer that answered busy is not asked, "
-                   "in ms (default: the daemon's)")
-      ->check(CLI::Range(1, 60000));
   bool swarm_progress = false;
   sim_swarm->add_flag("--progress", swarm_progress,
                       "Print where the pieces are every virtual second, to stderr");
@@ -231,7 +225,6 @@ int main(int argc, char** argv) {
   if (*sim_swarm) {
     swarm_sim.size = swarm_mib << 20;
     swarm_sim.fetch.pipeline_time = std::chrono::milliseconds(swarm_pipeline_ms);
-    swarm_sim.fetch.busy_backoff = std::chrono::milliseconds(swarm_busy_ms);
     if (swarm_progress) swarm_sim.progress_every = std::chrono::seconds(1);
     return shoal::cli::simulate_swarm(c, swarm_sim);
   }

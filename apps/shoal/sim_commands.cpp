@@ -108,14 +108,12 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
-        "--up %g --down %g%s --crash %g%s --pipeline-ms %lld --busy-ms %lld)\n",
+        "--up %g --down %g%s --crash %g%s --pipeline-ms %lld)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
         static_cast<unsigned long long>(p.size >> 20), p.origin_up_mbps, p.up_mbps, p.down_mbps,
         p.heterogeneous ? " --heterogeneous" : "", p.crash, p.mixed ? " --mixed" : "",
         static_cast<long long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()),
-        static_cast<long long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.busy_backoff).count()));
+            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()));
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   if (p.progress_every > duration::zero())
@@ -161,7 +159,6 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
            {"origin_use", r.origin_use},
            {"upload_use", r.upload_use},
            {"elsewhere", r.elsewhere},
-           {"busy", r.busy},
            {"duplicate_blocks", r.duplicate_blocks},
            {"connections", r.connections},
            {"refused_full", r.refused_full},
@@ -185,11 +182,9 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
     std::printf("upload capacity used: the origin's %.0f%%, all nodes' %.0f%%\n",
                 100 * r.origin_use, 100 * r.upload_use);
     std::printf(
-        "the origin sent %.2f copies; requests refused: %llu as held elsewhere, %llu as busy; "
-        "%llu endgame copies dropped, %llu connections (%llu hung up on: the swarm there was "
-        "full)\n",
+        "the origin sent %.2f copies; %llu requests refused as held elsewhere, %llu endgame "
+        "copies dropped, %llu connections (%llu hung up on: the swarm there was full)\n",
         origin_copies, static_cast<unsigned long long>(r.elsewhere),
-        static_cast<unsigned long long>(r.busy),
         static_cast<unsigned long long>(r.duplicate_blocks),
         static_cast<unsigned long long>(r.connections),
         static_cast<unsigned long long>(r.refused_full));

@@ -239,11 +239,6 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
         }
         ps->refuses_copies = true;
         ps->rare_only_until = now + cfg_.elsewhere_backoff;
-      } else if (r.code == wire::reason::busy) {
-        // It holds the piece but is sending its most pieces at once: ask it again soon, for
-        // whatever is wanted then. Meanwhile the piece goes to other peers.
-        ps->refuses_copies = true;
-        ps->busy_until = now + cfg_.busy_backoff;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
         // It does not hold the piece after all (or is overloaded): do not ask it again for it.
         --availability_[r.ref.piece.value];
@@ -623,11 +618,6 @@ void fetch::schedule_for(time_point now, peer_handle p) {
 
 void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
   if (!ps.has || ps.lacks_content) return;
-  if (ps.busy_until != time_point{}) {
-    if (ps.busy_until > now) return;
-    ps.busy_until = {};
-    ps.stuck = false;
-  }
   if (!ps.deferred.empty() && ps.deferred_next <= now) {
     ps.deferred_next = time_point::max();
     for (auto it = ps.deferred.begin(); it != ps.deferred.end();) {

@@ -64,11 +64,6 @@ struct fetch_config {
   duration endgame_after = std::chrono::milliseconds(3000);
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
-  // A peer that answered `busy` (it is sending as many pieces as it will at once) is not asked
-  // anything this long. One of its pieces completes about every pipeline_time / 16 (its slots
-  // free one by one), so it is soon worth asking again; sooner than a tick would only add
-  // refusals.
-  duration busy_backoff = std::chrono::milliseconds(200);
   // The simulator's content (docs/simulation.md): blocks carry no bytes and their first proof
   // hash is synthetic_tag(piece hash, block) in place of a proof, so that a thousand simulated
   // nodes neither hold nor hash real gigabytes. Everything else (what is asked of whom and when,
@@ -215,15 +210,13 @@ class fetch {
     std::vector<piece_index> early_haves;
     bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
     bool lacks_content = false;  // it said not_found
-    // It answered `elsewhere` or `busy` before: a piece newly started with it is asked one block
-    // first, and the rest only once that block comes, so that a refusal costs one request, not 16.
+    // It answered `elsewhere` before: a piece newly started with it is asked one block first,
+    // and the rest only once that block comes, so that a refusal costs one request, not 16.
     bool refuses_copies = false;
     // Until then (its last `elsewhere` is that recent), it is asked only for pieces no other peer
     // announced: the first-copy rule refuses the rest, and each refusal costs a round trip of
     // its pipeline, which at an origin that a hundred fetches ask is most of its requests.
     time_point rare_only_until{};
-    // Until then (it answered `busy`), it is not asked anything.
-    time_point busy_until{};
     // It had room for requests and held nothing we could ask: schedule() skips it until a piece
     // it holds becomes askable (unstick()), so that each event costs O(peers), not O(peers x
     // pieces), with dozens of peers holding nothing we lack.

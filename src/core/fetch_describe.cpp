@@ -25,19 +25,18 @@ std::string fetch::describe(time_point now, bool in_full) const {
        std::to_string(missing_.size()) + " not started, " + std::to_string(in_progress_.size()) +
        " in progress";
   if (!in_full) {
-    std::size_t asked = 0, rare_only = 0, busy = 0, deferring = 0, stuck = 0, unknown = 0;
+    std::size_t asked = 0, rare_only = 0, deferring = 0, stuck = 0, unknown = 0;
     for (const auto& [p, ps] : peers_) {
       asked += ps.in_flight > 0 ? 1 : 0;
       rare_only += ps.rare_only_until > now ? 1 : 0;
-      busy += ps.busy_until > now ? 1 : 0;
       deferring += ps.deferred.empty() ? 0 : 1;
       stuck += ps.stuck ? 1 : 0;
       unknown += ps.has ? 0 : 1;
     }
     return s + "; " + std::to_string(peers_.size()) + " peers: " + std::to_string(asked) +
-           " asked, " + std::to_string(rare_only) + " rare only, " + std::to_string(busy) +
-           " busy, " + std::to_string(deferring) + " deferring pieces, " + std::to_string(stuck) +
-           " stuck, " + std::to_string(unknown) + " without a bitfield";
+           " asked, " + std::to_string(rare_only) + " rare only, " + std::to_string(deferring) +
+           " deferring pieces, " + std::to_string(stuck) + " stuck, " + std::to_string(unknown) +
+           " without a bitfield";
   }
   s += "\n";
   // The pieces in progress, a few of them: each block's state and whom it is asked of.
@@ -69,7 +68,6 @@ std::string fetch::describe(time_point now, bool in_full) const {
            ms_from(now, ps.deferred_next) + ")";
     if (ps.rare_only_until != time_point{})
       s += ", rare only for " + ms_from(now, ps.rare_only_until);
-    if (ps.busy_until != time_point{}) s += ", busy for " + ms_from(now, ps.busy_until);
     if (ps.refuses_copies) s += ", refuses copies";
     if (ps.stuck) s += ", stuck";
     if (ps.lacks_content) s += ", lacks the content";

@@ -142,28 +142,26 @@ bool swarm::announced(peer_handle p, const content_id& c) const {
   return peer != announced_.end() && peer->second.contains(c);
 }
 
-wire::reason swarm::first_copy(peer_handle requester, const wire::block_ref& ref) {
-  using wire::reason;
+bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   auto sit = counts_.find(ref.content);
   auto peer = announced_.find(requester);
-  if (sit == counts_.end() || peer == announced_.end()) return reason::none;
+  if (sit == counts_.end() || peer == announced_.end()) return false;
   counts& sc = sit->second;
   const std::uint64_t piece = ref.piece.value;
   const auto mine = peer->second.find(ref.content);
-  if (mine == peer->second.end()) return reason::none;  // not announcing: not in the swarm
-  if (piece >= sc.holders.size()) return reason::none;
-  if (sc.sending.contains({piece, requester})) return reason::none;  // its piece goes on
+  if (mine == peer->second.end()) return false;  // not announcing: not in the swarm
+  if (piece >= sc.holders.size()) return false;
+  if (sc.sending.contains({piece, requester})) return false;  // its piece goes on
   if (sc.unheld > 0) {
     const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
-    if (holders > 0) return reason::elsewhere;
+    if (holders > 0) return true;
     const peer_handle sent = sc.sent_to[piece];
-    if (sent != peer_handle{} && sent != requester && announced(sent, ref.content))
-      return reason::elsewhere;
+    if (sent != peer_handle{} && sent != requester && announced(sent, ref.content)) return true;
   }
-  if (sc.sending.size() >= max_pieces_sending) return reason::busy;
+  if (sc.sending.size() >= max_pieces_sending) return true;
   sc.sent_to[piece] = requester;
   sc.sending.insert({piece, requester});
-  return reason::none;
+  return false;
 }
 
 std::vector<std::pair<piece_index, peer_handle>> swarm::sending(const content_id& c) const {
@@ -204,9 +202,8 @@ block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref
                    "piece " + std::to_string(ref.piece.value) + " is not here yet"}};
   // No text: the reason says it all, and these go out by the thousand from an origin whose
   // upload is the swarm's scarcest resource.
-  if (!have->complete()) return send{};
-  if (const wire::reason r = s.first_copy(requester, ref); r != wire::reason::none)
-    return refuse{{wire::request_kind::block, ref, r, ""}};
+  if (have->complete() && s.held_elsewhere(requester, ref))
+    return refuse{{wire::request_kind::block, ref, wire::reason::elsewhere, ""}};
   return send{};
 }
 

@@ -8,7 +8,7 @@
 // it, is not sent a second time; the requester is told `elsewhere` and gets it from that peer.
 // So a node holding the whole content spends its upload on pieces the swarm lacks. And it sends
 // at most max_pieces_sending pieces at a time (before and after every piece is out), refusing
-// the rest as `busy`: a piece can be passed on only once it is complete, and an origin
+// the rest as `elsewhere` too: a piece can be passed on only once it is complete, and an origin
 // that a thousand fetches ask at once would otherwise share its upload so thinly that no piece
 // completes for many seconds, while the pieces queued there wait instead of coming from the
 // peers that have them by then. It applies
@@ -85,10 +85,9 @@ class swarm {
   // The peer's connection closed: what it announced no longer counts, and it leaves every swarm.
   void handle_peer_removed(peer_handle p);
 
-  // The first-copy rule and the pieces-at-a-time bound for a block request of a content this
-  // node holds complete: `elsewhere` or `busy` if the request should be refused with that
-  // reason; otherwise `none`, and the piece counts as sent to `requester`.
-  wire::reason first_copy(peer_handle requester, const wire::block_ref& ref);
+  // The first-copy rule for a block request of a content this node holds complete: true if the
+  // piece should be refused with `elsewhere`. Otherwise the piece counts as sent to `requester`.
+  bool held_elsewhere(peer_handle requester, const wire::block_ref& ref);
 
   struct summary {
     content_id id;

@@ -795,8 +795,6 @@ const char* reason_name(reason r) noexcept {
       return "done";
     case reason::elsewhere:
       return "elsewhere";
-    case reason::busy:
-      return "busy";
   }
   return "unknown";
 }

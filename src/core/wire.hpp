@@ -84,9 +84,6 @@ enum class reason : std::uint16_t {
   // A reject: the piece was already sent to another peer that announced it, while the sender
   // still holds pieces nobody else has; ask that peer for it (the swarm's first copy rule).
   elsewhere = 11,
-  // A reject: the sender holds the piece but is sending as many pieces as it will at once; ask
-  // it again soon, for this piece or another (the swarm's pieces-at-a-time bound).
-  busy = 12,
 };
 const char* reason_name(reason r) noexcept;
 

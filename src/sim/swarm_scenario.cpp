@@ -313,7 +313,6 @@ class swarm_sim {
                                           n.opened ? &n.have : nullptr);
       if (const auto* no = std::get_if<block_answers::refuse>(&a)) {
         if (no->reject.code == wire::reason::elsewhere) ++report_.elsewhere;
-        if (no->reject.code == wire::reason::busy) ++report_.busy;
         out.push_back(no->reject);
       } else if (const auto* bad = std::get_if<block_answers::violation>(&a)) {
         report_.violations.push_back("node " + std::to_string(me) +

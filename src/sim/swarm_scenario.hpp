@@ -94,7 +94,6 @@ struct swarm_report {
   double first_copy_copies = 0;
   double upload_use = 0;
   std::uint64_t elsewhere = 0;         // requests refused by the first-copy rule
-  std::uint64_t busy = 0;              // requests refused by the pieces-at-a-time bound
   std::uint64_t duplicate_blocks = 0;  // endgame copies dropped
   std::uint64_t connections = 0;
   std::uint64_t refused_full = 0;  // connections hung up on by a fetching node with a full swarm

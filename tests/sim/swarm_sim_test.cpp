@@ -44,8 +44,6 @@ TEST(swarm_sim, every_node_ends_with_the_content) {
     EXPECT_GT(r.first_copy_seconds, 0);
     EXPECT_DOUBLE_EQ(r.first_copy_copies, 1.0);
     EXPECT_GT(r.elsewhere, 0u);
-    // The origin sends 16 pieces at a time and refuses the rest as busy.
-    EXPECT_GT(r.busy, 0u);
   }
 }
 

@@ -403,36 +403,6 @@ TEST(fetch, a_peer_that_refuses_copies_is_asked_only_for_pieces_nobody_else_has)
   EXPECT_NE(d.find("peer 2: 16 pieces, 4/4 in flight"), std::string::npos) << d;
 }
 
-// A peer that answers `busy` (sending its most pieces at once) is asked nothing for
-// busy_backoff, then asked again, one block first; the refused piece is not deferred there and
-// still counts as held by it.
-TEST(fetch, a_busy_peer_is_asked_again_soon) {
-  harness h(one_file(2 * merkle::piece_size), 7, fetch_config{128});
-  h.add_peer(1, behaviour::stalls);
-  h.run();  // the layout is known; slow start's first blocks of one piece are asked
-  const std::size_t first_asks = fetch_config{}.initial_requests_per_peer;
-  ASSERT_EQ(h.block_requests[peer_handle(1)], first_asks);
-  const piece_index first = h.requested.front();
-  h.f.handle_reject(h.now, peer_handle(1),
-                    wire::reject{wire::request_kind::block, wire::block_ref{h.c.id, first, 0},
-                                 wire::reason::busy, ""});
-  h.run();
-  EXPECT_EQ(h.block_requests[peer_handle(1)], first_asks);  // its slot stays empty
-  EXPECT_NE(h.f.describe(h.now, true).find("busy for 200 ms, refuses copies"), std::string::npos)
-      << h.f.describe(h.now, true);
-  h.now += fetch_config{}.busy_backoff / 2;
-  h.f.handle_tick(h.now);
-  h.run();
-  EXPECT_EQ(h.block_requests[peer_handle(1)], first_asks);
-  h.now += fetch_config{}.busy_backoff / 2;
-  h.f.handle_tick(h.now);
-  h.run();
-  // The refused block again (the piece is not deferred, and peer 1 is its only holder).
-  ASSERT_EQ(h.block_requests[peer_handle(1)], first_asks + 1);
-  EXPECT_EQ(h.requested.back(), first);
-  EXPECT_EQ(h.f.describe(h.now, true).find("busy"), std::string::npos);
-}
-
 // A piece started with a peer that refuses copies waits for its probe (its first block) before
 // the other blocks are asked. When the endgame asks that block of another peer and it comes from
 // there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).

@@ -29,13 +29,13 @@ TEST(swarm, a_piece_sent_to_one_announcing_peer_is_not_sent_to_another) {
   swarm s;
   s.handle_bitfield(a, bits({}), pieces);
   s.handle_bitfield(b, bits({}), pieces);
-  EXPECT_EQ(s.first_copy(a, ref(0)), wire::reason::none);  // the first copy goes to a
-  EXPECT_EQ(s.first_copy(a, ref(0)), wire::reason::none);  // a may ask again (another block of it)
-  EXPECT_EQ(s.first_copy(b, ref(0)), wire::reason::elsewhere);  // b waits for a to have it
-  EXPECT_EQ(s.first_copy(b, ref(1)), wire::reason::none);       // but gets a piece nobody has
+  EXPECT_FALSE(s.held_elsewhere(a, ref(0)));  // the first copy goes to a
+  EXPECT_FALSE(s.held_elsewhere(a, ref(0)));  // a may ask again (another block of it)
+  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));   // b waits for a to have it
+  EXPECT_FALSE(s.held_elsewhere(b, ref(1)));  // but gets a piece nobody has
   // a announces piece 0: b is still sent elsewhere, now because a holds it.
   s.handle_have(a, wire::have{c, piece_index(0)}, pieces);
-  EXPECT_EQ(s.first_copy(b, ref(0)), wire::reason::elsewhere);
+  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));
   EXPECT_EQ(s.swarms().at(0).only_here, pieces - 1);
 }
 
@@ -43,27 +43,25 @@ TEST(swarm, once_the_peers_hold_every_piece_second_copies_are_sent) {
   swarm s;
   s.handle_bitfield(a, bits({0, 1}), pieces);
   s.handle_bitfield(b, bits({2}), pieces);
-  EXPECT_EQ(s.first_copy(c3, ref(0)),
-            wire::reason::none);  // c3 announced nothing: served as it asks
+  EXPECT_FALSE(s.held_elsewhere(c3, ref(0)));  // c3 announced nothing: served as it asks
   s.handle_bitfield(c3, bits({}), pieces);
-  EXPECT_EQ(s.first_copy(c3, ref(0)), wire::reason::elsewhere);
+  EXPECT_TRUE(s.held_elsewhere(c3, ref(0)));
   s.handle_have(b, wire::have{c, piece_index(3)}, pieces);
   ASSERT_EQ(s.swarms().size(), 1u);
   EXPECT_EQ(s.swarms()[0].only_here, 0u);
-  EXPECT_EQ(s.first_copy(c3, ref(0)),
-            wire::reason::none);  // the peers hold a full copy between them
+  EXPECT_FALSE(s.held_elsewhere(c3, ref(0)));  // the peers hold a full copy between them
 }
 
 TEST(swarm, a_peer_that_leaves_no_longer_counts) {
   swarm s;
   s.handle_bitfield(a, bits({0}), pieces);
   s.handle_bitfield(b, bits({}), pieces);
-  EXPECT_EQ(s.first_copy(a, ref(1)), wire::reason::none);
-  EXPECT_EQ(s.first_copy(b, ref(0)), wire::reason::elsewhere);
-  EXPECT_EQ(s.first_copy(b, ref(1)), wire::reason::elsewhere);  // sent to a, which will announce it
+  EXPECT_FALSE(s.held_elsewhere(a, ref(1)));
+  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));
+  EXPECT_TRUE(s.held_elsewhere(b, ref(1)));  // sent to a, which will announce it
   s.handle_peer_removed(a);
-  EXPECT_EQ(s.first_copy(b, ref(0)), wire::reason::none);  // nobody else holds it now
-  EXPECT_EQ(s.first_copy(b, ref(1)), wire::reason::none);  // nor will
+  EXPECT_FALSE(s.held_elsewhere(b, ref(0)));  // nobody else holds it now
+  EXPECT_FALSE(s.held_elsewhere(b, ref(1)));  // nor will
   EXPECT_FALSE(s.announced(a, c));
   EXPECT_EQ(s.swarms().at(0).only_here, pieces);
 }
@@ -75,31 +73,29 @@ TEST(swarm, a_complete_node_sends_a_bounded_number_of_pieces_at_once) {
   const auto at = [](std::uint64_t piece) { return wire::block_ref{c, piece_index(piece), 0}; };
   swarm s;
   for (std::uint64_t i = 1; i <= n; ++i) s.handle_bitfield(peer_handle(i), none(), n);
-  for (std::uint64_t i = 0; i < k; ++i)
-    EXPECT_EQ(s.first_copy(peer_handle(i + 1), at(i)), wire::reason::none);
-  EXPECT_EQ(s.first_copy(peer_handle(k + 1), at(k)), wire::reason::busy);  // every slot taken
+  for (std::uint64_t i = 0; i < k; ++i) EXPECT_FALSE(s.held_elsewhere(peer_handle(i + 1), at(i)));
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 1), at(k)));  // every slot taken
   const auto sending = s.sending(c);
   ASSERT_EQ(sending.size(), k);
   EXPECT_EQ(sending.front(), std::pair(piece_index(0), peer_handle(1)));
   EXPECT_EQ(sending.back(), std::pair(piece_index(k - 1), peer_handle(k)));
-  EXPECT_EQ(s.first_copy(peer_handle(2), at(1)), wire::reason::none);  // a piece being sent goes on
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(2), at(1)));  // a piece being sent goes on
   // Its receiver announcing it frees a slot; so does a receiver leaving.
   s.handle_have(peer_handle(1), wire::have{c, piece_index(0)}, n);
-  EXPECT_EQ(s.first_copy(peer_handle(k + 1), at(k)), wire::reason::none);
-  EXPECT_EQ(s.first_copy(peer_handle(k + 2), at(k + 1)), wire::reason::busy);
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 1), at(k)));
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
   s.handle_peer_removed(peer_handle(2));
-  EXPECT_EQ(s.first_copy(peer_handle(k + 2), at(k + 1)), wire::reason::none);
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
   // Once the peers hold every piece, copies go out, still a bounded number at a time.
   piece_set all_but_one(n, true);
   all_but_one.erase(piece_index(n - 1));
   s.handle_bitfield(peer_handle(n), wire::bitfield{c, n, all_but_one.bytes()}, n);
   s.handle_have(peer_handle(n - 1), wire::have{c, piece_index(n - 1)}, n);
   ASSERT_EQ(s.only_here(c), 0u);
-  EXPECT_EQ(s.first_copy(peer_handle(n - 2), at(n - 1)),
-            wire::reason::busy);  // all slots still taken
+  EXPECT_TRUE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // all slots still taken
   for (std::uint64_t i = 3; i <= k + 2; ++i)
     s.handle_have(peer_handle(i), wire::have{c, piece_index(i - 1)}, n);
-  EXPECT_EQ(s.first_copy(peer_handle(n - 2), at(n - 1)), wire::reason::none);  // a second copy
+  EXPECT_FALSE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // a second copy
 }
 
 TEST(swarm, malformed_and_early_announcements_are_ignored) {
