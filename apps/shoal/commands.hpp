@@ -49,7 +49,7 @@ struct rate_flags {
   std::string download;
 };
 int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
-               const std::vector<std::string>& bootstrap);
+               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers);
 // Changes the running daemon's rate limits (or, with neither given, shows them).
 int limit(const context& c, const rate_flags& limits);
 int get(const context& c, const std::string& id, const std::vector<std::string>& from,

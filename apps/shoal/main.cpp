@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "core/swarm.hpp"
 
 int main(int argc, char** argv) {
   using shoal::node::progress_style;
@@ -96,6 +97,12 @@ int main(int argc, char** argv) {
   daemon->add_option("--bootstrap", bootstrap,
                      "A member to join the DHT through, HOST:PORT (repeatable; config key "
                      "`bootstrap`). Without one the node finds others only through --from");
+  std::size_t max_swarm_peers = shoal::swarm::max_fetch_members;
+  daemon
+      ->add_option("--max-swarm-peers", max_swarm_peers,
+                   "Peers a fetch keeps in a content's swarm: it dials at most this many and "
+                   "turns away dialers past it (default 64)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
   auto* get = app.add_subcommand(
       "get", "Fetch a content through the running daemon and write it out (atomically)");
   get->add_option("id", id, "Content ID")->required();
@@ -217,7 +224,7 @@ int main(int argc, char** argv) {
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
-  if (*daemon) return shoal::cli::run_daemon(c, listen, limits, bootstrap);
+  if (*daemon) return shoal::cli::run_daemon(c, listen, limits, bootstrap, max_swarm_peers);
   if (*get) return shoal::cli::get(c, id, from, out, origin_only);
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);

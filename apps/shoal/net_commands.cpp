@@ -50,11 +50,14 @@ result<json> ask_daemon(const context& c, const json& req, const std::string& wh
 }  // namespace
 
 int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
-               const std::vector<std::string>& bootstrap) {
+               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  node::daemon_options opts{c.config.data_dir, listen.empty() ? c.config.listen : listen,
-                            c.config.upload_limit, c.config.download_limit,
-                            bootstrap.empty() ? c.config.bootstrap : bootstrap};
+  node::daemon_options opts{c.config.data_dir,
+                            listen.empty() ? c.config.listen : listen,
+                            c.config.upload_limit,
+                            c.config.download_limit,
+                            bootstrap.empty() ? c.config.bootstrap : bootstrap,
+                            max_swarm_peers};
   for (const auto& b : opts.bootstrap)
     if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
   if (!limits.upload.empty()) {

@@ -54,7 +54,10 @@ class swarm {
   // had room. A node holding the whole content has no bound: an origin must serve whoever comes.
   static constexpr std::size_t max_fetch_members = 64;
 
-  explicit swarm(std::uint64_t seed = 0) : rng_(seed) {}
+  // `fetch_members`: the bound full() applies, max_fetch_members unless the daemon was told
+  // otherwise (shoal daemon --max-swarm-peers; tests use a small one).
+  explicit swarm(std::uint64_t seed = 0, std::size_t fetch_members = max_fetch_members)
+      : rng_(seed), fetch_members_(fetch_members) {}
 
   // --- peer exchange ------------------------------------------------------------------------
   // A peer's session opened. `at` is where it listens (none: it is never passed on); a peer
@@ -69,8 +72,8 @@ class swarm {
   // The peers in x's swarm (for announcing each stored piece to them): every connected peer
   // that joined it, so as many as there are connections.
   const std::set<peer_handle>& members(const content_id& x) const;
-  // While we fetch x: no further peer that dials us joins its swarm (max_fetch_members).
-  bool full(const content_id& x) const { return members(x).size() >= max_fetch_members; }
+  // While we fetch x: no further peer that dials us joins its swarm (fetch_members).
+  bool full(const content_id& x) const { return members(x).size() >= fetch_members_; }
   struct tell {
     peer_handle to;
     wire::peers msg;
@@ -129,6 +132,7 @@ class swarm {
   std::map<content_id, std::set<peer_handle>> members_;
   std::deque<tell> tells_;
   std::mt19937_64 rng_;  // which members peer exchange passes on
+  std::size_t fetch_members_;
 };
 
 // How a node answers a block request, in the daemon and the simulator alike. `layout` and

@@ -38,9 +38,6 @@ constexpr std::size_t reader_cache_limit = 64;
 constexpr std::size_t piece_cache_limit = 16;
 constexpr int max_redials = 5;
 constexpr std::size_t max_control_line = 64 * 1024;
-// Connections one fetch keeps to its swarm (sources, peers it dialed and peers that dialed it):
-// also the members past which a peer that dials us for the content is turned away.
-constexpr std::size_t max_swarm_connections = swarm::max_fetch_members;
 // A connection no fetch of ours uses and over which the peer has asked nothing this long is
 // closed (the peer closes it too once its fetch ends; this covers peers that just hold on).
 constexpr auto idle_close = std::chrono::seconds(20);
@@ -137,6 +134,8 @@ struct job {
   // Addresses not dialed again: redialed max_redials times without an answer, or whose swarm
   // of the content was full.
   std::set<std::string> gave_up;
+  // Peers we dialed that hung up because their swarm of the content was full.
+  std::uint64_t full_swarms = 0;
   bool providing = false;  // announced in the DHT as a partial holder
 
   // No connection (dialed or attached), no redial and no DHT lookup pending: nothing can make
@@ -188,7 +187,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         rng_(std::random_device{}()),
         up_(opts_.upload_limit),
         down_(opts_.download_limit),
-        swarm_(rng_()),
+        swarm_(rng_(), opts_.max_swarm_peers),
         dht_(identity_.self.id, dht::config{}, rng_()) {}
 
   result<void> bind(const net::address& listen) {
@@ -305,6 +304,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     connections_.erase(id);
     const bool refused = refused_.erase(id) > 0;
     const bool full = full_.erase(id) > 0;
+    // Where a peer whose swarm was full listens (forget_link drops what says so), so that it is
+    // not dialed again for the content however we learned of it.
+    const std::optional<wire::peer_entry> full_at = full ? peer_entry_of(c) : std::nullopt;
     forget_link(id);
     dht_connection_closed(id);
     auto jit = conn_job_.find(id);
@@ -324,7 +326,17 @@ class daemon_impl final : public daemon, public net::connection_handler {
     }
     j.f.handle_peer_removed(net::now(), id);
     pump(cid);
-    if (!jobs_.contains(cid) || !addr) return;
+    if (!jobs_.contains(cid)) return;
+    if (full) {
+      // Its swarm is full: the fetch goes on with the members it has (and those it learns of),
+      // and takes no other connection to that node either (it would hang up on that one too).
+      ++j.full_swarms;
+      if (addr) j.gave_up.insert(addr->str());
+      if (full_at) j.gave_up.insert(address_of(*full_at).str());
+      if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
+      return;
+    }
+    if (!addr) return;
     // A node we are still connected to another way (a duplicate connection closed) is not
     // redialed. Peers learned in the swarm are, like sources: a swarm whose members lose their
     // links to each other falls back on the origin, which then sends every piece to everyone.
@@ -333,12 +345,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
         attach(j, *other);  // the duplicate that stayed was not ours: the fetch takes it
         return;
       }
-      if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
-      return;
-    }
-    if (full) {
-      // Its swarm is full: the fetch goes on with the members it has (and those it learns of).
-      j.gave_up.insert(addr->str());
       if (j.idle()) finish_job(cid, error{errc::io_error, "no peer left: " + j.last_problem});
       return;
     }
@@ -618,8 +624,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
         swarm_.handle_interest(c.id(), x, false);
         return;
       }
-      if (c.side() == connection::role::acceptor && swarm_.full(x)) {
-        // A peer that dialed us while our swarm of x is full (core/swarm.hpp): it is told so
+      if (swarm_.full(x)) {
+        // A peer asks about x over a connection our fetch does not use (it dialed us, or we
+        // dialed it for the DHT) while our swarm of x is full (core/swarm.hpp): it is told so
         // and does not dial us again for x; it has the other members it was told of.
         spdlog::debug("{}: the swarm of {} is full here", c.describe(), x.str().substr(0, 12));
         c.sess()->close(net::now(), wire::reason::overloaded,
@@ -678,7 +685,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
   enum class holder_use { added, skipped, full };
   holder_use use_holder(job& j, const wire::peer_entry& e, std::vector<connection*>& to_attach) {
     const node_id n = e.node;
-    if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= max_swarm_connections)
+    // The fetch's connections (sources, peers it dialed, peers that dialed it) are bounded as
+    // its swarm's members are (swarm::full).
+    if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= opts_.max_swarm_peers)
       return holder_use::full;
     if (n == identity_.self.id) return holder_use::skipped;
     if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
@@ -969,6 +978,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"from_sources", from_sources},
                 {"from_peers", from_peers},
                 {"duplicate_blocks", j.f.duplicate_blocks()},
+                {"full_swarms", j.full_swarms},
                 {"origin_only", j.origin_only},
                 {"discovery",
                  {{"lookups", j.lookups},

@@ -98,6 +98,50 @@ TEST_F(swarm_test, origin_only_takes_every_byte_from_the_origin) {
   }
 }
 
+// The full-swarm rule (wire.md 5.7) with three daemons: fetcher A keeps one peer in its swarm
+// (--max-swarm-peers 1), the origin. Fetcher B, started once A is fetching, is told of A by the
+// origin and dials it; A hangs up with goodbye(overloaded), and B does not dial A again. Both
+// finish from the origin. (At the default bound the rule needs 65 fetchers of one content.)
+TEST_F(swarm_test, a_fetcher_with_a_full_swarm_turns_a_dialer_away_and_both_finish) {
+  auto& origin = net_.add_node("origin");
+  auto& a = net_.add_node("fetcher-a");
+  auto& b = net_.add_node("fetcher-b");
+  const auto file = net_.dir() / "layer.tar";
+  const std::uint64_t size = 4 * mib + 99;
+  write_random(file, size, 11);
+  const std::string id = net_.add(origin, file);
+  net_.start(origin, {"--upload-limit", "8mbit"});  // so that A is still fetching when B comes
+  net_.start(a, {"--max-swarm-peers", "1"});
+  net_.start(b);
+  background_get get_a = start_get(a, id, origin.listen);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool fetching = false;
+  while (!fetching && std::chrono::steady_clock::now() < deadline) {
+    const json st = status(a);
+    fetching = !st.empty() && !st["fetches"].empty() &&
+               st["fetches"][0].value("received_bytes", std::uint64_t{0}) > 0;
+    if (!fetching) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(fetching) << "fetcher-a never received a block";
+  background_get get_b = start_get(b, id, origin.listen);
+  const json done_b = finish(get_b, b);
+  const json done_a = finish(get_a, a);
+  ASSERT_FALSE(done_a.empty());
+  ASSERT_FALSE(done_b.empty());
+  EXPECT_TRUE(same_file(file, get_a.out));
+  EXPECT_TRUE(same_file(file, get_b.out));
+  // B was turned away by A and did not dial it again (redials would come a second apart for as
+  // long as A fetches). Twice at most: a connection A opens to B for the DHT may reach B's
+  // fetch before B has taken the first hang-up in, and A hangs up on that one as well.
+  const auto turned_away = done_b.value("full_swarms", std::uint64_t{0});
+  EXPECT_GE(turned_away, 1u) << done_b.dump();
+  EXPECT_LE(turned_away, 2u) << done_b.dump();
+  EXPECT_EQ(done_a.value("full_swarms", std::uint64_t{0}), 0u) << done_a.dump();
+  // Neither took anything from the other: A kept to its one peer, the origin.
+  EXPECT_EQ(done_a.value("from_peers", std::uint64_t{1}), 0u) << done_a.dump();
+  EXPECT_EQ(done_b.value("from_peers", std::uint64_t{1}), 0u) << done_b.dump();
+}
+
 // Churn: one fetcher of four is killed mid-transfer; once the three left hold a full copy
 // between them (the origin's status says no piece is held only by it), the origin is killed
 // too. The three still finish, from each other, with verified content. The fetchers' uploads
