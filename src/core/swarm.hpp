@@ -72,7 +72,8 @@ class swarm {
   // The peers in x's swarm (for announcing each stored piece to them): every connected peer
   // that joined it, so as many as there are connections.
   const std::set<peer_handle>& members(const content_id& x) const;
-  // While we fetch x: no further peer that dials us joins its swarm (fetch_members).
+  // While we fetch x: no further peer joins its swarm over a connection the fetch does not use
+  // (one the peer dialed, or one dialed for the DHT; fetch_members).
   bool full(const content_id& x) const { return members(x).size() >= fetch_members_; }
   struct tell {
     peer_handle to;

@@ -134,7 +134,7 @@ struct job {
   // Addresses not dialed again: redialed max_redials times without an answer, or whose swarm
   // of the content was full.
   std::set<std::string> gave_up;
-  // Peers we dialed that hung up because their swarm of the content was full.
+  // Peers that hung up on the fetch because their swarm of the content was full.
   std::uint64_t full_swarms = 0;
   bool providing = false;  // announced in the DHT as a partial holder
 

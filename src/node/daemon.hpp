@@ -26,9 +26,9 @@ struct daemon_options {
   std::uint64_t download_limit = 0;
   // Members to join the DHT through, HOST:PORT (any members; the rest are learned from them).
   std::vector<std::string> bootstrap;
-  // Peers a fetch keeps in a content's swarm: it dials at most this many, and a peer that dials
-  // it past this many is told the swarm is full (docs/protocol/wire.md, 5.7). Tests set a small
-  // one to see that rule with a few daemons.
+  // Peers a fetch keeps in a content's swarm: it dials at most this many, and a peer that asks
+  // it about the content past this many is told the swarm is full (docs/protocol/wire.md, 5.7).
+  // Tests set a small one to see that rule with a few daemons.
   std::size_t max_swarm_peers = swarm::max_fetch_members;
 };
 
