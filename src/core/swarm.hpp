@@ -44,14 +44,16 @@ class swarm {
   // Pieces a node holding the whole content sends at once (to announcing peers): each is sent
   // until its receiver announces it. 16 of 256 KiB at 100 Mbit/s complete in about 0.35 s.
   static constexpr std::size_t max_pieces_sending = 16;
-  // Peers a node keeps in the swarm of a content it is fetching: a peer that dials it beyond
-  // that, and asks about the content, is told goodbye(overloaded) (full()). Without a bound the
+  // Peers a node keeps in the swarm of a content it is fetching: a peer that asks about the
+  // content beyond that, over a connection the fetch does not use, is told goodbye(overloaded)
+  // (full()). Without a bound the
   // first nodes of a swarm became hubs (a thousand nodes joining one origin: each newcomer dials
   // a sample of the members, so the earliest are in most samples), each sharing its upload 240
   // ways; a node whose peers were all hubs got two thirds of the rate the others got and fell
   // further behind the longer the run (docs/simulation.md). The same bound as a fetch's own dials
-  // (the daemon's max_swarm_connections): 48 and 32 left the last nodes to join with no peer that
-  // had room. A node holding the whole content has no bound: an origin must serve whoever comes.
+  // (the daemon's daemon_options::max_swarm_peers): 48 and 32 left the last nodes to join with no
+  // peer that had room. A node holding the whole content has no bound: an origin must serve whoever
+  // comes.
   static constexpr std::size_t max_fetch_members = 64;
 
   // `fetch_members`: the bound full() applies, max_fetch_members unless the daemon was told

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/fetch.hpp"
+#include "core/swarm.hpp"
 
 namespace shoal::sim {
 
@@ -63,7 +64,8 @@ struct swarm_params {
   duration join_gap = 1ms;     // between two nodes starting their fetch
   duration min_latency = 2ms;  // one-way latency share: uniform in [min, max]
   duration max_latency = 20ms;
-  std::size_t max_connections = 64;          // a fetch's connections (the daemon's bound)
+  // A fetch's connections: the daemon's bound (--max-swarm-peers), the same as full()'s.
+  std::size_t max_connections = swarm::max_fetch_members;
   duration give_up = std::chrono::hours(1);  // virtual time after which the run stops
   fetch_config fetch;                        // the daemon's defaults, with synthetic blocks
   // Called every progress_every of virtual time while the run goes, if both are set.
