@@ -194,4 +194,33 @@ int verify(const context& c, const std::string& id_text) {
   return r->bad_pieces.empty() ? 0 : 1;
 }
 
+int repair_store(const context& c) {
+  node::progress_reporter progress("checking every piece", c.style);
+  auto r = store::store::repair(c.config.data_dir, reporter_fn(progress));
+  progress.finish();
+  if (!r) return fail(c, r.err());
+  if (c.json) {
+    json adopted = json::array(), quarantined = json::array();
+    for (const auto& a : r->contents) adopted.push_back(to_json(a.content));
+    for (const auto& q : r->quarantined) quarantined.push_back(q.string());
+    print_json(json{{"contents", adopted},
+                    {"quarantined", quarantined},
+                    {"old_catalog", r->old_catalog.string()},
+                    {"notes", r->notes}});
+    return 0;
+  }
+  for (const auto& note : r->notes) std::fprintf(stderr, "shoal: note: %s\n", note.c_str());
+  for (const auto& a : r->contents)
+    std::printf("%s  %-13s  %s%s\n", a.content.id.str().c_str(), state_of(a.content).c_str(),
+                a.content.name.c_str(), a.content.pinned ? " (pinned)" : "");
+  for (const auto& q : r->quarantined)
+    std::printf("kept aside %s: no record describes it\n", q.c_str());
+  std::printf("catalog rebuilt: %zu content%s from their data files", r->contents.size(),
+              r->contents.size() == 1 ? "" : "s");
+  if (!r->quarantined.empty()) std::printf(", %zu quarantined", r->quarantined.size());
+  if (!r->old_catalog.empty()) std::printf("; the old catalog is %s", r->old_catalog.c_str());
+  std::printf("\n");
+  return 0;
+}
+
 }  // namespace shoal::cli

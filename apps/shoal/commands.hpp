@@ -26,6 +26,8 @@ int remove(const context& c, const std::string& id);
 int pin(const context& c, const std::string& id, bool pinned);
 int gc(const context& c);
 int verify(const context& c, const std::string& id);
+// Rebuilds the catalog from the data and record files (`shoal store repair`).
+int repair_store(const context& c);
 
 // Membership (member_commands.cpp).
 struct sign_args {

@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "Re-read and check every piece of a content");
   verify->add_option("id", id, "Content ID")->required();
 
+  auto* store_cmd = app.add_subcommand("store", "Look after the data directory itself");
+  store_cmd->require_subcommand(1);
+  auto* store_repair = store_cmd->add_subcommand(
+      "repair",
+      "Rebuild the catalog from the data files and their records, re-verifying every piece "
+      "(the old catalog is kept beside it; stop the daemon first)");
+
   // Membership: the network authority, node identity and certificates.
   std::string network_name, node_name;
   std::string net_out = ".", network_cert, certificate;
@@ -219,6 +226,7 @@ int main(int argc, char** argv) {
   if (*unpin) return shoal::cli::pin(c, id, false);
   if (*gc) return shoal::cli::gc(c);
   if (*verify) return shoal::cli::verify(c, id);
+  if (*store_repair) return shoal::cli::repair_store(c);
   if (*net_create) return shoal::cli::network_create(c, network_name, net_out);
   if (*net_sign) return shoal::cli::network_sign(c, sign_args);
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);

@@ -247,4 +247,12 @@ result<void> catalog::erase(const content_id& id) {
   return {};
 }
 
+result<void> catalog::checkpoint() {
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  // BUSY means another connection is checkpointing; the frames stay in the WAL, which is fine.
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return db_error("cannot checkpoint");
+  return {};
+}
+
 }  // namespace shoal::store

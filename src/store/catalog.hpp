@@ -60,6 +60,9 @@ class catalog {
   // not_found if the ID is unknown.
   result<void> set_pinned(const content_id& id, bool pinned);
   result<void> erase(const content_id& id);
+  // Copies committed transactions from the WAL into catalog.db without waiting for readers
+  // (a passive checkpoint), so that a lost or damaged WAL costs as little as possible.
+  result<void> checkpoint();
 
  private:
   catalog(sqlite3* db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}

@@ -86,38 +86,52 @@ class cleanup {
 
 }  // namespace
 
+result<unique_fd> store::lock_directory(const fs::path& dir) {
+  auto fd = open_file(dir / "lock", O_RDWR | O_CREAT, 0600);
+  if (!fd) return std::move(fd).err();
+  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = ::pread(fd->get(), pid, sizeof(pid) - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return error{errc::busy, "data directory " + quoted(dir) +
+                                 " is in use by another shoal process (pid " + holder + ")"};
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd->get(), 0) == 0)
+    (void)pwrite_all(fd->get(),
+                     byte_span(reinterpret_cast<const std::uint8_t*>(pid.data()), pid.size()), 0,
+                     dir / "lock");
+  return std::move(*fd);
+}
+
 result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
   if (mode == access::read_write) {
     SHOAL_TRY(make_directories(dir, 0700));
-    SHOAL_TRY(make_directories(dir / "data", 0700));
-    SHOAL_TRY(make_directories(dir / "tmp", 0700));
+    for (const char* sub : {"data", "meta", "tmp"}) SHOAL_TRY(make_directories(dir / sub, 0700));
   }
   unique_fd lock;
   if (mode == access::read_write) {
-    auto fd = open_file(dir / "lock", O_RDWR | O_CREAT, 0600);
+    auto fd = lock_directory(dir);
     if (!fd) return std::move(fd).err();
-    if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
-      char pid[32] = {};
-      ssize_t n = ::pread(fd->get(), pid, sizeof(pid) - 1, 0);
-      std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "unknown";
-      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-      return error{errc::busy, "data directory " + quoted(dir) +
-                                   " is in use by another shoal process (pid " + holder + ")"};
-    }
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd->get(), 0) == 0)
-      (void)pwrite_all(fd->get(),
-                       byte_span(reinterpret_cast<const std::uint8_t*>(pid.data()), pid.size()), 0,
-                       dir / "lock");
     lock = std::move(*fd);
   }
+  SHOAL_TRY(require_catalog(dir));
   // A read-only view of a directory where nothing was ever stored is an empty in-memory
   // catalog, so that `shoal ls` creates no files.
   const bool nothing_stored = mode == access::read_only && !fs::exists(dir / "catalog.db");
   auto cat = catalog::open(nothing_stored ? fs::path(":memory:") : dir / "catalog.db");
-  if (!cat) return std::move(cat).err();
+  if (!cat) {
+    error e = std::move(cat).err();
+    if (e.code == errc::store_corrupt)
+      e.message += "; rebuild it from the data files with `" + repair_command(dir) + "`";
+    return e;
+  }
   std::unique_ptr<store> s(new store(dir, mode, std::move(*cat), std::move(lock)));
-  if (mode == access::read_write) SHOAL_TRY(s->sweep());
+  if (mode == access::read_write)
+    SHOAL_TRY(s->sweep());
+  else if (!nothing_stored)
+    SHOAL_TRY(s->survey());
   return s;
 }
 
@@ -133,35 +147,15 @@ result<void> store::require_write() const {
   return {};
 }
 
-result<void> store::sweep() {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir_ / "tmp", ec), end; !ec && it != end; it.increment(ec))
-    SHOAL_TRY(remove_tree(it->path()));
-  auto contents = catalog_->list();
-  if (!contents) return std::move(contents).err();
-  std::set<std::string> known;
-  for (const auto& c : *contents) known.insert(c.id.str());
-  for (fs::directory_iterator it(dir_ / "data", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (known.contains(name)) continue;
-    SHOAL_TRY(remove_tree(it->path()));
-    warnings_.push_back("removed " + quoted(it->path()) +
-                        ", which no catalog entry claims (left by an interrupted add or fetch)");
-  }
-  if (ec) return system_error(ec.value(), "cannot list " + quoted(dir_ / "data"));
-  for (const auto& c : *contents) {
-    if (c.have_count == 0) continue;
-    struct stat st {};
-    const fs::path p = data_path(c.id);
-    if (::stat(p.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= c.total_size)
-      continue;
-    // The data is gone or cut short: nothing it claimed can be proven, so claim nothing.
-    piece_set none(c.piece_count);
-    SHOAL_TRY(catalog_->set_have(c.id, none.bytes(), 0));
-    warnings_.push_back("data file " + quoted(p) + " is missing or truncated; " + c.id.str() +
-                        " is now marked as having no pieces");
-  }
-  return {};
+result<void> store::write_record(const content_record& r) {
+  content_record_file f;
+  f.id = r.summary.id;
+  f.name = r.summary.name.substr(0, record_name_bytes_max);
+  f.manifest_bytes = r.manifest_bytes;
+  f.piece_hashes = r.piece_hashes;
+  f.pinned = r.summary.pinned;
+  f.added_at = r.summary.added_at;
+  return write_record_file(meta_dir(), f);
 }
 
 result<content_record> store::record(const content_id& id) {
@@ -188,7 +182,7 @@ result<add_result> store::add(const fs::path& source, bool pin, const progress_f
   if (!existing) return std::move(existing).err();
   const bool was_pinned = existing->has_value() && (*existing)->summary.pinned;
   if (existing->has_value() && (*existing)->summary.complete()) {
-    if (pin && !was_pinned) SHOAL_TRY(catalog_->set_pinned(id, true));
+    if (pin && !was_pinned) SHOAL_TRY(set_pinned(id, true));
     auto summary = (*existing)->summary;
     summary.pinned = summary.pinned || pin;
     return add_result{summary, true};
@@ -201,13 +195,18 @@ result<add_result> store::add(const fs::path& source, bool pin, const progress_f
   rec.manifest_bytes = manifest_bytes;
   rec.piece_hashes = std::move(imported->piece_hashes);
   rec.have = piece_set(layout.piece_count(), true).bytes();
-  // Rename before commit: a crash in between leaves an unclaimed data file that sweep() removes.
+  // Record, then data, then row: a crash after the rename leaves a data file that its record
+  // describes, which the next open adopts (the add completes); before it, only a record with
+  // no data, which describes nothing and is swept.
+  SHOAL_TRY(write_record(rec));
   SHOAL_TRY(rename_path(tmp, data_path(id)));
   guard.dismiss();
   if (auto r = catalog_->put(rec); !r) {
     (void)remove_tree(data_path(id));
+    (void)remove_tree(meta_dir() / id.str());
     return r.err();
   }
+  SHOAL_TRY(catalog_->checkpoint());
   return add_result{rec.summary, false};
 }
 
@@ -313,7 +312,14 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
 
 result<void> store::set_pinned(const content_id& id, bool pinned) {
   SHOAL_TRY(require_write());
-  return catalog_->set_pinned(id, pinned);
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  rec->summary.pinned = pinned;
+  // The record first: a crash in between leaves the record ahead of the row, and a repair then
+  // follows what was asked last.
+  SHOAL_TRY(write_record(*rec));
+  SHOAL_TRY(catalog_->set_pinned(id, pinned));
+  return catalog_->checkpoint();
 }
 
 result<std::uint64_t> store::remove(const content_id& id) {
@@ -328,9 +334,14 @@ result<std::uint64_t> store::remove(const content_id& id) {
   const fs::path p = data_path(id);
   const std::uint64_t freed =
       ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
-  // Row first: a crash before the unlink leaves an unclaimed file that sweep() removes.
+  // The data leaves data/ first, into tmp/ (which open() empties): a crash after it leaves a row
+  // whose data is gone (marked as having no pieces) and never a data file that a surviving
+  // record would bring back.
+  const fs::path doomed = dir_ / "tmp" / ("rm-" + id.str());
+  if (fs::exists(p)) SHOAL_TRY(rename_path(p, doomed));
   SHOAL_TRY(catalog_->erase(id));
-  SHOAL_TRY(remove_tree(p));
+  SHOAL_TRY(remove_tree(meta_dir() / id.str()));
+  SHOAL_TRY(remove_tree(doomed));
   return freed;
 }
 
@@ -377,20 +388,26 @@ result<std::unique_ptr<partial_content>> store::open_partial(const manifest& m, 
     if (!h) return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + h.err().message};
     have = std::move(*h);
   }
-  auto fd = open_file(path, O_RDWR | O_CREAT, 0600);
-  if (!fd) return std::move(fd).err();
+  content_record rec;
   if (!existing->has_value()) {
-    // Reserve first so a full disk is reported now rather than halfway through the fetch.
-    if (auto r = reserve_space(fd->get(), layout.total_size(), path); !r) {
-      (void)remove_tree(path);
-      return r.err();
-    }
-    content_record rec;
     rec.summary = summarize(id, m, std::move(name), layout, 0, false);
     rec.manifest_bytes = manifest_bytes;
     rec.piece_hashes = piece_hashes;
     rec.have = have.bytes();
-    SHOAL_TRY(catalog_->put(rec));
+    // The record before the data file, as in add().
+    SHOAL_TRY(write_record(rec));
+  }
+  auto fd = open_file(path, O_RDWR | O_CREAT, 0600);
+  if (!fd) return std::move(fd).err();
+  if (!existing->has_value()) {
+    // Reserve first so a full disk is reported now rather than halfway through the fetch.
+    auto r = reserve_space(fd->get(), layout.total_size(), path);
+    if (r) r = catalog_->put(rec);
+    if (!r) {
+      (void)remove_tree(path);
+      (void)remove_tree(meta_dir() / id.str());
+      return r.err();
+    }
   }
   fetching_.insert(id);
   return std::unique_ptr<partial_content>(new partial_content(
@@ -504,6 +521,7 @@ result<void> partial_content::mark_stored(piece_index p) {
     have_.erase(p);
     return r;
   }
+  if (have_.complete()) return store_.catalog_->checkpoint();
   return {};
 }
 

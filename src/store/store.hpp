@@ -1,20 +1,27 @@
 // The node's content store: a data directory holding
 //   catalog.db    the SQLite catalog (what is held, which pieces are verified, pins)
 //   data/<id>     one bulk data file per content, its files laid end to end
+//   meta/<id>     its record file (record_file.hpp): manifest, piece hashes, name, pin
 //   tmp/          imports and partial writes in progress, swept on open
+//   quarantine/   data files that nothing describes, moved aside instead of deleted
 //   lock          held (flock) by the one process that writes the store
 //
 // Invariants, kept across a process killed at any instruction:
 //   - a piece is marked present in the catalog only after its bytes were verified against the
 //     piece hash and written to the data file;
-//   - a data file is renamed into data/ before its catalog row is committed, and a data file
-//     without a row is garbage that open() removes;
+//   - a data file is in data/ only once its record file is durable in meta/; the store never
+//     deletes a data file it cannot prove is garbage: one without a catalog row is adopted back
+//     from its record file with every piece re-verified, and one without a record is moved to
+//     quarantine/;
+//   - a missing or empty catalog beside data files is an error that names `shoal store repair`,
+//     never an empty store;
 //   - every piece read back for export or serving is verified again, so a damaged data file is
 //     caught, reported and the piece marked missing rather than passed on.
 // Bulk data is not fsynced on the add and fetch paths: a killed process loses nothing the kernel
 // already has, and after a power loss a piece whose bytes did not reach the disk fails that
 // re-verification and is fetched or added again. Until it is read, `ls` may still call such a
-// content complete; `shoal verify` checks it on demand.
+// content complete; `shoal verify` checks it on demand. docs/architecture.md ("Crash safety")
+// says what reaches the disk before an add or a fetch reports success.
 //
 // Thread safety: a store object is used by one thread at a time.
 #pragma once
@@ -35,6 +42,7 @@
 #include "store/export_writer.hpp"
 #include "store/file_io.hpp"
 #include "store/importer.hpp"
+#include "store/record_file.hpp"
 
 namespace shoal::store {
 
@@ -50,8 +58,22 @@ struct verify_result {
 
 enum class access { read_only, read_write };
 
+// What `shoal store repair` found and did.
+struct repair_report {
+  struct adopted {
+    content_summary content;  // have_count: the pieces that verified
+  };
+  std::vector<adopted> contents;
+  std::vector<fs::path> quarantined;  // data files with no usable record, moved aside
+  fs::path old_catalog;               // where the catalog was moved, if there was one
+  std::vector<std::string> notes;     // records that could not be used, and why
+};
+
 class partial_content;
 class content_reader;
+
+// The command that rebuilds the catalog of the store in `dir`, ready to paste into a shell.
+std::string repair_command(const fs::path& dir);
 
 class store {
  public:
@@ -60,6 +82,10 @@ class store {
   // nothing (SQLite may still add its WAL index file beside an existing catalog).
   static result<std::unique_ptr<store>> open(const fs::path& dir, access mode = access::read_write);
   access mode() const { return mode_; }
+  // Rebuilds the catalog of the store in `dir` from its data and record files, re-verifying
+  // every piece; the old catalog is kept beside it (catalog.db.before-repair-<time>), data files
+  // that no record describes go to quarantine/. Takes the directory lock.
+  static result<repair_report> repair(const fs::path& dir, const progress_fn& progress = {});
   ~store();
 
   const fs::path& dir() const { return dir_; }
@@ -98,8 +124,21 @@ class store {
   friend class content_reader;
   store(fs::path dir, access mode, std::unique_ptr<catalog> cat, unique_fd lock)
       : dir_(std::move(dir)), mode_(mode), catalog_(std::move(cat)), lock_(std::move(lock)) {}
+  // Takes the directory lock (the pid inside names the holder).
+  static result<unique_fd> lock_directory(const fs::path& dir);
+  // A missing or empty catalog.db beside data files is an error, not an empty store.
+  static result<void> require_catalog(const fs::path& dir);
   result<void> sweep();
+  // Read-only: the problems sweep() would repair, as warnings.
+  result<void> survey();
+  // Brings a data file with no catalog row back from its record file (recovery.cpp).
+  result<content_summary> adopt(const content_id& id, const content_record_file& rec,
+                                const progress_fn& progress = {});
+  // Moves a data file to quarantine/ with a warning; returns where it went.
+  result<fs::path> quarantine(const fs::path& data_file, const std::string& why);
   fs::path data_path(const content_id& id) const;
+  fs::path meta_dir() const { return dir_ / "meta"; }
+  result<void> write_record(const content_record& r);
   result<content_record> record(const content_id& id);
   // The record's manifest, decoded (store_corrupt if the catalog's bytes do not decode).
   result<manifest> manifest_of(const content_record& r);

@@ -7,41 +7,18 @@
 #include <unistd.h>
 
 #include "core/merkle.hpp"
+#include "support/store_source.hpp"
 #include "support/test_dir.hpp"
 
 namespace shoal::store {
 namespace {
 
+using testing::make_source;
 using testing::pattern_bytes;
 using testing::read_bytes;
+using testing::source_content;
 using testing::temp_dir;
 using testing::write_bytes;
-
-// A source tree with several pieces in two files, and what a fetcher would know of it.
-struct source_content {
-  manifest m;
-  content_id id;
-  std::vector<hash256> piece_hashes;
-  std::vector<std::vector<std::uint8_t>> pieces;
-};
-
-source_content make_source(const temp_dir& dir) {
-  write_bytes(dir / "src/big.bin", pattern_bytes(5 * merkle::piece_size + 333, 1));
-  write_bytes(dir / "src/sub/small.bin", pattern_bytes(40000, 2));
-  write_bytes(dir / "src/sub/empty", {});
-  auto origin = store::open(dir / "origin");
-  SHOAL_ASSERT(origin.ok());
-  auto added = (*origin)->add(dir / "src", true);
-  SHOAL_ASSERT(added.ok());
-  source_content s;
-  s.id = added->content.id;
-  s.m = *(*origin)->manifest_of(s.id);
-  for (std::uint64_t i = 0; i < added->content.piece_count; ++i)
-    s.pieces.push_back(*(*origin)->read_piece(s.id, piece_index{i}));
-  crypto::sha256_hasher h;
-  for (const auto& p : s.pieces) s.piece_hashes.push_back(merkle::piece_hash(h, p));
-  return s;
-}
 
 void expect_same_tree(const fs::path& a, const fs::path& b) {
   EXPECT_EQ(read_bytes(a / "big.bin"), read_bytes(b / "big.bin"));
@@ -186,7 +163,9 @@ TEST(store, open_sweeps_leftovers_and_checks_data_files) {
   auto s = store::open(dir / "origin");
   ASSERT_TRUE(s.ok());
   EXPECT_FALSE(fs::exists(dir / "origin/tmp/add-deadbeef"));
+  // A data file that nothing describes is moved aside, never deleted.
   EXPECT_FALSE(fs::exists(dir / "origin/data/sh1orphan"));
+  EXPECT_EQ(read_bytes(dir / "origin/quarantine/sh1orphan"), pattern_bytes(100));
   EXPECT_EQ((*s)->warnings().size(), 2u);
   EXPECT_EQ((*(*s)->info(src.id)).have_count, 0u);
 }
