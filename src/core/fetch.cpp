@@ -175,6 +175,7 @@ bool fetch::askable(piece_index piece) const {
 }
 
 void fetch::release_requests(peer_handle p) {
+  std::vector<piece_index> released_pieces;
   for (auto& [piece, pp] : in_progress_) {
     bool released = false;
     if (pp.probe == p) {
@@ -182,9 +183,29 @@ void fetch::release_requests(peer_handle p) {
       released = true;
     }
     for (std::size_t b = 0; b < pp.blocks.size(); ++b) released |= withdraw(piece, pp, b, p);
-    if (released) unstick(piece);
+    if (released) {
+      unstick(piece);
+      released_pieces.push_back(piece);
+    }
   }
   if (auto* ps = peer(p)) ps->in_flight = 0;
+  // Pieces started with this peer alone would otherwise hold their share of the buffer bound
+  // until some other peer happens to hold them.
+  for (piece_index piece : released_pieces) abandon_if_untouched(piece);
+}
+
+void fetch::abandon_if_untouched(piece_index piece) {
+  auto it = in_progress_.find(piece);
+  if (it == in_progress_.end() || it->second.received > 0) return;
+  for (block_state b : it->second.blocks)
+    if (b != block_state::missing) return;
+  in_progress_.erase(it);
+  open_.erase(piece);
+  buffered_bytes_ -= piece_length(piece);
+  missing_pos_[piece.value] = missing_.size();
+  missing_.push_back(piece.value);
+  missing_set_.insert(piece);
+  unstick(piece);
 }
 
 void fetch::drop_request(peer_handle p) {
@@ -662,6 +683,8 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
             fetch_actions::send{p, wire::request{wire::block_ref{id_, dup->first, dup->second}}});
         continue;
       }
+      // No new piece past the buffer bound; a write that completes calls schedule() again.
+      if (buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max) break;
       auto piece = pick_piece(ps, rare_only);
       if (!piece) {
         ps.stuck = true;
@@ -671,7 +694,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
       const std::uint64_t len = piece_length(*piece);
       const std::size_t blocks = (len + merkle::block_size - 1) / merkle::block_size;
       piece_progress& pp = in_progress_[*piece];
-      pp.data.assign(cfg_.synthetic_blocks ? 0 : len, 0);
+      buffered_bytes_ += len;  // the buffer itself is allocated when the first block comes
       pp.blocks.assign(blocks, block_state::missing);
       pp.requested_from.assign(blocks, no_peer);
       pp.also_from.assign(blocks, no_peer);
@@ -738,9 +761,11 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
                        std::to_string(b.ref.piece.value) + " (" + std::to_string(b.data.size()) +
                        " bytes) failed verification against the piece hash");
   }
-  if (!cfg_.synthetic_blocks)
+  if (!cfg_.synthetic_blocks) {
+    if (pp.data.empty()) pp.data.resize(piece_length(b.ref.piece));
     std::copy(b.data.begin(), b.data.end(),
               pp.data.begin() + static_cast<std::ptrdiff_t>(b.ref.block * merkle::block_size));
+  }
   pp.blocks[b.ref.block] = block_state::received;
   // The endgame's other request for this block is no longer needed.
   const peer_handle other = pp.requested_from[b.ref.block] == p ? pp.also_from[b.ref.block]
@@ -772,6 +797,8 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
 
 void fetch::handle_piece_written(time_point now, piece_index piece, const result<void>& r) {
   if (writing_.erase(piece) == 0 || phase_ != phase::blocks) return;
+  const bool was_full = buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max;
+  buffered_bytes_ -= piece_length(piece);
   if (!r) {
     if (r.err().code != errc::hash_mismatch) return fail_with(r.err());
     // Blocks verified one by one cannot make a bad piece; if the store disagrees, fetch again.
@@ -787,7 +814,9 @@ void fetch::handle_piece_written(time_point now, piece_index piece, const result
   if (have_.complete()) {
     phase_ = phase::done;
     actions_.push_back(fetch_actions::finished{});
+    return;
   }
+  if (was_full) schedule(now);  // room for a new piece again
 }
 
 }  // namespace shoal

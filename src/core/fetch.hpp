@@ -62,6 +62,14 @@ struct fetch_config {
   // normally arrives within pipeline_time, and asking sooner would only make the senders'
   // uploads carry copies that get cancelled.
   duration endgame_after = std::chrono::milliseconds(3000);
+  // The bytes of pieces a fetch holds at once: pieces started (their buffer is filled as blocks
+  // come) and pieces waiting to be written. Past it no new piece is started until a write is
+  // done, so a fetch's memory follows this bound, not the content's size, and a store slower
+  // than the network slows the requests instead of queueing pieces (issue 18: 1 GiB of buffers
+  // for a 1 GiB fetch before). 32 MiB is 128 pieces, a second of a 256 Mbit/s link and 25 ms of
+  // a 10 Gbit/s one, more than the requests in flight at those rates need
+  // (rate x pipeline_time).
+  std::uint64_t buffer_bytes_max = std::uint64_t{32} << 20;
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
   // The simulator's content (docs/simulation.md): blocks carry no bytes and their first proof
@@ -177,6 +185,8 @@ class fetch {
   std::uint32_t peer_capacity(peer_handle p) const;
   // Blocks received twice in the endgame (the second copy is dropped).
   std::uint64_t duplicate_blocks() const { return duplicate_blocks_; }
+  // Bytes of the pieces started and being written (bounded by fetch_config::buffer_bytes_max).
+  std::uint64_t buffered_bytes() const { return buffered_bytes_; }
   // Its state in words, for finding out why a fetch waits: the phase and pieces, and how many
   // peers are asked, rare-only, deferring pieces or stuck; in full, several lines: a few pieces
   // in progress with whom each block is asked of, and each peer's state. O(peers + pieces in
@@ -260,6 +270,9 @@ class fetch {
   void unstick(piece_index piece);
   bool askable(piece_index piece) const;
   void forget_missing(piece_index piece);
+  // A piece in progress that no block has come for and none is asked of anyone goes back to
+  // the missing pieces, and its share of buffer_bytes_max with it.
+  void abandon_if_untouched(piece_index piece);
   void check_all_lack(time_point now);
   void fail_with(error e);
   std::uint64_t block_length(piece_index piece, unsigned block) const;
@@ -305,6 +318,7 @@ class fetch {
   std::uint64_t received_bytes_ = 0;
   std::uint64_t stored_bytes_ = 0;
   std::uint64_t duplicate_blocks_ = 0;
+  std::uint64_t buffered_bytes_ = 0;  // piece_length of every piece in in_progress_ or writing_
   bool unstuck_ = false;  // a stuck peer was unstuck since schedule() last ran over them all
 };
 

@@ -1,5 +1,6 @@
 #include "node/daemon.hpp"
 
+#include <malloc.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -1046,6 +1047,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
       }
     }
     if (!stopping_) pump_dht();  // the announcement of what was fetched
+    // The fetch's piece buffers went back to the allocator, which keeps freed memory for reuse
+    // (glibc raises its mmap threshold after the first large frees); give it back to the system
+    // so that a node that fetched once does not stay at its peak.
+    ::malloc_trim(0);
   }
 
   void start_get(const std::shared_ptr<control_client>& client, const json& req) {

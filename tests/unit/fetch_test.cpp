@@ -42,6 +42,14 @@ struct harness {
   piece_set resume_have;
 
   bool synthetic = false;  // blocks go as fetch_config::synthetic_blocks wants them
+  // Writes wait for release_writes(), as they do behind a slow disk.
+  bool hold_writes = false;
+  std::vector<piece_index> held_writes;
+  std::uint64_t max_buffered = 0;  // the most fetch::buffered_bytes() seen
+
+  void release_writes() {
+    for (piece_index p : std::exchange(held_writes, {})) f.handle_piece_written(now, p, {});
+  }
 
   explicit harness(testing::memory_content content, std::uint64_t seed = 7,
                    fetch_config cfg = fetch_config{8})
@@ -97,6 +105,7 @@ struct harness {
   // Runs until nothing moves: actions are applied, then each peer answers its oldest request.
   void run() {
     for (int steps = 0; steps < 1'000'000; ++steps) {
+      max_buffered = std::max(max_buffered, f.buffered_bytes());
       if (auto a = f.poll_action()) {
         apply(std::move(*a));
         continue;
@@ -147,7 +156,10 @@ struct harness {
       crypto::sha256_hasher h;
       EXPECT_EQ(merkle::piece_hash(h, w->data), c.piece_hashes[w->piece.value]);
       stored[w->piece.value].assign(w->data.begin(), w->data.end());
-      f.handle_piece_written(now, w->piece, {});
+      if (hold_writes)
+        held_writes.push_back(w->piece);
+      else
+        f.handle_piece_written(now, w->piece, {});
     } else if (std::holds_alternative<fetch_actions::finished>(a)) {
       finished = true;
     } else if (auto* fl = std::get_if<fetch_actions::failed>(&a)) {
@@ -465,6 +477,53 @@ TEST(fetch, the_rest_of_a_first_copy_is_asked_at_once) {
   // Every other block of the piece at once; slow start alone would have allowed one more.
   EXPECT_EQ(h.block_requests[peer_handle(1)], first_asks + wire::blocks_per_piece);
   EXPECT_EQ(h.f.peer_in_flight(peer_handle(1)), first_asks - 1 + wire::blocks_per_piece - 1);
+}
+
+}  // namespace
+}  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Issue 18, finding 6: a fetch held a buffer for every piece it had started or not yet written,
+// without bound (1 GiB of buffers for a 1 GiB content behind a slower disk).
+TEST(fetch, pieces_held_in_memory_are_bounded_and_writes_let_more_start) {
+  fetch_config cfg{128};
+  cfg.buffer_bytes_max = 4 * merkle::piece_size;
+  harness h(one_file(20 * merkle::piece_size), 7, cfg);
+  h.hold_writes = true;
+  h.add_peer(1, behaviour::honest);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  EXPECT_FALSE(h.finished);
+  // Four pieces fit; they are all received and wait for the disk, and nothing else is asked.
+  EXPECT_EQ(h.held_writes.size(), 4u);
+  EXPECT_LE(h.max_buffered, cfg.buffer_bytes_max);
+  for (int round = 0; round < 10 && !h.finished; ++round) {
+    h.release_writes();
+    h.run();
+    EXPECT_LE(h.held_writes.size(), 4u);
+  }
+  h.release_writes();
+  h.run();
+  h.expect_all_stored();
+  EXPECT_LE(h.max_buffered, cfg.buffer_bytes_max);
+  EXPECT_EQ(h.f.buffered_bytes(), 0u);
+}
+
+TEST(fetch, pieces_started_with_a_peer_that_leaves_give_their_room_back) {
+  fetch_config cfg{128};
+  cfg.buffer_bytes_max = 3 * merkle::piece_size;
+  harness h(one_file(12 * merkle::piece_size), 7, cfg);
+  h.add_peer(1, behaviour::stalls);  // answers metadata, never a block: pieces only started
+  h.run();
+  EXPECT_GT(h.f.buffered_bytes(), 0u);
+  h.gone.insert(peer_handle(1));
+  h.f.handle_peer_removed(h.now, peer_handle(1));
+  EXPECT_EQ(h.f.buffered_bytes(), 0u);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
 }
 
 }  // namespace
