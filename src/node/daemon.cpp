@@ -1440,8 +1440,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!held) return spdlog::warn("cannot list the store to announce it: {}", held.err().message);
     const auto now = net::now();
     std::size_t n = 0;
+    // An empty content has no piece to hold, and is held all the same (complete).
     for (const auto& s : *held)
-      if (s.have_count > 0) {
+      if (s.have_count > 0 || s.complete()) {
         dht_.provide(now, s.id, s.complete());
         ++n;
       }

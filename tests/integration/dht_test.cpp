@@ -137,5 +137,22 @@ TEST(dht_network, bootstrap_peers_that_are_down_or_foreign_are_named_in_the_erro
   EXPECT_EQ(s["dht"].value("queries_answered", 1), 0);
 }
 
+// Issue 18, finding 9: a content of 0 bytes has no piece, and was never announced, so a get by
+// ID alone failed with "no member holds it".
+TEST(dht_network, an_empty_content_is_found_by_its_id_alone) {
+  test_network net;
+  auto& holder = net.add_node("holder");
+  auto& fetcher = net.add_node("fetcher");
+  write_bytes(net.dir() / "empty", {});
+  const std::string id = net.add(holder, net.dir() / "empty");
+  net.start(holder);
+  net.start(fetcher, {"--bootstrap", holder.listen});
+  ASSERT_TRUE(knows(net, fetcher, 1)) << cli::slurp(fetcher.log);
+  json done = get_by_id(net, fetcher, id, net.dir() / "out");
+  EXPECT_EQ(done.value("event", ""), "done") << done.dump();
+  ASSERT_TRUE(fs::exists(net.dir() / "out"));
+  EXPECT_EQ(fs::file_size(net.dir() / "out"), 0u);
+}
+
 }  // namespace
 }  // namespace shoal::testing
