@@ -49,8 +49,9 @@ void session::handle_bytes(time_point now, byte_span bytes) {
 
 void session::handle_eof(time_point) {
   if (closed()) return;
+  // A connection cut inside a frame: our verdict, not something the peer said.
   if (auto r = reader_.finish(); !r)
-    return finish(wire::reason::protocol_violation, r.err().message, true);
+    return finish(wire::reason::protocol_violation, r.err().message, false);
   finish(wire::reason::none, "the peer closed the connection", true);
 }
 

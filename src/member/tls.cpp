@@ -191,4 +191,15 @@ std::string describe_handshake_failure(ssl_st* ssl, unsigned long openssl_error)
   return std::string("TLS handshake failed: ") + buf;
 }
 
+bool is_certificate_refusal(ssl_st* ssl, unsigned long openssl_error) {
+  if (SSL_get_ex_data(ssl, refusal_slot()) != nullptr) return true;  // our own check refused
+  if (openssl_error == 0 || ERR_GET_LIB(openssl_error) != ERR_LIB_SSL) return false;
+  const int reason = ERR_GET_REASON(openssl_error);
+  if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
+      reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
+    return true;
+  return reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256 &&
+         is_certificate_alert(reason - SSL_AD_REASON_OFFSET);
+}
+
 }  // namespace shoal::member

@@ -46,4 +46,9 @@ result<peer_info> verified_peer(ssl_st* ssl);
 // 'other')", "peer sent no certificate", "peer rejected our certificate: ...".
 std::string describe_handshake_failure(ssl_st* ssl, unsigned long openssl_error);
 
+// Whether that failure was one side refusing the other's certificate (or its lack of one), as
+// opposed to a peer that does not speak TLS 1.3 at all, or a broken connection. Only a refusal
+// is logged as "refused" and never redialed: certificates do not fix themselves.
+bool is_certificate_refusal(ssl_st* ssl, unsigned long openssl_error);
+
 }  // namespace shoal::member

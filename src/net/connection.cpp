@@ -129,10 +129,14 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
     tune_receive_buffer(socket);
   }
   co_await tls_.handshake(ec, openssl_error);
+  if (shed_) co_return finish();
   if (ec) {
     const bool timed_out = !socket.is_open();
+    // Plaintext, TLS 1.2 and broken connections are not refusals: "handshake failed".
+    const bool refusal =
+        !timed_out && member::is_certificate_refusal(tls_.native_handle(), openssl_error);
     handler_.on_refused(
-        *this, timed_out || openssl_error == 0 ? failure::unreachable : failure::untrusted,
+        *this, refusal ? failure::untrusted : failure::unreachable,
         timed_out ? "the TLS handshake did not finish within 10 s"
         : openssl_error == 0
             ? "the connection failed during the TLS handshake: " + ec.message()
@@ -263,6 +267,11 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
   }
   write_in_flight_ = false;
   if (closing_) finish();
+}
+
+void connection::shed() {
+  shed_ = true;
+  abort();
 }
 
 void connection::abort() {

@@ -73,6 +73,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void flush();
   // Ends the connection at once (after writing what is queued), without a goodbye.
   void abort();
+  // Ends a connection still in its handshake at once, and quietly: no on_refused follows (the
+  // daemon makes room for newer connections; the peer was never authenticated).
+  void shed();
+  // Accepted, and the handshake not yet done.
+  bool handshaking() const { return !session_ && !finished_; }
 
   peer_handle id() const { return id_; }
   role side() const { return role_; }
@@ -113,6 +118,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool write_in_flight_ = false;
   bool closing_ = false;
   bool finished_ = false;
+  bool shed_ = false;
 };
 
 }  // namespace shoal::net

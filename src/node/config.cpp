@@ -150,6 +150,14 @@ result<config> load_config(const config_overrides& flags) {
           return error{errc::invalid_argument,
                        "config file \"" + file->string() + "\": " + r.err().message};
         (key.str() == "upload_limit" ? c.upload_limit : c.download_limit) = *r;
+      } else if (key.str() == "max_peer_connections" || key.str() == "max_control_connections") {
+        const auto* n = value.as_integer();
+        if (n == nullptr || n->get() < 1 || n->get() > 1'000'000)
+          return error{errc::invalid_argument, "config file \"" + file->string() +
+                                                   "\": " + std::string(key.str()) +
+                                                   " must be an integer from 1 to 1000000"};
+        (key.str() == "max_peer_connections" ? c.max_peer_connections : c.max_control_connections) =
+            static_cast<std::size_t>(n->get());
       } else {
         return error{errc::invalid_argument, "config file \"" + file->string() + "\" line " +
                                                  std::to_string(value.source().begin.line) +

@@ -29,6 +29,10 @@ struct config {
   std::uint64_t download_limit = 0;
   // Members to join the DHT through, HOST:PORT (`bootstrap`; --bootstrap overrides it).
   std::vector<std::string> bootstrap;
+  // Connections the daemon holds open at once, further bounded by its descriptor limit
+  // (`max_peer_connections`, `max_control_connections`).
+  std::size_t max_peer_connections = 1024;
+  std::size_t max_control_connections = 64;
 };
 
 // A rate as people write it: "0" (no limit), "40mbit" / "1gbit" / "500kbit" (bits per second),

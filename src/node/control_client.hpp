@@ -1,5 +1,6 @@
 // The CLI's side of the control channel (docs/protocol/control.md): newline-delimited JSON over
-// the daemon's Unix socket in the data directory. Blocking; the CLI has nothing else to do.
+// the daemon's Unix socket in the data directory. Blocking; the CLI has nothing else to do. Every
+// connect, write and wait for an answer gives up after 30 s with `busy`.
 //
 // Thread safety: one thread at a time.
 #pragma once
@@ -26,8 +27,10 @@ class control_connection {
   result<std::optional<nlohmann::json>> next();
 
  private:
-  explicit control_connection(int fd) : fd_(fd) {}
+  control_connection(int fd, std::filesystem::path data_dir)
+      : fd_(fd), data_dir_(std::move(data_dir)) {}
   int fd_ = -1;
+  std::filesystem::path data_dir_;
   std::string buffer_;
 };
 

@@ -25,6 +25,7 @@
 #include "net/connection.hpp"
 #include "node/config.hpp"
 #include "node/disk_worker.hpp"
+#include "node/limits.hpp"
 #include "store/store.hpp"
 
 namespace shoal::node {
@@ -35,10 +36,15 @@ using net::connection;
 using nlohmann::json;
 using local = asio::local::stream_protocol;
 
-constexpr std::size_t reader_cache_limit = 64;
 constexpr std::size_t piece_cache_limit = 16;
 constexpr int max_redials = 5;
 constexpr std::size_t max_control_line = 64 * 1024;
+// A CLI connection that has sent no request this long is closed (its slot is wanted).
+constexpr auto control_request_timeout = std::chrono::seconds(10);
+// After a failed accept (EMFILE and its kin) the next is tried this long after, doubling up to
+// accept_retry_max: the connection waits in the kernel's backlog meanwhile.
+constexpr auto accept_retry_min = std::chrono::milliseconds(50);
+constexpr auto accept_retry_max = std::chrono::seconds(1);
 // A connection no fetch of ours uses and over which the peer has asked nothing this long is
 // closed (the peer closes it too once its fetch ends; this covers peers that just hold on).
 constexpr auto idle_close = std::chrono::seconds(20);
@@ -59,9 +65,28 @@ json error_json(const error& e) {
 // One CLI connection on the control socket: newline-delimited JSON both ways.
 class control_client : public std::enable_shared_from_this<control_client> {
  public:
-  explicit control_client(local::socket s) : socket_(std::move(s)) {}
+  explicit control_client(local::socket s)
+      : socket_(std::move(s)), request_timer_(socket_.get_executor()) {}
   local::socket& socket() { return socket_; }
   bool open() const { return socket_.is_open(); }
+  // Whether a request has arrived; one that never comes closes the connection after `limit`.
+  bool asked() const { return asked_; }
+  void mark_asked() {
+    asked_ = true;
+    request_timer_.cancel();
+  }
+  void await_request(duration limit) {
+    request_timer_.expires_after(limit);
+    request_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+      if (auto self = w.lock(); !ec && self && !self->asked_) self->close();
+    });
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    request_timer_.cancel();
+    queue_.clear();
+  }
 
   void send(const json& j) {
     if (!socket_.is_open()) return;
@@ -85,15 +110,12 @@ class control_client : public std::enable_shared_from_this<control_client> {
                         if (self->closing_) self->close();
                       });
   }
-  void close() {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    queue_.clear();
-  }
 
   local::socket socket_;
+  asio::steady_timer request_timer_;
   std::deque<std::string> queue_;
   bool closing_ = false;
+  bool asked_ = false;
 };
 
 // A fetch in progress and everything the daemon keeps for it.
@@ -176,15 +198,19 @@ struct cached_piece {
 class daemon_impl final : public daemon, public net::connection_handler {
  public:
   daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
-              ssl_ctx_st* ctx)
+              ssl_ctx_st* ctx, std::uint64_t descriptors)
       : opts_(std::move(opts)),
         store_(std::move(s)),
         identity_(std::move(id)),
         tls_(ctx, &SSL_CTX_free),
+        descriptors_(descriptors),
+        limits_(limits_for(descriptors, opts_.max_peer_connections, opts_.max_control_connections)),
         acceptor_(io_),
         control_(io_),
         signals_(io_, SIGINT, SIGTERM),
         ticker_(io_),
+        accept_retry_(io_),
+        control_retry_(io_),
         rng_(std::random_device{}()),
         up_(opts_.upload_limit),
         down_(opts_.download_limit),
@@ -231,7 +257,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!ec) control_.bind(local::endpoint(path.string()), ec);
     if (!ec && ::chmod(path.c_str(), 0600) != 0)
       ec = boost::system::error_code(errno, boost::system::system_category());
-    if (!ec) control_.listen(16, ec);
+    if (!ec) control_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
       return error{errc::io_error,
                    "cannot create the control socket " + path.string() + ": " + ec.message()};
@@ -245,6 +271,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (up_.rate() || down_.rate())
       spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
                    rate_text(down_.rate()));
+    spdlog::info(
+        "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
+        "control connections, {} data files open for serving",
+        descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
     for (const auto& b : opts_.bootstrap)
       if (auto a = net::parse_address(b, "bootstrap")) bootstrap_.push_back(*a);
     provide_held();
@@ -285,14 +315,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
       last = (kind == failure::untrusted ? "refused: " : "") + why;
       return;
     }
-    if (kind == failure::untrusted) {
+    // Anyone can open connections to the peer port: what they cost in log lines is bounded.
+    if (c.side() == connection::role::acceptor) {
+      log_limited(handshake_log_, spdlog::level::warn, "{}: {}: {}",
+                  kind == failure::untrusted ? "refused" : "handshake failed", c.remote(), why);
+    } else if (kind == failure::untrusted) {
       spdlog::warn("refused: {}: {}", c.remote(), why);
       if (job* j = job_of(c.id())) {
         j->last_problem = "connection to " + c.remote() + " refused: " + why;
         refused_.insert(c.id());
       }
-    } else if (c.side() == connection::role::acceptor) {
-      spdlog::warn("handshake failed: {}: {}", c.remote(), why);
     } else if (job* j = job_of(c.id())) {
       spdlog::warn("unreachable: {}: {}", c.remote(), why);
       j->last_problem = why;
@@ -466,7 +498,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (auto it = readers_.find(id); it != readers_.end()) return it->second.get();
     auto r = store_->open_reader(id);
     if (!r) return nullptr;
-    if (readers_.size() >= reader_cache_limit) readers_.erase(readers_.begin());
+    if (readers_.size() >= limits_.readers) readers_.erase(readers_.begin());
     return readers_.emplace(id, std::move(*r)).first->second.get();
   }
 
@@ -1471,14 +1503,51 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   // --- sockets ------------------------------------------------------------------------------
 
+  // Logs a line that outsiders can provoke (floods), at most a few per window, saying how many
+  // were left out.
+  template <typename... Args>
+  void log_limited(log_limiter& l, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+                   Args&&... args) {
+    std::uint64_t left_out = 0;
+    if (!l.allow(net::now(), left_out)) return;
+    std::string line = fmt::format(f, std::forward<Args>(args)...);
+    if (left_out > 0) line += fmt::format(" ({} more like it not logged)", left_out);
+    spdlog::log(level, "{}", line);
+  }
+
+  // A failed accept (EMFILE, ENFILE, ENOBUFS...) is tried again after a pause: at once, it
+  // failed again at once, for ever.
+  void retry_accept(asio::steady_timer& t, duration& backoff, const char* what,
+                    const boost::system::error_code& ec, void (daemon_impl::*again)()) {
+    log_limited(accept_log_, spdlog::level::warn, "accepting {}: {}; trying again in {} ms", what,
+                ec.message(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
+    t.expires_after(backoff);
+    backoff = std::min<duration>(2 * backoff, accept_retry_max);
+    t.async_wait([this, again](boost::system::error_code e) {
+      if (!e && !stopping_) (this->*again)();
+    });
+  }
+
   void accept_peers() {
     acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
       if (ec) {
-        if (!stopping_) spdlog::warn("accept: {}", ec.message());
-        if (ec != asio::error::operation_aborted && !stopping_) accept_peers();
+        if (ec != asio::error::operation_aborted && !stopping_)
+          retry_accept(accept_retry_, accept_backoff_, "peers", ec, &daemon_impl::accept_peers);
         return;
       }
+      accept_backoff_ = accept_retry_min;
       boost::system::error_code ignored;  // a hint; a failure here is not fatal
+      if (connections_.size() >= limits_.peers) {
+        const auto from = sock.remote_endpoint(ignored);
+        log_limited(refuse_log_, spdlog::level::warn,
+                    "turned away a connection from {}: {} connections are open, the most this "
+                    "node takes (max_peer_connections, and the descriptor limit)",
+                    from.address().to_string(), connections_.size());
+        sock.close(ignored);
+        return accept_peers();
+      }
+      shed_handshakes();
       sock.set_option(asio::ip::tcp::no_delay(true), ignored);
       const peer_handle id(++next_peer_);
       auto c = std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
@@ -1488,13 +1557,70 @@ class daemon_impl final : public daemon, public net::connection_handler {
     });
   }
 
+  // Accepted connections not yet authenticated are bounded: at the bound the oldest is dropped,
+  // so that a flood of connections that never finish their handshake cannot keep a member out.
+  void shed_handshakes() {
+    std::size_t handshaking = 0;
+    connection* oldest = nullptr;
+    for (auto& [id, c] : connections_)  // by handle: the oldest first
+      if (c->side() == connection::role::acceptor && c->handshaking()) {
+        if (!oldest) oldest = c.get();
+        ++handshaking;
+      }
+    if (handshaking < limits_.handshaking || !oldest) return;
+    log_limited(refuse_log_, spdlog::level::warn,
+                "dropped a connection from {} still in its handshake: {} are, the most this "
+                "node waits for",
+                oldest->remote(), handshaking);
+    oldest->shed();
+  }
+
   void accept_control() {
     control_.async_accept([this](boost::system::error_code ec, local::socket sock) {
-      if (ec) return;
+      if (ec) {
+        if (ec != asio::error::operation_aborted && !stopping_)
+          retry_accept(control_retry_, control_backoff_, "control connections", ec,
+                       &daemon_impl::accept_control);
+        return;
+      }
+      control_backoff_ = accept_retry_min;
       auto client = std::make_shared<control_client>(std::move(sock));
-      read_control(client, std::make_shared<std::string>());
+      if (admit_control(client)) {
+        client->await_request(control_request_timeout);
+        read_control(client, std::make_shared<std::string>());
+      }
       accept_control();
     });
+  }
+
+  // Control connections are bounded: at the bound the oldest that has asked nothing yet makes
+  // room; if every one is in use (watching fetches), the newcomer is told so.
+  bool admit_control(const std::shared_ptr<control_client>& client) {
+    std::erase_if(controls_, [](const auto& w) {
+      auto c = w.lock();
+      return !c || !c->open();
+    });
+    if (controls_.size() >= limits_.control) {
+      auto idle = std::find_if(controls_.begin(), controls_.end(), [](const auto& w) {
+        auto c = w.lock();
+        return c && !c->asked();
+      });
+      if (idle == controls_.end()) {
+        log_limited(refuse_log_, spdlog::level::warn,
+                    "turned away a control connection: {} are in use, the most this node takes "
+                    "(max_control_connections)",
+                    controls_.size());
+        reply_error(client, {errc::busy, std::to_string(controls_.size()) +
+                                             " control connections are in use, the most this "
+                                             "daemon takes (max_control_connections); try again "
+                                             "when one ends"});
+        return false;
+      }
+      if (auto c = idle->lock()) c->close();
+      controls_.erase(idle);
+    }
+    controls_.push_back(client);
+    return true;
   }
 
   void read_control(std::shared_ptr<control_client> client, std::shared_ptr<std::string> buf) {
@@ -1502,6 +1628,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         client->socket(), asio::dynamic_buffer(*buf, max_control_line), '\n',
         [this, client, buf](boost::system::error_code ec, std::size_t n) {
           if (ec) return;  // the CLI went away; a fetch it started goes on
+          client->mark_asked();
           const std::string line = buf->substr(0, n);
           buf->erase(0, n);
           json req = json::parse(line, nullptr, false);
@@ -1619,10 +1746,20 @@ class daemon_impl final : public daemon, public net::connection_handler {
   asio::io_context io_{1};
   disk_worker disk_;  // after io_: stopped (and joined) before io_ goes
   std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
+  std::uint64_t descriptors_;
+  connection_limits limits_;
   asio::ip::tcp::acceptor acceptor_;
   local::acceptor control_;
+  std::deque<std::weak_ptr<control_client>> controls_;  // open CLI connections, oldest first
+  log_limiter accept_log_{5, std::chrono::seconds(10)};
+  log_limiter refuse_log_{10, std::chrono::seconds(10)};
+  log_limiter handshake_log_{20, std::chrono::seconds(10)};
   asio::signal_set signals_;
   asio::steady_timer ticker_;
+  asio::steady_timer accept_retry_;
+  asio::steady_timer control_retry_;
+  duration accept_backoff_ = accept_retry_min;
+  duration control_backoff_ = accept_retry_min;
   std::string listen_text_;
   std::mt19937_64 rng_;
   crypto::sha256_hasher hasher_;
@@ -1675,7 +1812,8 @@ result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
   for (const auto& w : (*s)->warnings()) spdlog::warn("{}", w);
   auto ctx = member::make_tls_context(*id);
   if (!ctx) return std::move(ctx).err();
-  auto d = std::make_unique<daemon_impl>(opts, std::move(*s), std::move(*id), *ctx);
+  const std::uint64_t descriptors = raise_descriptor_limit();
+  auto d = std::make_unique<daemon_impl>(opts, std::move(*s), std::move(*id), *ctx, descriptors);
   SHOAL_TRY(d->bind(*listen));
   return std::unique_ptr<daemon>(std::move(d));
 }

@@ -30,6 +30,10 @@ struct daemon_options {
   // it about the content past this many is told the swarm is full (docs/protocol/wire.md, 5.7).
   // Tests set a small one to see that rule with a few daemons.
   std::size_t max_swarm_peers = swarm::max_fetch_members;
+  // Connections held open at once (config keys max_peer_connections and
+  // max_control_connections), further bounded by the descriptor limit (node/limits.hpp).
+  std::size_t max_peer_connections = 1024;
+  std::size_t max_control_connections = 64;
 };
 
 // The control socket of a data directory.

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,9 @@ class test_network {
 
   const temp_dir& dir() const { return dir_; }
 
+  // Descriptor limits (soft and hard) for the daemons of these nodes, by name.
+  std::map<std::string, rlim_t> file_limit;
+
   // Runs the CLI against a node's data directory (or none), bounded in time.
   run_result shoal(const test_node* n, std::vector<std::string> args,
                    std::chrono::seconds limit = std::chrono::seconds(120)) {
@@ -77,9 +81,14 @@ class test_network {
     // Only what this run of the daemon logs counts (a restarted node appends to its log).
     const std::size_t log_start =
         std::filesystem::exists(n.log) ? std::filesystem::file_size(n.log) : 0;
+    const auto limit = file_limit.find(n.name);
     const pid_t pid = ::fork();
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no daemon outlives a crashed test
+      if (limit != file_limit.end()) {
+        const rlimit r{limit->second, limit->second};  // soft and hard: it cannot raise it
+        ::setrlimit(RLIMIT_NOFILE, &r);
+      }
       const int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 2);
       ::dup2(fd, 1);

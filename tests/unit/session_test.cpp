@@ -260,6 +260,8 @@ TEST(session, truncated_and_oversized_frames_close_the_session) {
     auto cl = only<session_events::closed>(drain(s));
     EXPECT_EQ(cl.at(0).code, wire::reason::protocol_violation);
     EXPECT_NE(cl.at(0).text.find("inside a frame"), std::string::npos) << cl.at(0).text;
+    // Our verdict on a cut connection, not something the peer said (issue 18, finding 18).
+    EXPECT_FALSE(cl.at(0).by_peer);
   }
   {
     session s({}, t0);
