@@ -331,8 +331,16 @@ void fetch::handle_manifest_part(time_point now, peer_handle p, const wire::mani
     return fail_with({errc::invalid_manifest,
                       "the manifest of " + id_.str() +
                           " hashes right but does not decode: " + decoded.err().message});
+  // The size is checked before anything is sized by it (the piece hashes alone are 32 bytes a
+  // piece, the fetch's own bookkeeping about 80 more).
+  const content_layout layout(*decoded);
+  if (layout.total_size() > cfg_.content_bytes_max)
+    return fail_with({errc::limit_exceeded,
+                      "content " + id_.str() + " declares " + std::to_string(layout.total_size()) +
+                          " bytes, more than this node fetches (" +
+                          std::to_string(cfg_.content_bytes_max) + " bytes)"});
   manifest_ = std::move(*decoded);
-  layout_.emplace(*manifest_);
+  layout_.emplace(layout);
   ps->probed = true;  // the peer sends its bitfield after the last manifest part
   for (auto& [q, qs] : peers_)
     if (q != p) probe(now, q, qs);
@@ -625,6 +633,9 @@ void fetch::handle_tick(time_point now) {
 
 void fetch::schedule(time_point now) {
   if (phase_ == phase::manifest) return start_manifest(now);
+  // The peer asked for the piece hashes went away (or was cut off for bad ones): a peer added
+  // since is asked (issue 18, finding 13: the fetch waited for ever).
+  if (phase_ == phase::hashes) return start_hashes(now);
   if (phase_ != phase::blocks) return;
   unstuck_ = false;
   for (auto& [p, ps] : peers_) fill(now, p, ps);

@@ -70,6 +70,10 @@ struct fetch_config {
   // a 10 Gbit/s one, more than the requests in flight at those rates need
   // (rate x pipeline_time).
   std::uint64_t buffer_bytes_max = std::uint64_t{32} << 20;
+  // The largest content a node fetches: a manifest that declares more ends the fetch with
+  // limit_exceeded before the piece hashes are asked for or anything is sized by it (a forged
+  // 1 TiB manifest cost 455 MiB before). 1 TiB is 4 Mi pieces, about 460 MiB of bookkeeping.
+  std::uint64_t content_bytes_max = std::uint64_t{1} << 40;
   // A piece the peer rejected with reason `elsewhere` is not asked from it again this long.
   duration elsewhere_backoff = std::chrono::seconds(2);
   // The simulator's content (docs/simulation.md): blocks carry no bytes and their first proof

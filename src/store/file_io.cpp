@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +58,18 @@ result<void> pwrite_all(int fd, byte_span data, std::uint64_t offset, const fs::
 
 result<void> reserve_space(int fd, std::uint64_t size, const fs::path& name) {
   if (size == 0) return {};
+  // Free space first: a size that cannot fit is refused before the file system is asked to
+  // allocate any of it (a forged manifest declared 1 TiB).
+  struct statvfs fsinfo {};
+  struct stat st {};
+  if (::fstatvfs(fd, &fsinfo) == 0 && ::fstat(fd, &st) == 0) {
+    const auto held = static_cast<std::uint64_t>(st.st_blocks) * 512;
+    const auto free_bytes = static_cast<std::uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
+    if (size > held && size - held > free_bytes)
+      return error{errc::disk_full, "cannot reserve " + std::to_string(size) + " bytes for \"" +
+                                        name.string() + "\": only " + std::to_string(free_bytes) +
+                                        " bytes are free on its file system"};
+  }
   const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
   if (err == 0) return {};
   if (err == EOPNOTSUPP || err == EINVAL) {  // file systems without fallocate: size it sparsely

@@ -528,3 +528,39 @@ TEST(fetch, pieces_started_with_a_peer_that_leaves_give_their_room_back) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Issue 18, finding 13: once the peer asked for the piece hashes was cut off for bad ones, a
+// peer added later was only probed, never asked for the hashes, and the fetch waited for ever.
+TEST(fetch, after_bad_piece_hashes_a_later_peer_is_asked_for_them) {
+  harness h(one_file(3 * merkle::piece_size + 10));
+  h.add_peer(1, behaviour::bad_hashes);
+  h.run();
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_FALSE(h.finished);
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+}
+
+// Issue 18, findings 13 and 15: a consistent manifest declaring an enormous content hung the
+// fetch, and one of 1 TiB cost 455 MiB before anything checked it.
+TEST(fetch, a_content_larger_than_the_node_fetches_ends_before_the_piece_hashes) {
+  fetch_config cfg{8};
+  cfg.content_bytes_max = 2 * merkle::piece_size;
+  harness h(one_file(3 * merkle::piece_size), 7, cfg);
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  ASSERT_TRUE(h.failed.has_value());
+  EXPECT_EQ(h.failed->code, errc::limit_exceeded);
+  EXPECT_NE(h.failed->message.find("more than this node fetches"), std::string::npos)
+      << h.failed->message;
+  EXPECT_FALSE(h.opened);
+  for (const auto& [p, q] : h.queue)
+    for (const auto& m : q) EXPECT_FALSE(std::holds_alternative<wire::get_hashes>(m));
+}
+
+}  // namespace
+}  // namespace shoal

@@ -170,6 +170,20 @@ TEST(store, open_sweeps_leftovers_and_checks_data_files) {
   EXPECT_EQ((*(*s)->info(src.id)).have_count, 0u);
 }
 
+// Issue 18, finding 15: a forged but consistent 1 TiB manifest made the node try to reserve
+// 1 TiB with no look at the free space first.
+TEST(store, a_reservation_larger_than_the_free_space_is_refused_before_any_allocation) {
+  temp_dir dir;
+  auto fd = open_file(dir / "big", O_RDWR | O_CREAT, 0600);
+  ASSERT_TRUE(fd.ok());
+  auto r = reserve_space(fd->get(), std::uint64_t{1} << 60, dir / "big");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::disk_full);
+  EXPECT_NE(r.err().message.find("bytes are free"), std::string::npos) << r.err().message;
+  EXPECT_EQ(fs::file_size(dir / "big"), 0u);
+  EXPECT_TRUE(reserve_space(fd->get(), 1 << 20, dir / "big").ok());
+}
+
 TEST(store, one_writer_at_a_time) {
   temp_dir dir;
   auto first = store::open(dir / "d");
