@@ -282,9 +282,14 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
 
 void fetch::handle_timed_out(time_point now, peer_handle p, wire::request_kind kind,
                              const wire::block_ref& ref) {
-  if (!peer(p)) return;
+  peer_state* ps = peer(p);
+  if (!ps) return;
   if (kind == wire::request_kind::block) {
     release_block(p, ref.piece, ref.block);
+    if (++ps->timeouts_in_a_row >= cfg_.stall_timeouts)
+      cut_off(now, p, wire::reason::timeout,
+              "it sent none of the last " + std::to_string(ps->timeouts_in_a_row) +
+                  " blocks asked of it within the request timeout");
   } else if (metadata_peer_ == p) {
     cut_off(now, p, wire::reason::timeout, "no answer to a metadata request");
   }
@@ -755,6 +760,7 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     unstick(b.ref.piece);
   }
   drop_request(p);
+  ps->timeouts_in_a_row = 0;
   if (pp.requested_from[b.ref.block] == p)
     ps->min_latency = std::min(ps->min_latency, now - pp.requested_at[b.ref.block]);
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);

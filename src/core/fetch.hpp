@@ -70,6 +70,10 @@ struct fetch_config {
   // a 10 Gbit/s one, more than the requests in flight at those rates need
   // (rate x pipeline_time).
   std::uint64_t buffer_bytes_max = std::uint64_t{32} << 20;
+  // A peer whose block requests time out this many times in a row, with no block between, is
+  // stalling: it is cut off with reason timeout, so that a fetch whose only peer stalls ends
+  // with an error instead of asking it again for ever (issue 18, finding 12).
+  std::uint32_t stall_timeouts = 3;
   // The largest content a node fetches: a manifest that declares more ends the fetch with
   // limit_exceeded before the piece hashes are asked for or anything is sized by it (a forged
   // 1 TiB manifest cost 455 MiB before). 1 TiB is 4 Mi pieces, about 460 MiB of bookkeeping.
@@ -222,6 +226,7 @@ class fetch {
     // Haves that came after that bitfield (or before any), applied with it; bounded by
     // max_early_haves (beyond it they are dropped: the peer is then asked less than it could be).
     std::vector<piece_index> early_haves;
+    std::uint32_t timeouts_in_a_row = 0;  // block requests that timed out since its last block
     bool probed = false;         // we asked it for the manifest's last byte (for a bitfield)
     bool lacks_content = false;  // it said not_found
     // It answered `elsewhere` before: a piece newly started with it is asked one block first,

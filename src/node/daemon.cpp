@@ -127,9 +127,14 @@ struct job {
   std::shared_ptr<store::partial_content> partial;
   std::vector<net::address> sources;
   std::map<peer_handle, net::address> dialed;  // live connections and where they go
-  std::map<std::string, int> redials;          // per address, since it last answered
-  std::set<std::string> cut_off;               // addresses that sent a bad block
-  std::set<std::string> redialing;             // addresses waiting for their redial timer
+  // Per address, since a connection to it last delivered verified data: an answer to the
+  // handshake alone does not count, or a peer that misbehaves after its hello is redialed for
+  // ever (issue 18, finding 12).
+  std::map<std::string, int> redials;
+  // Addresses cut off by this fetch (a bad block, a protocol violation, a stall): never dialed
+  // again for it, whatever names them.
+  std::set<std::string> cut_off;
+  std::set<std::string> redialing;  // addresses waiting for their redial timer
   // Every connection the fetch uses: dialed ones and peers that dialed us for this content.
   std::set<peer_handle> attached;
   // Dials to peers learned by peer exchange, and the node each should turn out to be.
@@ -160,6 +165,7 @@ struct job {
   // Peers that hung up on the fetch because their swarm of the content was full.
   std::uint64_t full_swarms = 0;
   bool providing = false;  // announced in the DHT as a partial holder
+  bool bad_block = false;  // a peer was cut off for a block that failed verification
 
   // No connection (dialed or attached), no redial and no DHT lookup pending: nothing can make
   // progress.
@@ -387,13 +393,14 @@ class daemon_impl final : public daemon, public net::connection_handler {
       return;
     }
     if (j.cut_off.contains(addr->str())) {
-      // It sent a block that failed verification: nothing more is taken from it.
+      // It sent a bad block, broke the protocol or stalled: nothing more is taken from it.
       if (j.idle())
-        finish_job(cid,
-                   error{errc::hash_mismatch, "no peer left to fetch from: " + j.last_problem});
+        finish_job(cid, error{j.bad_block ? errc::hash_mismatch : errc::io_error,
+                              "no peer left to fetch from: " + j.last_problem});
       return;
     }
     int& n = j.redials[addr->str()];
+    if (j.f.bytes_from(id) > 0) n = 0;  // it delivered: back to a full allowance
     if (++n > max_redials) {
       j.gave_up.insert(addr->str());  // the DHT may name it again; it is not dialed again
       if (j.idle())
@@ -427,8 +434,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
             if (close_if_duplicate(c)) return;
             if (!dht_established(c)) return;
             if (auto* j = job_of(c.id())) {
-              if (auto a = j->dialed.find(c.id()); a != j->dialed.end())
-                j->redials.erase(a->second.str());  // it answered: back to a full allowance
               if (auto px = j->pex_dials.find(c.id());
                   px != j->pex_dials.end() && c.peer() && c.peer()->id != px->second) {
                 // A member, but not the one announced at that address: not this swarm's peer.
@@ -440,6 +445,12 @@ class daemon_impl final : public daemon, public net::connection_handler {
             }
           } else if constexpr (std::is_same_v<T, session_events::closed>) {
             log_close(c, e);
+            // Our session found the peer breaking the protocol (an unsolicited block, a bad
+            // size): the fetch does not dial it again.
+            if (!e.by_peer && e.code == wire::reason::protocol_violation)
+              if (auto* j = job_of(c.id()))
+                if (auto a = j->dialed.find(c.id()); a != j->dialed.end())
+                  j->cut_off.insert(a->second.str());
             if (e.by_peer && e.code == wire::reason::overloaded)
               if (auto* j = job_of(c.id())) {
                 j->last_problem = e.text;
@@ -885,9 +896,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
         spdlog::warn("cutting off {}: {}", describe(d->peer), d->text);
         j.last_problem = describe(d->peer) + ": " + d->text;
-        if (auto where = j.dialed.find(d->peer);
-            where != j.dialed.end() && d->code == wire::reason::bad_block)
+        if (auto where = j.dialed.find(d->peer); where != j.dialed.end())
           j.cut_off.insert(where->second.str());
+        if (d->code == wire::reason::bad_block) j.bad_block = true;
         if (auto c = connections_.find(d->peer); c != connections_.end() && c->second->sess()) {
           c->second->sess()->close(now, d->code, d->text);
           touched.insert(d->peer);

@@ -198,6 +198,24 @@ TEST_F(transfer_test, peer_serving_corrupted_blocks_is_disconnected_and_the_fetc
   EXPECT_EQ(v.exit_code, 0) << v.err;
 }
 
+// Issue 18, finding 12: a peer that completed its hello and then broke the protocol (here: a
+// manifest that does not hash to the ID) was cut off and redialed about once a second for as
+// long as it stayed up, and `shoal get` never returned. Only a bad block stopped the redials.
+TEST_F(transfer_test, a_peer_cut_off_for_a_protocol_violation_is_not_redialed) {
+  auto& b = net_.add_node("node-b");
+  auto& m = net_.add_node("node-m");  // certified, but serves a damaged manifest
+  const auto bytes = random_bytes(1024 * 1024, 8);
+  const auto content = memory_content::make({{"", bytes}});
+  corrupting_peer rogue(m.dir, content, damage::manifest);
+  net_.start(b);
+  auto r = net_.get(b, content.id.str(), {rogue.address()}, net_.dir() / "bad",
+                    std::chrono::seconds(60));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not hash to"), std::string::npos) << r.err;
+  EXPECT_EQ(rogue.connections_accepted(), 1) << cli::slurp(b.log);
+  EXPECT_FALSE(fs::exists(net_.dir() / "bad"));
+}
+
 TEST_F(transfer_test, truncated_and_oversized_frames_end_the_connection_with_a_clear_log) {
   auto& a = net_.add_node("node-a");
   auto& m = net_.add_node("node-m");

@@ -35,12 +35,14 @@ inline std::unique_ptr<ssl_ctx_st, decltype(&SSL_CTX_free)> tls_context_of(
   return {*ctx, &SSL_CTX_free};
 }
 
-// Serves `content` to whoever connects, answering every block request with the block's bytes
-// altered (and a proof for the true bytes), on its own io thread.
+// Serves `content` to whoever connects, on its own io thread, damaged as `what` says: every
+// block's bytes altered (with a proof for the true bytes), or the manifest's first byte.
+enum class damage { blocks, manifest };
 class corrupting_peer : public net::connection_handler {
  public:
-  corrupting_peer(const std::filesystem::path& data_dir, memory_content content)
-      : tls_(tls_context_of(data_dir)), content_(std::move(content)), acceptor_(io_) {
+  corrupting_peer(const std::filesystem::path& data_dir, memory_content content,
+                  damage what = damage::blocks)
+      : tls_(tls_context_of(data_dir)), content_(std::move(content)), what_(what), acceptor_(io_) {
     const net::tcp::endpoint ep(net::asio::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(ep.protocol());
     acceptor_.bind(ep);
@@ -87,7 +89,10 @@ class corrupting_peer : public net::connection_handler {
     if (auto* g = std::get_if<wire::get_hashes>(&ev)) answers = content_.answer(*g);
     if (auto* r = std::get_if<wire::request>(&ev)) answers = content_.answer(*r);
     for (auto& a : answers) {
-      if (auto* p = std::get_if<wire::manifest_part>(&a)) s.send_manifest_part(now, *p);
+      if (auto* p = std::get_if<wire::manifest_part>(&a)) {
+        if (what_ == damage::manifest && p->offset == 0 && !p->data.empty()) p->data[0] ^= 0x01;
+        s.send_manifest_part(now, *p);
+      }
       if (auto* h = std::get_if<wire::hashes>(&a)) s.send_hashes(now, *h);
       if (auto* b = std::get_if<wire::bitfield>(&a)) s.send_bitfield(now, *b);
       if (auto* b = std::get_if<wire::block>(&a)) {
@@ -119,6 +124,7 @@ class corrupting_peer : public net::connection_handler {
 
   std::unique_ptr<ssl_ctx_st, decltype(&SSL_CTX_free)> tls_;
   memory_content content_;
+  damage what_;
   net::asio::io_context io_;
   net::tcp::acceptor acceptor_;
   std::map<peer_handle, std::shared_ptr<net::connection>> connections_;

@@ -37,6 +37,7 @@ struct harness {
   std::vector<piece_index> requested;
   std::map<peer_handle, std::size_t> block_requests;
   std::map<peer_handle, std::size_t> cancels;
+  std::map<peer_handle, std::vector<wire::block_ref>> stalled;  // requests a `stalls` peer took
   bool opened = false, finished = false;
   std::optional<error> failed;
   piece_set resume_have;
@@ -72,7 +73,10 @@ struct harness {
       r.code = wire::reason::not_found;
       return f.handle_reject(now, p, r);
     }
-    if (b == behaviour::stalls && std::holds_alternative<wire::request>(req)) return;
+    if (b == behaviour::stalls && std::holds_alternative<wire::request>(req)) {
+      stalled[p].push_back(std::get<wire::request>(req).ref);
+      return;
+    }
     if (b == behaviour::elsewhere && std::holds_alternative<wire::request>(req)) {
       return f.handle_reject(
           now, p,
@@ -560,6 +564,35 @@ TEST(fetch, a_content_larger_than_the_node_fetches_ends_before_the_piece_hashes)
   EXPECT_FALSE(h.opened);
   for (const auto& [p, q] : h.queue)
     for (const auto& m : q) EXPECT_FALSE(std::holds_alternative<wire::get_hashes>(m));
+}
+
+}  // namespace
+}  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// Issue 18, finding 12: a peer that answers the metadata and then never a block was asked again
+// for ever, and a fetch with no other peer never ended.
+TEST(fetch, a_peer_whose_requests_keep_timing_out_is_cut_off_as_stalling) {
+  harness h(one_file(4 * merkle::piece_size));
+  h.add_peer(1, behaviour::stalls);
+  h.run();
+  ASSERT_TRUE(h.disconnects.empty());
+  for (int i = 0; i < 3 && h.disconnects.empty(); ++i) {
+    auto& taken = h.stalled[peer_handle(1)];
+    ASSERT_GT(taken.size(), static_cast<std::size_t>(i));
+    h.f.handle_timed_out(h.now, peer_handle(1), wire::request_kind::block, taken[i]);
+    h.run();
+  }
+  ASSERT_EQ(h.disconnects.size(), 1u);
+  EXPECT_EQ(h.disconnects[0].code, wire::reason::timeout);
+  EXPECT_NE(h.disconnects[0].text.find("sent none of the last 3 blocks"), std::string::npos)
+      << h.disconnects[0].text;
+  // Another peer finishes the content.
+  h.add_peer(2, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
 }
 
 }  // namespace
