@@ -175,7 +175,6 @@ bool fetch::askable(piece_index piece) const {
 }
 
 void fetch::release_requests(peer_handle p) {
-  std::vector<piece_index> released_pieces;
   for (auto& [piece, pp] : in_progress_) {
     bool released = false;
     if (pp.probe == p) {
@@ -183,29 +182,9 @@ void fetch::release_requests(peer_handle p) {
       released = true;
     }
     for (std::size_t b = 0; b < pp.blocks.size(); ++b) released |= withdraw(piece, pp, b, p);
-    if (released) {
-      unstick(piece);
-      released_pieces.push_back(piece);
-    }
+    if (released) unstick(piece);
   }
   if (auto* ps = peer(p)) ps->in_flight = 0;
-  // Pieces started with this peer alone would otherwise hold their share of the buffer bound
-  // until some other peer happens to hold them.
-  for (piece_index piece : released_pieces) abandon_if_untouched(piece);
-}
-
-void fetch::abandon_if_untouched(piece_index piece) {
-  auto it = in_progress_.find(piece);
-  if (it == in_progress_.end() || it->second.received > 0) return;
-  for (block_state b : it->second.blocks)
-    if (b != block_state::missing) return;
-  in_progress_.erase(it);
-  open_.erase(piece);
-  buffered_bytes_ -= piece_length(piece);
-  missing_pos_[piece.value] = missing_.size();
-  missing_.push_back(piece.value);
-  missing_set_.insert(piece);
-  unstick(piece);
 }
 
 void fetch::drop_request(peer_handle p) {
@@ -263,6 +242,7 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
         // It does not hold the piece after all (or is overloaded): do not ask it again for it.
         --availability_[r.ref.piece.value];
+        last_refusal_ = "the last peer that held it said: " + r.text;
       }
       break;
     case wire::request_kind::manifest:
@@ -436,6 +416,7 @@ void fetch::probe(time_point now, peer_handle p, peer_state& ps) {
 void fetch::handle_opened(time_point now, const piece_set& have) {
   SHOAL_ASSERT(layout_ && have.size() == layout_->piece_count());
   phase_ = phase::blocks;
+  last_block_at_ = now;
   have_ = have;
   stored_bytes_ = 0;
   availability_.assign(layout_->piece_count(), 0);
@@ -598,7 +579,12 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
 std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_point now,
                                                                          peer_handle p,
                                                                          const peer_state& ps) {
-  if (!missing_.empty()) return std::nullopt;
+  // Also when the buffer bound stops new pieces: the pieces that hold it then are finished
+  // elsewhere rather than waited for (a slow peer's pieces would otherwise hold the bound, and
+  // every other peer would idle behind them).
+  if (!missing_.empty() && buffered_bytes_ + merkle::piece_size <= cfg_.buffer_bytes_max &&
+      committed_bytes_ + merkle::piece_size <= cfg_.asked_bytes_max)
+    return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
     if (!ps.has->contains(piece) || is_deferred(ps, piece)) continue;
     for (std::size_t b = 0; b < pp.blocks.size(); ++b)
@@ -628,7 +614,33 @@ void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
   ps.window_start = now;
 }
 
+void fetch::check_unheld(time_point now) {
+  // Only while nothing arrives, and at most once a second: the scan is O(pieces).
+  if (now - last_block_at_ < std::chrono::seconds(5) || now - unheld_checked_ < 1s) return;
+  unheld_checked_ = now;
+  std::optional<std::uint64_t> unheld;
+  for (std::uint64_t i = 0; i < availability_.size() && !unheld; ++i)
+    if (availability_[i] == 0 && askable(piece_index(i))) unheld = i;
+  if (!unheld) {
+    unheld_since_ = {};
+    waiting_.clear();
+    return;
+  }
+  if (unheld_since_ == time_point{}) unheld_since_ = now;
+  waiting_ = "piece " + std::to_string(*unheld) + " is held by no connected peer" +
+             (last_refusal_.empty() ? "" : " (" + last_refusal_ + ")");
+  if (now - unheld_since_ >= cfg_.unheld_timeout)
+    fail_with(
+        {errc::not_found, waiting_ + " and nothing has arrived for " +
+                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 now - unheld_since_ + std::chrono::seconds(5))
+                                                 .count()) +
+                              " s; pieces stored so far are kept"});
+}
+
 void fetch::handle_tick(time_point now) {
+  if (phase_ != phase::blocks) return;
+  check_unheld(now);
   if (phase_ != phase::blocks) return;
   // In the endgame, blocks become askable twice as their requests age.
   if (missing_.empty())
@@ -700,7 +712,11 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
         continue;
       }
       // No new piece past the buffer bound; a write that completes calls schedule() again.
-      if (buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max) break;
+      // Pieces asked for but not yet begun have their own bound (asked_bytes_max): each can
+      // become a buffer when its first block comes.
+      if (buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max ||
+          committed_bytes_ + merkle::piece_size > cfg_.asked_bytes_max)
+        break;
       auto piece = pick_piece(ps, rare_only);
       if (!piece) {
         ps.stuck = true;
@@ -710,7 +726,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
       const std::uint64_t len = piece_length(*piece);
       const std::size_t blocks = (len + merkle::block_size - 1) / merkle::block_size;
       piece_progress& pp = in_progress_[*piece];
-      buffered_bytes_ += len;  // the buffer itself is allocated when the first block comes
+      committed_bytes_ += len;
       pp.blocks.assign(blocks, block_state::missing);
       pp.requested_from.assign(blocks, no_peer);
       pp.also_from.assign(blocks, no_peer);
@@ -761,6 +777,7 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
   }
   drop_request(p);
   ps->timeouts_in_a_row = 0;
+  last_block_at_ = now;
   if (pp.requested_from[b.ref.block] == p)
     ps->min_latency = std::min(ps->min_latency, now - pp.requested_at[b.ref.block]);
   const std::uint64_t expected = block_length(b.ref.piece, b.ref.block);
@@ -778,6 +795,9 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
                        std::to_string(b.ref.piece.value) + " (" + std::to_string(b.data.size()) +
                        " bytes) failed verification against the piece hash");
   }
+  // A piece holds memory from its first block on (the simulator's, with no bytes, is counted
+  // the same way, so that it runs the same rule).
+  if (pp.received == 0) buffered_bytes_ += piece_length(b.ref.piece);
   if (!cfg_.synthetic_blocks) {
     if (pp.data.empty()) pp.data.resize(piece_length(b.ref.piece));
     std::copy(b.data.begin(), b.data.end(),
@@ -814,8 +834,10 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
 
 void fetch::handle_piece_written(time_point now, piece_index piece, const result<void>& r) {
   if (writing_.erase(piece) == 0 || phase_ != phase::blocks) return;
-  const bool was_full = buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max;
+  const bool was_full = buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max ||
+                        committed_bytes_ + merkle::piece_size > cfg_.asked_bytes_max;
   buffered_bytes_ -= piece_length(piece);
+  committed_bytes_ -= piece_length(piece);
   if (!r) {
     if (r.err().code != errc::hash_mismatch) return fail_with(r.err());
     // Blocks verified one by one cannot make a bad piece; if the store disagrees, fetch again.

@@ -62,18 +62,28 @@ struct fetch_config {
   // normally arrives within pipeline_time, and asking sooner would only make the senders'
   // uploads carry copies that get cancelled.
   duration endgame_after = std::chrono::milliseconds(3000);
-  // The bytes of pieces a fetch holds at once: pieces started (their buffer is filled as blocks
-  // come) and pieces waiting to be written. Past it no new piece is started until a write is
-  // done, so a fetch's memory follows this bound, not the content's size, and a store slower
-  // than the network slows the requests instead of queueing pieces (issue 18: 1 GiB of buffers
-  // for a 1 GiB fetch before). 32 MiB is 128 pieces, a second of a 256 Mbit/s link and 25 ms of
-  // a 10 Gbit/s one, more than the requests in flight at those rates need
-  // (rate x pipeline_time).
+  // The bytes of pieces a fetch holds at once: pieces being received (a piece's buffer is
+  // allocated when its first block comes) and pieces waiting to be written. Past it no new piece
+  // is started until a write is done, so a fetch's memory follows this bound, not the content's
+  // size, and a store slower than the network slows the requests instead of queueing pieces (issue
+  // 18: 1 GiB of buffers for a 1 GiB fetch before). 32 MiB is 128 pieces, a second of a 256 Mbit/s
+  // link and 25 ms of a 10 Gbit/s one, more than the requests in flight at those rates need (rate x
+  // pipeline_time).
   std::uint64_t buffer_bytes_max = std::uint64_t{32} << 20;
+  // And the pieces asked for at once (in progress, begun or not, and writing): those not begun
+  // hold no buffer yet, but each can become one, so this bounds how far the first bound can be
+  // passed. Tighter (64 MiB) slowed the simulator's 30-node run from 1.14 to 1.20 x the bound.
+  std::uint64_t asked_bytes_max = std::uint64_t{128} << 20;
   // A peer whose block requests time out this many times in a row, with no block between, is
   // stalling: it is cut off with reason timeout, so that a fetch whose only peer stalls ends
   // with an error instead of asking it again for ever (issue 18, finding 12).
   std::uint32_t stall_timeouts = 3;
+  // A fetch some of whose missing pieces no connected peer holds, that has received nothing this
+  // long, ends with not_found naming such a piece and what its last holder said (issue 18,
+  // finding 5: a holder that found its own copy damaged left the fetch at 255 of 256 pieces,
+  // silent, for ever). Long enough for a partial peer to get the piece from elsewhere first, or
+  // for the owner to find another holder (the daemon looks again in the DHT every 30 s).
+  duration unheld_timeout = std::chrono::seconds(60);
   // The largest content a node fetches: a manifest that declares more ends the fetch with
   // limit_exceeded before the piece hashes are asked for or anything is sized by it (a forged
   // 1 TiB manifest cost 455 MiB before). 1 TiB is 4 Mi pieces, about 460 MiB of bookkeeping.
@@ -193,7 +203,11 @@ class fetch {
   std::uint32_t peer_capacity(peer_handle p) const;
   // Blocks received twice in the endgame (the second copy is dropped).
   std::uint64_t duplicate_blocks() const { return duplicate_blocks_; }
-  // Bytes of the pieces started and being written (bounded by fetch_config::buffer_bytes_max).
+  // Why the fetch is not progressing, if it is not: a missing piece no connected peer holds,
+  // and what its last holder said; empty while blocks arrive. Updated by handle_tick().
+  const std::string& waiting() const { return waiting_; }
+  // Bytes of the pieces being received and written (bounded by fetch_config::buffer_bytes_max,
+  // give or take the pieces already asked for when it was reached).
   std::uint64_t buffered_bytes() const { return buffered_bytes_; }
   // Its state in words, for finding out why a fetch waits: the phase and pieces, and how many
   // peers are asked, rare-only, deferring pieces or stuck; in full, several lines: a few pieces
@@ -279,10 +293,8 @@ class fetch {
   void unstick(piece_index piece);
   bool askable(piece_index piece) const;
   void forget_missing(piece_index piece);
-  // A piece in progress that no block has come for and none is asked of anyone goes back to
-  // the missing pieces, and its share of buffer_bytes_max with it.
-  void abandon_if_untouched(piece_index piece);
   void check_all_lack(time_point now);
+  void check_unheld(time_point now);
   void fail_with(error e);
   std::uint64_t block_length(piece_index piece, unsigned block) const;
   std::uint64_t piece_length(piece_index piece) const;
@@ -327,8 +339,16 @@ class fetch {
   std::uint64_t received_bytes_ = 0;
   std::uint64_t stored_bytes_ = 0;
   std::uint64_t duplicate_blocks_ = 0;
-  std::uint64_t buffered_bytes_ = 0;  // piece_length of every piece in in_progress_ or writing_
-  bool unstuck_ = false;  // a stuck peer was unstuck since schedule() last ran over them all
+  // piece_length of every piece in progress that a block has come for, and of those writing
+  std::uint64_t buffered_bytes_ = 0;
+  std::uint64_t committed_bytes_ = 0;  // the same for every piece in progress or writing
+  // The no-holder rule (fetch_config::unheld_timeout).
+  time_point last_block_at_{};
+  time_point unheld_since_{};  // epoch: every missing piece has a holder (as last checked)
+  time_point unheld_checked_{};
+  std::string waiting_;
+  std::string last_refusal_;  // the last reject that said a peer does not hold a piece
+  bool unstuck_ = false;      // a stuck peer was unstuck since schedule() last ran over them all
 };
 
 }  // namespace shoal

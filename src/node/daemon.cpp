@@ -595,8 +595,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (!cp) {
       spdlog::error("cannot serve piece {} of {}: {}", ref.piece.value, ref.content.str(),
                     problem.message);
+      // The store marked a damaged piece missing: the requester learns why, and asks others.
       s.send_reject(now, {wire::request_kind::block, ref, wire::reason::unavailable,
-                          "piece " + std::to_string(ref.piece.value) + " cannot be read here"});
+                          "piece " + std::to_string(ref.piece.value) +
+                              (problem.code == errc::hash_mismatch
+                                   ? " failed verification here: this copy is damaged and no "
+                                     "longer held"
+                                   : " cannot be read here")});
       return;
     }
     SHOAL_ASSERT(ref.block < cp->leaves.size());  // checked against the layout above
@@ -1023,6 +1028,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"from_peers", from_peers},
                 {"duplicate_blocks", j.f.duplicate_blocks()},
                 {"full_swarms", j.full_swarms},
+                {"waiting", j.f.waiting()},
                 {"origin_only", j.origin_only},
                 {"discovery",
                  {{"lookups", j.lookups},
