@@ -327,7 +327,8 @@ TEST_F(cli_test, full_disk_is_reported_and_leaves_the_store_consistent) {
   auto r = shoal_.run(in(dir_ / "small/d", {"--json", "add", (dir_ / "big.bin").string()}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(json::parse(r.out).at("error").at("code"), "disk_full") << r.err;
-  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  // Refused before any copying: the free space is checked first (issue 18, finding 15).
+  EXPECT_NE(r.err.find("bytes are free on its file system"), std::string::npos) << r.err;
   EXPECT_FALSE(any_entry(dir_ / "small/d/tmp", "add-")) << "the failed import is cleaned up";
   write_bytes(dir_ / "small.bin", pattern_bytes(100000, 10));
   const std::string id = add(dir_ / "small/d", dir_ / "small.bin");
