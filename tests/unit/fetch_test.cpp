@@ -532,11 +532,6 @@ TEST(fetch, pieces_only_asked_for_hold_no_buffer) {
   h.expect_all_stored();
 }
 
-}  // namespace
-}  // namespace shoal
-
-namespace shoal {
-namespace {
 
 // Issue 18, finding 13: once the peer asked for the piece hashes was cut off for bad ones, a
 // peer added later was only probed, never asked for the hashes, and the fetch waited for ever.
@@ -568,11 +563,6 @@ TEST(fetch, a_content_larger_than_the_node_fetches_ends_before_the_piece_hashes)
     for (const auto& m : q) EXPECT_FALSE(std::holds_alternative<wire::get_hashes>(m));
 }
 
-}  // namespace
-}  // namespace shoal
-
-namespace shoal {
-namespace {
 
 // Issue 18, finding 12: a peer that answers the metadata and then never a block was asked again
 // for ever, and a fetch with no other peer never ended.
@@ -597,11 +587,6 @@ TEST(fetch, a_peer_whose_requests_keep_timing_out_is_cut_off_as_stalling) {
   h.expect_all_stored();
 }
 
-}  // namespace
-}  // namespace shoal
-
-namespace shoal {
-namespace {
 
 // Issue 18, finding 5: the only holder found its copy of a piece damaged and refused it; the
 // fetch waited at the last piece for ever, saying nothing.
