@@ -184,6 +184,9 @@ struct job {
   // temporary tree, if that client goes away first.
   std::filesystem::path output_path;
   std::shared_ptr<control_client> output_owner;
+  // Writing the output failed (a full output disk): the fetch goes on into the store, and ends
+  // with this, saying how to write the output later (issue 18, finding 10).
+  std::optional<error> output_failed;
   std::shared_ptr<store::export_writer> output;
 };
 
@@ -936,6 +939,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         for (peer_handle p : touched)
           if (auto c = connections_.find(p); c != connections_.end()) c->second->flush();
         if (j.output) return finish_output(cid, j);
+        if (j.output_failed) return finish_job(cid, output_error(cid, *j.output_failed));
         return finish_job(cid, {});
       } else if (auto* fl = std::get_if<fetch_actions::failed>(&*a)) {
         return finish_job(cid, fl->why);
@@ -969,9 +973,23 @@ class daemon_impl final : public daemon, public net::connection_handler {
     if (r) r = partial.mark_stored(piece);
     auto it = jobs_.find(cid);
     if (it == jobs_.end() || it->second.partial.get() != &partial) return;
-    if (!out_r) return finish_job(cid, out_r.err());  // the store keeps what it has
-    it->second.f.handle_piece_written(net::now(), piece, r);
+    job& j = it->second;
+    if (!out_r && !j.output_failed) {
+      spdlog::warn("fetch of {}: cannot write the output, fetching into the store only: {}",
+                   cid.str(), out_r.err().message);
+      j.output_failed = out_r.err();
+      j.output.reset();  // its temporary tree goes once the writes in flight let go of it
+    }
+    j.f.handle_piece_written(net::now(), piece, r);
     pump(cid);
+  }
+
+  // The content is complete in the store but its output could not be written.
+  static error output_error(const content_id& cid, const error& e) {
+    return error{e.code, "fetched " + cid.str() +
+                             " into the store, but could not write the output: " + e.message +
+                             "; write it out with `shoal export " + cid.str() +
+                             " -o PATH` once there is room"};
   }
 
   // Creates the job's output once the manifest is known; false (and the job ended) on error.
@@ -994,7 +1012,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       auto r = output->finish(data_file, hashes);
       output.reset();
       asio::post(io_, [this, cid, r = std::move(r)] {
-        if (!r) return finish_job(cid, r.err());
+        if (!r) return finish_job(cid, output_error(cid, r.err()));
         finish_job(cid, {}, r->path);
       });
     });
@@ -1062,7 +1080,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
       w->close_after_writes();
     }
     j.output.reset();  // unfinished: its temporary tree goes
-    if (e.code == errc::ok && !j.origin_only) dht_.provide(net::now(), cid, true);
+    // Complete in the store (also when only its output failed): held, and said so.
+    if (j.f.current_phase() == fetch::phase::done && !j.origin_only)
+      dht_.provide(net::now(), cid, true);
     for (auto d = discovery_.begin(); d != discovery_.end();)
       d = d->second == cid ? discovery_.erase(d) : std::next(d);
     std::vector<peer_handle> peers(j.attached.begin(), j.attached.end());

@@ -3,6 +3,7 @@
 // serves corrupted blocks disconnected while an honest one completes the fetch; truncated and
 // oversized frames; the fetching daemon killed mid-transfer and resumed.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -214,6 +215,39 @@ TEST_F(transfer_test, a_peer_cut_off_for_a_protocol_violation_is_not_redialed) {
   EXPECT_NE(r.err.find("does not hash to"), std::string::npos) << r.err;
   EXPECT_EQ(rogue.connections_accepted(), 1) << cli::slurp(b.log);
   EXPECT_FALSE(fs::exists(net_.dir() / "bad"));
+}
+
+// Issue 18, finding 10: a full output directory stopped the fetch (at 25%), where the fetch into
+// the store could go on. Now the fetch completes into the store and the error says how to write
+// the output once there is room.
+TEST_F(transfer_test, a_full_output_disk_does_not_stop_the_fetch_into_the_store) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  const auto small = net_.dir() / "small";
+  fs::create_directories(small);
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m") != 0)
+    GTEST_SKIP() << "cannot mount tmpfs here: " << std::strerror(errno);
+  struct unmount {
+    fs::path p;
+    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{small};
+  auto& a = net_.add_node("node-a");
+  auto& b = net_.add_node("node-b");
+  const auto bytes = random_bytes(12 * 1024 * 1024, 10);
+  write_file(net_.dir() / "big.bin", bytes);
+  const std::string id = net_.add(a, net_.dir() / "big.bin");
+  net_.start(a);
+  net_.start(b);
+  auto r = net_.get(b, id, {a.listen}, small / "out.bin");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("into the store, but could not write the output"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("shoal export " + id), std::string::npos) << r.err;
+  auto ls = net_.shoal(&b, {"--json", "ls"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_TRUE(json::parse(ls.out).at(0).at("complete")) << ls.out;
+  auto ex = net_.shoal(&b, {"export", id, "-o", (net_.dir() / "later.bin").string()});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_TRUE(read_file(net_.dir() / "later.bin") == bytes);
 }
 
 TEST_F(transfer_test, truncated_and_oversized_frames_end_the_connection_with_a_clear_log) {
