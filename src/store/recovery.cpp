@@ -24,14 +24,19 @@ std::string shell_quoted(const std::string& s) {
   return out + "'";
 }
 
-// The names in a store subdirectory, without the temporary files of record writes.
-std::vector<std::string> entries_of(const fs::path& dir) {
+// The names in a store subdirectory, without the temporary files of record writes; none if it
+// does not exist. A directory that cannot be read is an error, never an empty list: the sweep
+// decides what is garbage from these lists.
+result<std::vector<std::string>> entries_of(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  fs::directory_iterator it(dir, ec), end;
+  if (ec == std::errc::no_such_file_or_directory) return out;
+  for (; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (!name.starts_with(".tmp-")) out.push_back(std::move(name));
   }
+  if (ec) return system_error(ec.value(), "cannot list " + quoted(dir));
   return out;
 }
 
@@ -57,13 +62,15 @@ result<void> store::require_catalog(const fs::path& dir) {
   const bool present = fs::exists(file, ec);
   const bool empty = present && fs::file_size(file, ec) == 0 && !ec;
   if (present && !empty) return {};
-  const auto data = entries_of(dir / "data");
-  const auto meta = entries_of(dir / "meta");
-  if (data.empty() && meta.empty()) return {};
+  auto data = entries_of(dir / "data");
+  if (!data) return std::move(data).err();
+  auto meta = entries_of(dir / "meta");
+  if (!meta) return std::move(meta).err();
+  if (data->empty() && meta->empty()) return {};
   return error{errc::store_corrupt,
                "catalog " + quoted(file) + (present ? " is empty" : " is missing") + " but " +
-                   quoted(dir / "data") + " holds " + std::to_string(data.size()) + " data file" +
-                   (data.size() == 1 ? "" : "s") +
+                   quoted(dir / "data") + " holds " + std::to_string(data->size()) + " data file" +
+                   (data->size() == 1 ? "" : "s") +
                    "; nothing was changed. Rebuild the catalog from them with `" +
                    repair_command(dir) + "`"};
 }
@@ -88,7 +95,9 @@ result<void> store::sweep() {
     SHOAL_TRY(write_record(*rec));
   }
 
-  for (const std::string& name : entries_of(dir_ / "data")) {
+  auto data = entries_of(dir_ / "data");
+  if (!data) return std::move(data).err();
+  for (const std::string& name : *data) {
     if (known.contains(name)) continue;
     const fs::path file = dir_ / "data" / name;
     auto id = content_id::parse(name);
@@ -115,7 +124,9 @@ result<void> store::sweep() {
   }
 
   // A record whose content has neither a row nor a data file describes bytes that are gone.
-  for (const std::string& name : entries_of(meta_dir()))
+  auto meta = entries_of(meta_dir());
+  if (!meta) return std::move(meta).err();
+  for (const std::string& name : *meta)
     if (!known.contains(name)) SHOAL_TRY(remove_tree(meta_dir() / name));
 
   for (const auto& c : *contents) {
@@ -138,8 +149,10 @@ result<void> store::survey() {
   if (!contents) return std::move(contents).err();
   std::set<std::string> known;
   for (const auto& c : *contents) known.insert(c.id.str());
+  auto data = entries_of(dir_ / "data");
+  if (!data) return std::move(data).err();
   std::size_t unclaimed = 0;
-  for (const std::string& name : entries_of(dir_ / "data")) unclaimed += !known.contains(name);
+  for (const std::string& name : *data) unclaimed += !known.contains(name);
   if (unclaimed > 0)
     warnings_.push_back(std::to_string(unclaimed) + " data file" + (unclaimed == 1 ? "" : "s") +
                         " in " + quoted(dir_ / "data") + (unclaimed == 1 ? " has" : " have") +
@@ -202,6 +215,9 @@ result<fs::path> store::quarantine(const fs::path& data_file, const std::string&
   fs::path to = dir / data_file.filename();
   if (exists_quietly(to)) to += "." + random_token();
   SHOAL_TRY(rename_path(data_file, to));
+  // Its record, damaged as it may be, goes with it: it is evidence, not garbage.
+  const fs::path record = meta_dir() / data_file.filename();
+  if (exists_quietly(record)) SHOAL_TRY(rename_path(record, fs::path(to) += ".record"));
   warnings_.push_back("moved " + quoted(data_file) + " to " + quoted(to) + ": " + why +
                       ". Nothing was deleted; it holds one content's files laid end to end");
   return to;
@@ -254,7 +270,9 @@ result<repair_report> store::repair(const fs::path& dir, const progress_fn& prog
   if (!cat) return std::move(cat).err();
   std::unique_ptr<store> s(new store(dir, access::read_write, std::move(*cat), std::move(*lock)));
   std::uint64_t total = 0, base = 0;
-  const auto names = entries_of(dir / "data");
+  auto listed = entries_of(dir / "data");
+  if (!listed) return std::move(listed).err();
+  const auto& names = *listed;
   for (const std::string& name : names) {
     std::error_code size_ec;
     const auto n = fs::file_size(dir / "data" / name, size_ec);

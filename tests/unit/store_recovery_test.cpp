@@ -183,6 +183,30 @@ TEST(store_recovery, a_data_file_nothing_describes_is_quarantined_not_deleted) {
   EXPECT_EQ(read_bytes(report->quarantined[0]), data);  // and still there after an open
 }
 
+// A damaged record goes to quarantine with its data file rather than being swept as a record
+// without data (found reading the change: the sweep deleted it).
+TEST(store_recovery, a_damaged_record_is_quarantined_with_its_data_file) {
+  temp_dir dir;
+  const auto src = make_source(dir);
+  const fs::path origin = dir / "origin";
+  auto record = read_bytes(origin / "meta" / src.id.str());
+  record[record.size() / 2] ^= 0x01;
+  write_bytes(origin / "meta" / src.id.str(), record);
+  {
+    auto cat = catalog::open(origin / "catalog.db");
+    ASSERT_TRUE(cat.ok());
+    ASSERT_TRUE((*cat)->erase(src.id).ok());
+  }
+  for (int open = 0; open < 2; ++open) {
+    auto s = store::open(origin);
+    ASSERT_TRUE(s.ok()) << s.err().message;
+  }
+  const fs::path kept = origin / "quarantine" / src.id.str();
+  EXPECT_TRUE(fs::exists(kept));
+  EXPECT_EQ(read_bytes(fs::path(kept) += ".record"), record);
+  EXPECT_FALSE(fs::exists(origin / "meta" / src.id.str()));
+}
+
 TEST(store_recovery, a_store_without_records_gets_them_at_open_and_repair_keeps_its_pins) {
   temp_dir dir;
   const auto src = make_source(dir);
