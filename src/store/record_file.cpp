@@ -35,6 +35,17 @@ error corrupt(const content_id& id, const std::string& what) {
 
 }  // namespace
 
+content_record_file record_file_of(const content_record& r) {
+  content_record_file f;
+  f.id = r.summary.id;
+  f.name = r.summary.name.substr(0, record_name_bytes_max);
+  f.manifest_bytes = r.manifest_bytes;
+  f.piece_hashes = r.piece_hashes;
+  f.pinned = r.summary.pinned;
+  f.added_at = r.summary.added_at;
+  return f;
+}
+
 std::vector<std::uint8_t> encode_record(const content_record_file& r) {
   SHOAL_ASSERT(r.name.size() <= record_name_bytes_max);
   SHOAL_ASSERT(r.manifest_bytes.size() <= manifest_bytes_max);

@@ -22,6 +22,7 @@
 #include "shoal/content_id.hpp"
 #include "shoal/error.hpp"
 #include "shoal/manifest.hpp"
+#include "store/catalog.hpp"
 
 namespace shoal::store {
 
@@ -36,6 +37,9 @@ struct content_record_file {
 
 inline constexpr std::uint32_t record_file_version = 1;
 inline constexpr std::size_t record_name_bytes_max = 4096;
+
+// The record of a catalog row (its name cut to record_name_bytes_max).
+content_record_file record_file_of(const content_record& r);
 
 std::vector<std::uint8_t> encode_record(const content_record_file& r);
 // `id` is the ID the file is named by; a record of another content is store_corrupt.

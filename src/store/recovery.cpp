@@ -240,17 +240,10 @@ result<repair_report> store::repair(const fs::path& dir, const progress_fn& prog
     auto rows = old ? (*old)->list() : result<std::vector<content_summary>>(old.err());
     if (!rows) report.notes.push_back("the old catalog could not be read: " + rows.err().message);
     for (const auto& c : rows ? *rows : std::vector<content_summary>{}) {
-      if (exists_quietly(dir / "meta" / c.id.str())) continue;
+      if (read_record_file(dir / "meta", c.id)) continue;  // intact: it stays as it is
       auto r = (*old)->find(c.id);
       if (!r || !r->has_value()) continue;
-      content_record_file f;
-      f.id = c.id;
-      f.name = c.name.substr(0, record_name_bytes_max);
-      f.manifest_bytes = (**r).manifest_bytes;
-      f.piece_hashes = (**r).piece_hashes;
-      f.pinned = c.pinned;
-      f.added_at = c.added_at;
-      if (auto w = write_record_file(dir / "meta", f); !w)
+      if (auto w = write_record_file(dir / "meta", record_file_of(**r)); !w)
         report.notes.push_back("could not save the old catalog's entry for " + c.id.str() + ": " +
                                w.err().message);
     }

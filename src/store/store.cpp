@@ -148,14 +148,7 @@ result<void> store::require_write() const {
 }
 
 result<void> store::write_record(const content_record& r) {
-  content_record_file f;
-  f.id = r.summary.id;
-  f.name = r.summary.name.substr(0, record_name_bytes_max);
-  f.manifest_bytes = r.manifest_bytes;
-  f.piece_hashes = r.piece_hashes;
-  f.pinned = r.summary.pinned;
-  f.added_at = r.summary.added_at;
-  return write_record_file(meta_dir(), f);
+  return write_record_file(meta_dir(), record_file_of(r));
 }
 
 result<content_record> store::record(const content_id& id) {
@@ -338,7 +331,7 @@ result<std::uint64_t> store::remove(const content_id& id) {
   // whose data is gone (marked as having no pieces) and never a data file that a surviving
   // record would bring back.
   const fs::path doomed = dir_ / "tmp" / ("rm-" + id.str());
-  if (fs::exists(p)) SHOAL_TRY(rename_path(p, doomed));
+  if (std::error_code ec; fs::exists(p, ec)) SHOAL_TRY(rename_path(p, doomed));
   SHOAL_TRY(catalog_->erase(id));
   SHOAL_TRY(remove_tree(meta_dir() / id.str()));
   SHOAL_TRY(remove_tree(doomed));
