@@ -207,6 +207,22 @@ TEST(store_recovery, a_damaged_record_is_quarantined_with_its_data_file) {
   EXPECT_FALSE(fs::exists(origin / "meta" / src.id.str()));
 }
 
+TEST(store_recovery, repair_rewrites_a_damaged_record_from_a_readable_old_catalog) {
+  temp_dir dir;
+  const auto src = make_source(dir);
+  const fs::path origin = dir / "origin";
+  auto record = read_bytes(origin / "meta" / src.id.str());
+  record[record.size() / 2] ^= 0x01;
+  write_bytes(origin / "meta" / src.id.str(), record);
+  auto report = store::repair(origin);
+  ASSERT_TRUE(report.ok()) << report.err().message;
+  EXPECT_TRUE(report->quarantined.empty());
+  ASSERT_EQ(report->contents.size(), 1u);
+  EXPECT_TRUE(report->contents[0].content.complete());
+  EXPECT_TRUE(report->contents[0].content.pinned);
+  EXPECT_TRUE(read_record_file(origin / "meta", src.id).ok());
+}
+
 TEST(store_recovery, a_store_without_records_gets_them_at_open_and_repair_keeps_its_pins) {
   temp_dir dir;
   const auto src = make_source(dir);
