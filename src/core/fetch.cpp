@@ -579,12 +579,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
 std::optional<std::pair<piece_index, std::uint8_t>> fetch::endgame_block(time_point now,
                                                                          peer_handle p,
                                                                          const peer_state& ps) {
-  // Also when the buffer bound stops new pieces: the pieces that hold it then are finished
-  // elsewhere rather than waited for (a slow peer's pieces would otherwise hold the bound, and
-  // every other peer would idle behind them).
-  if (!missing_.empty() && buffered_bytes_ + merkle::piece_size <= cfg_.buffer_bytes_max &&
-      committed_bytes_ + merkle::piece_size <= cfg_.asked_bytes_max)
-    return std::nullopt;
+  if (!missing_.empty()) return std::nullopt;
   for (auto& [piece, pp] : in_progress_) {
     if (!ps.has->contains(piece) || is_deferred(ps, piece)) continue;
     for (std::size_t b = 0; b < pp.blocks.size(); ++b)
@@ -614,6 +609,11 @@ void fetch::measure(time_point now, peer_state& ps, std::uint64_t bytes) {
   ps.window_start = now;
 }
 
+bool fetch::buffers_full() const {
+  return buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max ||
+         committed_bytes_ + merkle::piece_size > cfg_.asked_bytes_max;
+}
+
 void fetch::check_unheld(time_point now) {
   // Only while nothing arrives, and at most once a second: the scan is O(pieces).
   if (now - last_block_at_ < std::chrono::seconds(5) || now - unheld_checked_ < 1s) return;
@@ -631,11 +631,11 @@ void fetch::check_unheld(time_point now) {
              (last_refusal_.empty() ? "" : " (" + last_refusal_ + ")");
   if (now - unheld_since_ >= cfg_.unheld_timeout)
     fail_with(
-        {errc::not_found, waiting_ + " and nothing has arrived for " +
-                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                 now - unheld_since_ + std::chrono::seconds(5))
-                                                 .count()) +
-                              " s; pieces stored so far are kept"});
+        {errc::not_found,
+         waiting_ + " and nothing has arrived for " +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(now - last_block_at_).count()) +
+             " s; pieces stored so far are kept"});
 }
 
 void fetch::handle_tick(time_point now) {
@@ -714,9 +714,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
       // No new piece past the buffer bound; a write that completes calls schedule() again.
       // Pieces asked for but not yet begun have their own bound (asked_bytes_max): each can
       // become a buffer when its first block comes.
-      if (buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max ||
-          committed_bytes_ + merkle::piece_size > cfg_.asked_bytes_max)
-        break;
+      if (buffers_full()) break;
       auto piece = pick_piece(ps, rare_only);
       if (!piece) {
         ps.stuck = true;
@@ -834,8 +832,7 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
 
 void fetch::handle_piece_written(time_point now, piece_index piece, const result<void>& r) {
   if (writing_.erase(piece) == 0 || phase_ != phase::blocks) return;
-  const bool was_full = buffered_bytes_ + merkle::piece_size > cfg_.buffer_bytes_max ||
-                        committed_bytes_ + merkle::piece_size > cfg_.asked_bytes_max;
+  const bool was_full = buffers_full();
   buffered_bytes_ -= piece_length(piece);
   committed_bytes_ -= piece_length(piece);
   if (!r) {

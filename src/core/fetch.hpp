@@ -295,6 +295,8 @@ class fetch {
   void forget_missing(piece_index piece);
   void check_all_lack(time_point now);
   void check_unheld(time_point now);
+  // No new piece may start: buffer_bytes_max or asked_bytes_max would be passed.
+  bool buffers_full() const;
   void fail_with(error e);
   std::uint64_t block_length(piece_index piece, unsigned block) const;
   std::uint64_t piece_length(piece_index piece) const;
