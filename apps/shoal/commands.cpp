@@ -49,7 +49,7 @@ std::string state_of(const store::content_summary& s) {
                                             static_cast<double>(s.piece_count));
 }
 
-store::progress_fn reporter_fn(node::progress_reporter& r) {
+store::progress_fn reporter_fn(host::progress_reporter& r) {
   return [&r](std::uint64_t done, std::uint64_t total) { r.update(done, total); };
 }
 
@@ -64,7 +64,7 @@ int fail(const context& c, const error& e) {
 int add(const context& c, const std::filesystem::path& source, bool pin) {
   auto s = open_store(c, store::access::read_write);
   if (!s) return fail(c, s.err());
-  node::progress_reporter progress("adding " + source.filename().string(), c.style);
+  host::progress_reporter progress("adding " + source.filename().string(), c.style);
   auto r = (*s)->add(source, pin, reporter_fn(progress));
   progress.finish();
   if (!r) return fail(c, r.err());
@@ -74,10 +74,10 @@ int add(const context& c, const std::filesystem::path& source, bool pin) {
     j["already_present"] = r->already_present;
     print_json(j);
   } else {
-    if (c.style != node::progress_style::quiet)
+    if (c.style != host::progress_style::quiet)
       std::fprintf(stderr, "%s %s: %s in %llu file%s%s\n",
                    r->already_present ? "already held" : "added", info.name.c_str(),
-                   node::format_bytes(static_cast<double>(info.total_size)).c_str(),
+                   host::format_bytes(static_cast<double>(info.total_size)).c_str(),
                    static_cast<unsigned long long>(info.file_count),
                    info.file_count == 1 ? "" : "s", info.pinned ? ", pinned" : "");
     std::printf("%s\n", info.id.str().c_str());
@@ -103,7 +103,7 @@ int list(const context& c) {
   std::printf("%-55s  %10s  %-13s  %-6s  %s\n", "ID", "SIZE", "STATE", "PINNED", "NAME");
   for (const auto& x : *all)
     std::printf("%-55s  %10s  %-13s  %-6s  %s\n", x.id.str().c_str(),
-                node::format_bytes(static_cast<double>(x.total_size)).c_str(), state_of(x).c_str(),
+                host::format_bytes(static_cast<double>(x.total_size)).c_str(), state_of(x).c_str(),
                 x.pinned ? "yes" : "no", x.name.c_str());
   return 0;
 }
@@ -113,7 +113,7 @@ int export_content(const context& c, const std::string& id_text, const std::file
   if (!id) return fail(c, id.err());
   auto s = open_store_to_read(c);
   if (!s) return fail(c, s.err());
-  node::progress_reporter progress("exporting " + id_text.substr(0, 12), c.style);
+  host::progress_reporter progress("exporting " + id_text.substr(0, 12), c.style);
   auto r = (*s)->export_to(*id, out, reporter_fn(progress));
   progress.finish();
   if (!r) return fail(c, r.err());
@@ -135,7 +135,7 @@ int remove(const context& c, const std::string& id_text) {
     print_json(json{{"removed", id->str()}, {"bytes_freed", *freed}});
   else
     std::printf("removed %s (%s freed)\n", id->str().c_str(),
-                node::format_bytes(static_cast<double>(*freed)).c_str());
+                host::format_bytes(static_cast<double>(*freed)).c_str());
   return 0;
 }
 
@@ -173,7 +173,7 @@ int verify(const context& c, const std::string& id_text) {
   if (!id) return fail(c, id.err());
   auto s = open_store_to_read(c);
   if (!s) return fail(c, s.err());
-  node::progress_reporter progress("verifying " + id_text.substr(0, 12), c.style);
+  host::progress_reporter progress("verifying " + id_text.substr(0, 12), c.style);
   auto r = (*s)->verify(*id, reporter_fn(progress));
   progress.finish();
   if (!r) return fail(c, r.err());
@@ -195,7 +195,7 @@ int verify(const context& c, const std::string& id_text) {
 }
 
 int repair_store(const context& c) {
-  node::progress_reporter progress("checking every piece", c.style);
+  host::progress_reporter progress("checking every piece", c.style);
   auto r = store::store::repair(c.config.data_dir, reporter_fn(progress));
   progress.finish();
   if (!r) return fail(c, r.err());

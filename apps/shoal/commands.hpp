@@ -6,17 +6,17 @@
 #include <string>
 #include <vector>
 
-#include "node/config.hpp"
-#include "node/progress.hpp"
+#include "host/config.hpp"
+#include "host/progress.hpp"
 #include "sim/dht_scenario.hpp"
 #include "sim/swarm_scenario.hpp"
 
 namespace shoal::cli {
 
 struct context {
-  node::config config;
+  host::config config;
   bool json = false;
-  node::progress_style style = node::progress_style::lines;
+  host::progress_style style = host::progress_style::lines;
 };
 
 int add(const context& c, const std::filesystem::path& source, bool pin);

@@ -8,7 +8,7 @@
 #include "core/swarm.hpp"
 
 int main(int argc, char** argv) {
-  using shoal::node::progress_style;
+  using shoal::host::progress_style;
   CLI::App app{"Shoal: a peer-to-peer data network for organizations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "shoal 0.1.0");
@@ -211,10 +211,10 @@ int main(int argc, char** argv) {
   c.style = (json || quiet)                                        ? progress_style::quiet
             : (::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO)) ? progress_style::bar
                                                                    : progress_style::lines;
-  shoal::node::config_overrides overrides;
+  shoal::host::config_overrides overrides;
   if (!data_dir.empty()) overrides.data_dir = data_dir;
   if (!config_file.empty()) overrides.config_file = config_file;
-  auto cfg = shoal::node::load_config(overrides);
+  auto cfg = shoal::host::load_config(overrides);
   if (!cfg) return shoal::cli::fail(c, cfg.err());
   c.config = *cfg;
 

@@ -7,9 +7,9 @@
 
 #include "commands.hpp"
 #include "net/address.hpp"
-#include "node/config.hpp"
-#include "node/control_client.hpp"
-#include "node/daemon.hpp"
+#include "host/config.hpp"
+#include "host/control_client.hpp"
+#include "host/daemon.hpp"
 #include "store/store.hpp"
 
 namespace shoal::cli {
@@ -36,7 +36,7 @@ namespace {
 
 // Sends one control request and returns the daemon's one reply (an `error` reply as an error).
 result<json> ask_daemon(const context& c, const json& req, const std::string& what) {
-  auto conn = node::control_connection::open(c.config.data_dir);
+  auto conn = host::control_connection::open(c.config.data_dir);
   if (!conn) return std::move(conn).err();
   if (auto r = conn->send(req); !r) return r.err();
   auto msg = conn->next();
@@ -52,7 +52,7 @@ result<json> ask_daemon(const context& c, const json& req, const std::string& wh
 int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
                const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  node::daemon_options opts{c.config.data_dir,
+  host::daemon_options opts{c.config.data_dir,
                             listen.empty() ? c.config.listen : listen,
                             c.config.upload_limit,
                             c.config.download_limit,
@@ -63,16 +63,16 @@ int run_daemon(const context& c, const std::string& listen, const rate_flags& li
   for (const auto& b : opts.bootstrap)
     if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
   if (!limits.upload.empty()) {
-    auto r = node::parse_rate(limits.upload, "--upload-limit");
+    auto r = host::parse_rate(limits.upload, "--upload-limit");
     if (!r) return fail(c, r.err());
     opts.upload_limit = *r;
   }
   if (!limits.download.empty()) {
-    auto r = node::parse_rate(limits.download, "--download-limit");
+    auto r = host::parse_rate(limits.download, "--download-limit");
     if (!r) return fail(c, r.err());
     opts.download_limit = *r;
   }
-  auto d = node::daemon::create(opts);
+  auto d = host::daemon::create(opts);
   if (!d) return fail(c, d.err());
   return (*d)->run();
 }
@@ -81,11 +81,11 @@ int limit(const context& c, const rate_flags& limits) {
   json req{{"op", "limits"}};
   // Checked here too, so that a typo is reported before the daemon is asked.
   if (!limits.upload.empty()) {
-    if (auto r = node::parse_rate(limits.upload, "--upload"); !r) return fail(c, r.err());
+    if (auto r = host::parse_rate(limits.upload, "--upload"); !r) return fail(c, r.err());
     req["upload"] = limits.upload;
   }
   if (!limits.download.empty()) {
-    if (auto r = node::parse_rate(limits.download, "--download"); !r) return fail(c, r.err());
+    if (auto r = host::parse_rate(limits.download, "--download"); !r) return fail(c, r.err());
     req["download"] = limits.download;
   }
   auto reply = ask_daemon(c, req, "limits");
@@ -104,7 +104,7 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
         const std::filesystem::path& out, bool origin_only) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto conn = node::control_connection::open(c.config.data_dir);
+  auto conn = host::control_connection::open(c.config.data_dir);
   if (!conn) return fail(c, conn.err());
   // Checked now rather than after the transfer: a target that is taken by a file will not be
   // written (an existing directory receives the content inside it).
@@ -124,7 +124,7 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   if (!std::filesystem::is_directory(st) && !out.filename().empty())
     req["name"] = out.filename().string();
   if (auto r = conn->send(req); !r) return fail(c, r.err());
-  node::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
+  host::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
   json last;
   while (true) {
     auto msg = conn->next();
@@ -153,7 +153,7 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
     // piece is verified again as it is exported).
     auto s = store::store::open(c.config.data_dir, store::access::read_only);
     if (!s) return fail(c, s.err());
-    node::progress_reporter writing("writing " + out.filename().string(), c.style);
+    host::progress_reporter writing("writing " + out.filename().string(), c.style);
     r = (*s)->export_to(
         *id, out, [&](std::uint64_t done, std::uint64_t total) { writing.update(done, total); });
     writing.finish();
@@ -164,18 +164,18 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   if (c.json) {
     last["output"] = r->path.string();
     std::printf("%s\n", last.dump(2).c_str());
-  } else if (c.style != node::progress_style::quiet) {
+  } else if (c.style != host::progress_style::quiet) {
     std::printf("%s\n", r->path.string().c_str());
     std::fprintf(
         stderr, "fetched %s: %s received in %s (%s/s), %s written to %s\n", id->str().c_str(),
-        node::format_bytes(static_cast<double>(received)).c_str(),
-        node::format_duration(seconds).c_str(),
-        node::format_bytes(seconds > 0 ? static_cast<double>(received) / seconds : 0).c_str(),
-        node::format_bytes(static_cast<double>(r->bytes)).c_str(), r->path.string().c_str());
+        host::format_bytes(static_cast<double>(received)).c_str(),
+        host::format_duration(seconds).c_str(),
+        host::format_bytes(seconds > 0 ? static_cast<double>(received) / seconds : 0).c_str(),
+        host::format_bytes(static_cast<double>(r->bytes)).c_str(), r->path.string().c_str());
     if (received > 0)
       std::fprintf(stderr, "  from the --from peers %s, from peers in the swarm %s\n",
-                   node::format_bytes(last.value("from_sources", 0.0)).c_str(),
-                   node::format_bytes(last.value("from_peers", 0.0)).c_str());
+                   host::format_bytes(last.value("from_sources", 0.0)).c_str(),
+                   host::format_bytes(last.value("from_peers", 0.0)).c_str());
     const json disc = last.value("discovery", json::object());
     const json lookup = disc.value("last_lookup", json::object());
     if (disc.value("lookups", 0) > 0 && lookup.is_object())
@@ -203,8 +203,8 @@ int status(const context& c) {
   std::printf("limits  upload %s, download %s\n", limits.value("upload_text", "?").c_str(),
               limits.value("download_text", "?").c_str());
   std::printf("moved   %s up, %s down\n",
-              node::format_bytes(s.value("uploaded_bytes", 0.0)).c_str(),
-              node::format_bytes(s.value("downloaded_bytes", 0.0)).c_str());
+              host::format_bytes(s.value("uploaded_bytes", 0.0)).c_str(),
+              host::format_bytes(s.value("downloaded_bytes", 0.0)).c_str());
   const json dht = s.value("dht", json::object());
   std::printf("dht     %d members known, %d records kept for others, %d lookups\n",
               dht.value("contacts", 0), dht.value("records", 0), dht.value("lookups", 0));
@@ -220,24 +220,24 @@ int status(const context& c) {
     std::printf("  %s  %-16s %-22s %-3s in %s  out %s\n", p.value("node", "").substr(0, 12).c_str(),
                 p.value("name", "").c_str(), p.value("address", "").c_str(),
                 p.value("direction", "").c_str(),
-                node::format_bytes(p.value("bytes_in", 0.0)).c_str(),
-                node::format_bytes(p.value("bytes_out", 0.0)).c_str());
+                host::format_bytes(p.value("bytes_in", 0.0)).c_str(),
+                host::format_bytes(p.value("bytes_out", 0.0)).c_str());
   std::printf("fetches %zu\n", s["fetches"].size());
   for (const auto& f : s["fetches"]) {
     std::printf("  %s  %s of %s%s\n", f.value("id", "").c_str(),
-                node::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
-                node::format_bytes(f.value("total_bytes", 0.0)).c_str(),
+                host::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
+                host::format_bytes(f.value("total_bytes", 0.0)).c_str(),
                 f.value("origin_only", false) ? "  (origin only)" : "");
     std::printf("    from the --from peers %s, from peers in the swarm %s\n",
-                node::format_bytes(f.value("from_sources", 0.0)).c_str(),
-                node::format_bytes(f.value("from_peers", 0.0)).c_str());
+                host::format_bytes(f.value("from_sources", 0.0)).c_str(),
+                host::format_bytes(f.value("from_peers", 0.0)).c_str());
     const json disc = f.value("discovery", json::object());
     if (disc.value("lookups", 0) > 0)
       std::printf("    %d DHT lookups, %d holders found\n", disc.value("lookups", 0),
                   disc.value("holders_found", 0));
     const json from = f.value("from", json::object());
     for (const auto& [addr, n] : from.items())
-      std::printf("    %-22s %s\n", addr.c_str(), node::format_bytes(n.get<double>()).c_str());
+      std::printf("    %-22s %s\n", addr.c_str(), host::format_bytes(n.get<double>()).c_str());
   }
   return 0;
 }

@@ -14,11 +14,6 @@ constexpr std::size_t read_chunk = 256 * 1024;
 constexpr std::size_t small_write = 4096;
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
-std::string endpoint_text(const tcp::endpoint& e) {
-  const auto a = e.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
-}
-
 // On loopback and fast LANs the kernel's receive-buffer autotuning starts small (128 KiB) and,
 // with a 64 KiB loopback MSS, the receiver advertises a zero window for tens of milliseconds at a
 // time; a fixed 4 MiB buffer removed those stalls (a 200 MB fetch on loopback: 1.1 s instead of
@@ -37,6 +32,11 @@ std::optional<int> fixed_receive_buffer() {
 }
 
 }  // namespace
+
+std::string endpoint_text(const tcp::endpoint& e) {
+  const auto a = e.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
 
 void tune_receive_buffer(tcp::socket& s) {
   if (auto size = fixed_receive_buffer()) {

@@ -31,6 +31,9 @@ using tcp = asio::ip::tcp;
 // The core's clock, read here (and only in adapters).
 time_point now();
 
+// "1.2.3.4:5678" or "[::1]:5678", as connections name the peer they accepted.
+std::string endpoint_text(const tcp::endpoint& e);
+
 // Sets a large fixed TCP receive buffer where the kernel allows it (see connection.cpp for why).
 void tune_receive_buffer(tcp::socket& s);
 void tune_receive_buffer(tcp::acceptor& a);

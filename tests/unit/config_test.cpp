@@ -1,11 +1,11 @@
-#include "node/config.hpp"
+#include "host/config.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <fstream>
 
-namespace shoal::node {
+namespace shoal::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -110,4 +110,4 @@ TEST_F(config_test, rate_limits_from_the_config_file) {
 }
 
 }  // namespace
-}  // namespace shoal::node
+}  // namespace shoal::host

@@ -1,8 +1,8 @@
-#include "node/limits.hpp"
+#include "host/limits.hpp"
 
 #include <gtest/gtest.h>
 
-namespace shoal::node {
+namespace shoal::host {
 namespace {
 
 TEST(limits, descriptors_are_shared_out_and_never_overcommitted_when_few) {
@@ -36,4 +36,4 @@ TEST(limits, a_log_limiter_counts_what_it_left_out) {
 }
 
 }  // namespace
-}  // namespace shoal::node
+}  // namespace shoal::host

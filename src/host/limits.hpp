@@ -17,7 +17,7 @@
 
 #include "core/clock.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 
 struct connection_limits {
   std::size_t peers = 0;        // connections to and from members (dialed and accepted)
@@ -54,4 +54,4 @@ class log_limiter {
   std::uint64_t refused_ = 0;
 };
 
-}  // namespace shoal::node
+}  // namespace shoal::host

@@ -12,7 +12,7 @@
 
 #include "shoal/error.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 
 class control_connection {
  public:
@@ -34,4 +34,4 @@ class control_connection {
   std::string buffer_;
 };
 
-}  // namespace shoal::node
+}  // namespace shoal::host

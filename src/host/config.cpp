@@ -1,4 +1,4 @@
-#include "node/config.hpp"
+#include "host/config.hpp"
 
 #include <toml++/toml.h>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "net/address.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -186,4 +186,4 @@ result<config> load_config(const config_overrides& flags) {
   return c;
 }
 
-}  // namespace shoal::node
+}  // namespace shoal::host

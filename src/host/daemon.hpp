@@ -16,7 +16,7 @@
 #include "core/swarm.hpp"
 #include "shoal/error.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 
 struct daemon_options {
   std::filesystem::path data_dir;
@@ -49,4 +49,4 @@ class daemon {
   virtual int run() = 0;
 };
 
-}  // namespace shoal::node
+}  // namespace shoal::host

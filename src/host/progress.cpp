@@ -1,9 +1,9 @@
-#include "node/progress.hpp"
+#include "host/progress.hpp"
 
 #include <fmt/format.h>
 #include <cstdio>
 
-namespace shoal::node {
+namespace shoal::host {
 
 std::string format_bytes(double bytes) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -70,4 +70,4 @@ void progress_reporter::finish() {
   std::fflush(stderr);
 }
 
-}  // namespace shoal::node
+}  // namespace shoal::host

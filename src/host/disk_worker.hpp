@@ -13,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-namespace shoal::node {
+namespace shoal::host {
 
 class disk_worker {
  public:
@@ -61,4 +61,4 @@ class disk_worker {
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
-}  // namespace shoal::node
+}  // namespace shoal::host

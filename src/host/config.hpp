@@ -16,7 +16,7 @@
 
 #include "shoal/error.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 
 struct config {
   std::filesystem::path data_dir;
@@ -48,4 +48,4 @@ struct config_overrides {
 
 result<config> load_config(const config_overrides& flags);
 
-}  // namespace shoal::node
+}  // namespace shoal::host

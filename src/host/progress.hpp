@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-namespace shoal::node {
+namespace shoal::host {
 
 enum class progress_style { bar, lines, quiet };
 
@@ -38,4 +38,4 @@ class progress_reporter {
   bool finished_ = false;
 };
 
-}  // namespace shoal::node
+}  // namespace shoal::host

@@ -1,4 +1,4 @@
-#include "node/control_client.hpp"
+#include "host/control_client.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,9 +8,9 @@
 #include <cstring>
 #include <utility>
 
-#include "node/daemon.hpp"
+#include "host/daemon.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 namespace {
 
 constexpr int control_timeout_s = 30;
@@ -105,4 +105,4 @@ result<std::optional<nlohmann::json>> control_connection::next() {
   }
 }
 
-}  // namespace shoal::node
+}  // namespace shoal::host

@@ -1,4 +1,4 @@
-#include "node/limits.hpp"
+#include "host/limits.hpp"
 
 #include <sys/resource.h>
 
@@ -6,7 +6,7 @@
 
 #include "shoal/error.hpp"
 
-namespace shoal::node {
+namespace shoal::host {
 
 connection_limits limits_for(std::uint64_t descriptors, std::size_t peers_max,
                              std::size_t control_max) {
@@ -51,4 +51,4 @@ bool log_limiter::allow(time_point now, std::uint64_t& suppressed) {
   return true;
 }
 
-}  // namespace shoal::node
+}  // namespace shoal::host

@@ -1,0 +1,260 @@
+// The node's connections and their rules: the duplicate-connection rule, idle close, the
+// full-swarm hang-up, which fetch a connection serves, and peer exchange (core/node.hpp).
+#include <algorithm>
+
+#include "core/node.hpp"
+
+namespace shoal {
+
+node::link* node::find_link(peer_handle p) {
+  auto it = links_.find(p);
+  return it == links_.end() ? nullptr : &it->second;
+}
+
+const node::link* node::find_link(peer_handle p) const {
+  auto it = links_.find(p);
+  return it == links_.end() ? nullptr : &it->second;
+}
+
+peer_handle node::open_link(time_point, const address& a) {
+  const peer_handle p = new_handle();
+  link& l = links_[p];
+  l.dialer = true;
+  l.remote = a.str();
+  actions_.push_back(node_actions::dial{p, a});
+  return p;
+}
+
+void node::close_link(time_point, peer_handle p, wire::reason code, std::string text) {
+  link* l = find_link(p);
+  if (!l || l->closed) return;
+  l->closed = true;
+  actions_.push_back(node_actions::close{p, code, std::move(text)});
+}
+
+void node::on_established(time_point now, peer_handle p, const session_events::established& e) {
+  link* l = find_link(p);
+  l->open = true;
+  l->max_requests = e.peer_max_requests;
+  l->listen_port = e.peer_listen_port;
+  l->last_useful = now;
+  // A connection of an --origin-only fetch is kept out of peer exchange.
+  const job* j = job_of(p);
+  swarm_.handle_peer_added(p, peer_entry_of(*l), !(j && j->origin_only));
+  if (close_if_duplicate(now, p)) return;
+  if (!dht_established(now, p)) return;
+  if (job* mine = job_of(p)) {
+    l = find_link(p);
+    if (auto px = mine->pex_dials.find(p);
+        px != mine->pex_dials.end() && l->who && l->who->id != px->second) {
+      // A member, but not the one announced at that address: not this swarm's peer.
+      return close_link(now, p, wire::reason::done,
+                        "this is not the node announced at this address");
+    }
+    attach(now, *mine, p);
+  }
+}
+
+void node::on_session_closed(time_point, peer_handle p, const session_events::closed& e) {
+  link* l = find_link(p);
+  l->closed = true;
+  const std::string who = describe(p);
+  if (e.code == wire::reason::none || e.code == wire::reason::done)
+    note(log_level::info, "disconnected: " + who + ": " + e.text);
+  else
+    note(log_level::warn, "disconnected: " + who + ": " + e.text + " (" +
+                              wire::reason_name(e.code) + (e.by_peer ? ", said the peer" : "") +
+                              ")");
+  job* j = job_of(p);
+  if (!j) return;
+  // Our session found the peer breaking the protocol (an unsolicited block, a bad size): the
+  // fetch does not dial it again.
+  if (!e.by_peer && e.code == wire::reason::protocol_violation)
+    if (auto a = j->dialed.find(p); a != j->dialed.end()) j->cut_off.insert(a->second.str());
+  if (e.by_peer && e.code == wire::reason::overloaded) l->full = true;
+  // A refusal already said what went wrong; the hang-up that follows is no news.
+  if (!l->refused) j->last_problem = e.text;
+}
+
+// Two connections to the same node (both dialed the other at once): the one dialed by the node
+// with the smaller ID stays, on both sides alike; true if `p` is the one closed.
+bool node::close_if_duplicate(time_point now, peer_handle p) {
+  const link& c = links_.at(p);
+  if (!c.who) return false;
+  const node_id other = c.who->id;
+  for (const auto& [id, d] : links_) {
+    if (id == p || !d.who || d.who->id != other || d.closed) continue;
+    peer_handle loser = p;
+    if (c.dialer != d.dialer) {
+      const bool we_win = cfg_.self < other;
+      loser = c.dialer == we_win ? id : p;
+    }
+    close_link(now, loser, wire::reason::done, "a duplicate connection");
+    return loser == p;
+  }
+  return false;
+}
+
+bool node::connected_to(const node_id& n) const {
+  return std::any_of(links_.begin(), links_.end(), [&](const auto& e) {
+    return e.second.who && e.second.who->id == n && !e.second.closed;
+  });
+}
+
+// A connection to node `n` whose session is open, if there is one (the pool).
+std::optional<peer_handle> node::open_to(const node_id& n) const {
+  for (const auto& [p, l] : links_)
+    if (l.who && l.who->id == n && l.open && !l.closed) return p;
+  return std::nullopt;
+}
+
+std::optional<wire::peer_entry> node::peer_entry_of(const link& l) const {
+  if (!l.who || l.listen_port == 0 || !l.who->ip) return std::nullopt;
+  wire::peer_entry e = *l.who->ip;
+  e.node = l.who->id;
+  e.port = l.listen_port;
+  return e;
+}
+
+// A message about `content` arrived on `p`: the connection is in use, and the peer takes part in
+// that content's swarm, if we hold or fetch it. False if that closed the connection (our swarm of
+// the content is full): the message is then not acted on.
+bool node::useful(time_point now, peer_handle p, const content_id& content) {
+  link* l = find_link(p);
+  if (!l || !l->open) return true;
+  l->last_useful = now;
+  if (swarm_.interested(p, content)) return true;
+  if (!jobs_.contains(content) && !holds(content)) return true;  // bounded by what we have
+  note_interest(now, p, content);
+  l = find_link(p);
+  return l && !l->closed;
+}
+
+// Peer exchange (core/swarm.hpp): the new peer learns the others in the swarm, and they learn it.
+// A peer interested in a content we fetch joins that fetch, unless it is an --origin-only fetch,
+// which takes no part in the swarm.
+void node::note_interest(time_point now, peer_handle p, const content_id& x) {
+  if (swarm_.interested(p, x)) return;
+  if (auto j = jobs_.find(x); j != jobs_.end() && !job_of(p)) {
+    if (j->second.origin_only) {
+      swarm_.handle_interest(p, x, false);
+      return;
+    }
+    if (swarm_.full(x)) {
+      // A peer asks about x over a connection our fetch does not use (it dialed us, or we
+      // dialed it for the DHT) while our swarm of x is full: it is told so and does not dial us
+      // again for x; it has the other members it was told of.
+      note(log_level::debug,
+           describe(p) + ": the swarm of " + x.str().substr(0, 12) + " is full here");
+      return close_link(now, p, wire::reason::overloaded,
+                        "the swarm of " + x.str() + " is full here");
+    }
+    attach(now, j->second, p);  // which comes back here, attached, and does the exchange
+  }
+  if (!swarm_.handle_interest(p, x, true)) return;
+  while (auto t = swarm_.poll_tell()) {
+    const link* to = find_link(t->to);
+    if (!to || !to->who || to->closed) continue;
+    send(t->to, std::move(t->msg));
+  }
+}
+
+// A peer told us of others in the swarm of a content we fetch: dial the ones we lack.
+void node::learn_peers(time_point now, peer_handle p, const wire::peers& msg) {
+  auto it = jobs_.find(msg.content);
+  if (it == jobs_.end() || it->second.origin_only) return;
+  std::vector<peer_handle> to_attach;
+  for (const auto& e : msg.entries) {
+    if (cfg_.debug_logs)
+      note(log_level::debug,
+           describe(p) + " told of " + e.node.short_str() + " at " + address_of(e).str());
+    if (use_holder(now, it->second, e, to_attach) == holder_use::full) break;
+  }
+  attach_all(now, msg.content, to_attach);
+}
+
+// A member in the content's swarm (told by peer exchange or found in the DHT): the fetch dials
+// it, or takes over a connection to it that is open (and serves no other fetch of ours) or being
+// dialed for the DHT. Connections to attach are collected, for attach_all.
+node::holder_use node::use_holder(time_point now, job& j, const wire::peer_entry& e,
+                                  std::vector<peer_handle>& to_attach) {
+  const node_id n = e.node;
+  // The fetch's connections (sources, peers it dialed, peers that dialed it) are bounded as its
+  // swarm's members are (swarm::full).
+  if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= cfg_.max_swarm_peers)
+    return holder_use::full;
+  if (n == cfg_.self) return holder_use::skipped;
+  if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
+                  [&](const auto& d) { return d.second == n; }))
+    return holder_use::skipped;
+  const address a = address_of(e);
+  if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) return holder_use::skipped;
+  if (auto c = open_to(n)) {
+    if (links_.at(*c).job || j.attached.contains(*c) ||
+        std::find(to_attach.begin(), to_attach.end(), *c) != to_attach.end())
+      return holder_use::skipped;
+    to_attach.push_back(*c);
+    return holder_use::added;
+  }
+  // Its session is still exchanging hellos: no second connection is dialed; once open, its own
+  // messages about the content, or the next lookup, attach it.
+  if (connected_to(n)) return holder_use::skipped;
+  for (auto& [p, l] : links_) {
+    if (l.dht_dial != n || l.closed) continue;
+    if (l.job) return holder_use::skipped;
+    l.job = j.f.id();
+    j.dialed[p] = a;
+    j.pex_dials[p] = n;
+    return holder_use::added;
+  }
+  j.pex_dials[dial(now, j.f.id(), a)] = n;
+  return holder_use::added;
+}
+
+// Attaching pumps the fetch, which may end it: each attach looks the job up again.
+void node::attach_all(time_point now, const content_id& cid, const std::vector<peer_handle>& ps) {
+  for (peer_handle p : ps) {
+    auto it = jobs_.find(cid);
+    const link* l = find_link(p);
+    if (it == jobs_.end()) return;
+    if (l && !l->closed && !l->job) attach(now, it->second, p);
+  }
+}
+
+// The fetch of `j` uses connection `p` from now on.
+void node::attach(time_point now, job& j, peer_handle p) {
+  if (!j.attached.insert(p).second) return;
+  const content_id cid = j.f.id();
+  link& l = links_.at(p);
+  l.job = cid;
+  const auto d = j.dialed.find(p);
+  const bool source =
+      d != j.dialed.end() && std::any_of(j.sources.begin(), j.sources.end(),
+                                         [&](const auto& a) { return a.str() == d->second.str(); });
+  j.used[p] = {l.remote, source};
+  j.f.handle_peer_added(now, p, l.max_requests);
+  if (!j.origin_only) {
+    announce_to(now, j, p);
+    note_interest(now, p, cid);
+  }
+  pump(now, cid);
+}
+
+// Tells the peer which pieces we hold (so far) of the content we fetch.
+void node::announce_to(time_point, job& j, peer_handle p) {
+  const link* l = find_link(p);
+  if (!j.opened || j.origin_only || !l || !l->who || l->closed) return;
+  if (j.have.size() == 0) return;
+  send(p, wire::bitfield{j.f.id(), j.have.size(), j.have.bytes()});
+}
+
+// Connections that no fetch of ours uses and over which the peer has asked for nothing lately.
+void node::close_idle(time_point now) {
+  std::vector<peer_handle> idle;
+  for (const auto& [p, l] : links_)
+    if (l.open && !l.job && !l.closed && now - l.last_useful >= cfg_.idle_close) idle.push_back(p);
+  for (peer_handle p : idle)
+    close_link(now, p, wire::reason::done, "idle: neither side needs this connection");
+}
+
+}  // namespace shoal

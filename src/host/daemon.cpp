@@ -1,0 +1,886 @@
+// The daemon: a thin host for the core node (core/node.hpp). It owns the sockets, TLS, the
+// control channel, the store, the disk worker, logging and signals, feeds the node what happens
+// and carries out what the node asks for. No protocol rule lives here.
+#include "host/daemon.hpp"
+
+#include <malloc.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <csignal>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "core/node.hpp"
+#include "core/token_bucket.hpp"
+#include "host/config.hpp"
+#include "host/control_session.hpp"
+#include "host/daemon_json.hpp"
+#include "host/disk_worker.hpp"
+#include "host/limits.hpp"
+#include "member/identity.hpp"
+#include "member/tls.hpp"
+#include "net/connection.hpp"
+#include "store/store.hpp"
+
+namespace shoal::host {
+namespace {
+
+namespace asio = boost::asio;
+using net::connection;
+using nlohmann::json;
+using local = asio::local::stream_protocol;
+
+constexpr std::size_t max_control_line = 64 * 1024;
+// A CLI connection that has sent no request this long is closed (its slot is wanted).
+constexpr auto control_request_timeout = std::chrono::seconds(10);
+// After a failed accept (EMFILE and its kin) the next is tried this long after, doubling up to
+// accept_retry_max: the connection waits in the kernel's backlog meanwhile.
+constexpr auto accept_retry_min = std::chrono::milliseconds(50);
+constexpr auto accept_retry_max = std::chrono::seconds(1);
+
+// What the daemon keeps beside the node's fetch of a content: who watches it, the store's
+// partial content, and the output the first `get` asked for.
+struct watched_fetch {
+  std::uint64_t seq = 0;  // the node's number for the fetch (node::fetch_seq)
+  std::vector<std::shared_ptr<control_session>> watchers;
+  // Shared with the disk worker's writes in flight; released on the io thread only.
+  std::shared_ptr<store::partial_content> partial;
+  // The output the first `get` asked for, written as pieces are stored (export_writer.hpp), so
+  // that it is ready when the fetch is; shared with the disk worker. Dropped, with its temporary
+  // tree, if that client goes away first.
+  std::filesystem::path output_path;
+  std::string name;
+  std::shared_ptr<control_session> output_owner;
+  // Writing the output failed (a full output disk): the fetch goes on into the store, and ends
+  // with this, saying how to write the output later (issue 18, finding 10).
+  std::optional<error> output_failed;
+  std::shared_ptr<store::export_writer> output;
+};
+
+spdlog::level::level_enum level_of(log_level l) {
+  switch (l) {
+    case log_level::debug:
+      return spdlog::level::debug;
+    case log_level::info:
+      return spdlog::level::info;
+    case log_level::warn:
+      return spdlog::level::warn;
+    case log_level::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// Sends a wire message the node queued on a session.
+void send_on(session& s, time_point now, wire::message m) {
+  std::visit(
+      [&](auto&& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, wire::get_manifest>)
+          s.send_get_manifest(now, x.content, x.offset);
+        else if constexpr (std::is_same_v<T, wire::get_hashes>)
+          s.send_get_hashes(now, x.content, x.first, x.count);
+        else if constexpr (std::is_same_v<T, wire::request>)
+          s.send_request(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::cancel>)
+          s.send_cancel(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::manifest_part>)
+          s.send_manifest_part(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::hashes>)
+          s.send_hashes(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::block>)
+          s.send_block(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::reject>)
+          s.send_reject(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::bitfield>)
+          s.send_bitfield(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::have>)
+          s.send_have(now, x.content, x.piece);
+        else if constexpr (std::is_same_v<T, wire::peers>)
+          s.send_peers(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::dht_query> ||
+                           std::is_same_v<T, wire::dht_nodes> ||
+                           std::is_same_v<T, wire::dht_announce> ||
+                           std::is_same_v<T, wire::dht_ack>)
+          s.send_dht(now, x);
+        else  // hello, keepalive and goodbye are the session's own
+          SHOAL_ASSERT(false && "the node sends no session-level message");
+      },
+      std::move(m));
+}
+
+// The peer's IP address as the node keeps it (port 0 until its hello says where it listens).
+std::optional<wire::peer_entry> ip_of(connection& c) {
+  if (!c.peer() || !c.remote_endpoint()) return std::nullopt;
+  wire::peer_entry e;
+  e.node = c.peer()->id;
+  auto ip = c.remote_endpoint()->address();
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+    ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+  if (ip.is_v4()) {
+    const auto b = ip.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), e.ip.begin());
+  } else {
+    e.ipv6 = true;
+    const auto b = ip.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), e.ip.begin());
+  }
+  return e;
+}
+
+node_config node_config_of(const daemon_options& opts, const node_id& self,
+                           const connection_limits& limits) {
+  node_config c;
+  c.self = self;
+  c.max_swarm_peers = opts.max_swarm_peers;
+  c.content_cache = limits.readers;
+  for (const auto& b : opts.bootstrap)
+    if (auto a = net::parse_address(b, "bootstrap")) c.bootstrap.push_back(*a);
+  c.debug_logs = spdlog::should_log(spdlog::level::debug);
+  return c;
+}
+
+class daemon_impl final : public daemon, public net::connection_handler {
+ public:
+  daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
+              ssl_ctx_st* ctx, std::uint64_t descriptors)
+      : opts_(std::move(opts)),
+        store_(std::move(s)),
+        identity_(std::move(id)),
+        tls_(ctx, &SSL_CTX_free),
+        descriptors_(descriptors),
+        limits_(limits_for(descriptors, opts_.max_peer_connections, opts_.max_control_connections)),
+        acceptor_(io_),
+        control_(io_),
+        signals_(io_, SIGINT, SIGTERM),
+        ticker_(io_),
+        accept_retry_(io_),
+        control_retry_(io_),
+        up_(opts_.upload_limit),
+        down_(opts_.download_limit),
+        node_(node_config_of(opts_, identity_.self.id, limits_), std::random_device{}()) {}
+
+  result<void> bind(const net::address& listen) {
+    boost::system::error_code ec;
+    asio::ip::tcp::resolver resolver(io_);
+    auto eps = resolver.resolve(listen.host, std::to_string(listen.port),
+                                asio::ip::tcp::resolver::passive, ec);
+    if (ec || eps.empty())
+      return error{errc::invalid_argument,
+                   "cannot resolve listen address " + listen.str() + ": " + ec.message()};
+    const auto ep = eps.begin()->endpoint();
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) net::tune_receive_buffer(acceptor_);  // inherited by every accepted socket
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return error{errc::io_error, "cannot listen on " + listen.str() + ": " + ec.message()};
+    // The bound address, so that port 0 shows the port the kernel picked (in the log and in
+    // `shoal status`).
+    const auto bound = acceptor_.local_endpoint(ec);
+    listen_text_ =
+        ec ? listen.str() : net::address{bound.address().to_string(), bound.port()}.str();
+    // Told to peers in our hello, so that they can pass it on to others in the swarm.
+    session_cfg_.listen_port = ec ? listen.port : bound.port();
+
+    const auto path = control_socket_path(opts_.data_dir);
+    // A socket file left by a daemon that was killed: the store lock, which we hold, proves no
+    // daemon is using it now.
+    if (path.native().size() >= sizeof(sockaddr_un::sun_path))
+      return error{errc::invalid_argument,
+                   "control socket path \"" + path.string() + "\" is too long for a Unix socket (" +
+                       std::to_string(path.native().size()) + " bytes, at most " +
+                       std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                       "); use a shorter data directory"};
+    std::error_code fec;
+    std::filesystem::remove(path, fec);
+    control_.open(local(), ec);
+    // The data directory is owner-only (0700), so the socket is never reachable by others
+    // between bind and chmod; the chmod makes the socket's own mode say so too.
+    if (!ec) control_.bind(local::endpoint(path.string()), ec);
+    if (!ec && ::chmod(path.c_str(), 0600) != 0)
+      ec = boost::system::error_code(errno, boost::system::system_category());
+    if (!ec) control_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return error{errc::io_error,
+                   "cannot create the control socket " + path.string() + ": " + ec.message()};
+    return {};
+  }
+
+  int run() override {
+    spdlog::info("node {} listening on {} (control socket {})", identity_.self.id.str(),
+                 listen_text_, control_socket_path(opts_.data_dir).string());
+    if (up_.rate() || down_.rate())
+      spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
+                   rate_text(down_.rate()));
+    spdlog::info(
+        "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
+        "control connections, {} data files open for serving",
+        descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
+    tell_held();
+    node_.handle_tick(net::now());
+    drain();
+    accept_peers();
+    accept_control();
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {}: shutting down", sig);
+      shutdown();
+    });
+    tick();
+    io_.run();
+    // Writes still queued finish, and their results are recorded.
+    disk_.stop();
+    io_.restart();
+    io_.poll();
+    std::error_code fec;
+    std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
+    spdlog::info("stopped");
+    return 0;
+  }
+
+  // --- connection_handler: what the connections report goes to the node ----------------------
+
+  void on_established(connection& c) override {
+    if (!c.peer()) return;
+    node_.handle_authenticated(net::now(), c.id(),
+                               authenticated_peer{c.peer()->id, c.peer()->name, ip_of(c)});
+    drain();
+  }
+
+  void on_refused(connection& c, failure kind, const std::string& why) override {
+    if (c.side() == connection::role::acceptor) {
+      // Anyone can open connections to the peer port: what they cost in log lines is bounded.
+      log_limited(handshake_log_, spdlog::level::warn, "{}: {}: {}",
+                  kind == failure::untrusted ? "refused" : "handshake failed", c.remote(), why);
+      return;
+    }
+    node_.handle_dial_failed(net::now(), c.id(), kind == failure::untrusted, why);
+    drain();
+  }
+
+  void on_closed(connection& c) override {
+    auto keep = connections_[c.id()];  // the object lives until this function returns
+    connections_.erase(c.id());
+    node_.handle_closed(net::now(), c.id());
+    drain();
+  }
+
+  void on_event(connection& c, session_event ev) override {
+    node_.handle_session_event(net::now(), c.id(), std::move(ev));
+    drain();
+  }
+
+  duration upload_delay(std::size_t bytes) override {
+    uploaded_ += bytes;
+    return up_.take(net::now(), bytes);
+  }
+  duration download_delay(std::size_t bytes) override {
+    downloaded_ += bytes;
+    return down_.take(net::now(), bytes);
+  }
+
+ private:
+  // --- what the node asks for ---------------------------------------------------------------
+
+  void drain() {
+    std::vector<std::shared_ptr<connection>> touched;
+    const auto touch = [&](const std::shared_ptr<connection>& c) {
+      if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
+    };
+    while (auto a = node_.poll_action()) {
+      const auto now = net::now();
+      if (auto* d = std::get_if<node_actions::dial>(&*a)) {
+        auto c = std::make_shared<connection>(io_, tls_.get(), d->to, *this, d->peer, session_cfg_);
+        connections_[d->peer] = c;
+        c->start();  // only posts its coroutine: nothing is reported before this returns
+      } else if (auto* s = std::get_if<node_actions::send>(&*a)) {
+        auto c = find(s->peer);
+        if (!c || !c->sess() || c->sess()->closed()) continue;
+        send_on(*c->sess(), now, std::move(s->msg));
+        touch(c);
+      } else if (auto* cl = std::get_if<node_actions::close>(&*a)) {
+        auto c = find(cl->peer);
+        if (!c) continue;
+        if (c->sess() && !c->sess()->closed()) {
+          c->sess()->close(now, cl->code, cl->text);
+          touch(c);
+        } else if (!c->sess()) {
+          c->abort();
+        }
+      } else if (auto* l = std::get_if<node_actions::log>(&*a)) {
+        spdlog::log(level_of(l->level), "{}", l->text);
+      } else if (auto* lc = std::get_if<node_actions::load_content>(&*a)) {
+        node_.handle_content_loaded(now, lc->id, load(lc->id));
+      } else if (auto* rp = std::get_if<node_actions::read_piece>(&*a)) {
+        node_.handle_piece_read(now, rp->id, rp->piece, read(rp->id, rp->piece));
+      } else if (auto* o = std::get_if<node_actions::open_content>(&*a)) {
+        open_content(now, *o);
+      } else if (auto* w = std::get_if<node_actions::write_piece>(&*a)) {
+        write_piece(w->id, w->piece, std::move(w->data));
+      } else if (auto* st = std::get_if<node_actions::piece_stored>(&*a)) {
+        if (auto r = readers_.find(st->id); r != readers_.end()) (void)r->second->refresh();
+      } else if (auto* e = std::get_if<node_actions::fetch_ended>(&*a)) {
+        fetch_ended(std::move(*e));
+      }
+    }
+    for (auto& c : touched) c->flush();
+  }
+
+  std::shared_ptr<connection> find(peer_handle p) {
+    auto it = connections_.find(p);
+    return it == connections_.end() ? nullptr : it->second;
+  }
+
+  store::content_reader* reader(const content_id& id) {
+    if (auto it = readers_.find(id); it != readers_.end()) return it->second.get();
+    auto r = store_->open_reader(id);
+    if (!r) return nullptr;
+    if (readers_.size() >= limits_.readers) readers_.erase(readers_.begin());
+    return readers_.emplace(id, std::move(*r)).first->second.get();
+  }
+
+  std::optional<held_content> load(const content_id& id) {
+    store::content_reader* r = reader(id);
+    if (!r) return std::nullopt;
+    (void)r->refresh();
+    return held_content{r->record().manifest_bytes, r->record().piece_hashes, r->layout(),
+                        r->have()};
+  }
+
+  result<piece_data> read(const content_id& id, piece_index p) {
+    store::content_reader* r = reader(id);
+    if (!r) return error{errc::not_found, "the store no longer holds " + id.str()};
+    piece_data d;
+    auto bytes = r->read_piece(p, &d.leaves);
+    if (!bytes) return std::move(bytes).err();
+    d.bytes = std::move(*bytes);
+    return d;
+  }
+
+  // Every content the store holds, for the node to serve and announce.
+  void tell_held() {
+    auto held = store_->list();
+    if (!held) return spdlog::warn("cannot list the store to announce it: {}", held.err().message);
+    const auto now = net::now();
+    std::size_t n = 0;
+    for (const auto& s : *held) {
+      node_.handle_held(now, s.id, s.have_count, s.complete());
+      if (s.have_count > 0 || s.complete()) ++n;
+    }
+    if (n > 0) spdlog::info("announcing {} contents in the DHT", n);
+  }
+
+  // The node verified a fetch's manifest and piece layer: the content opens in the store, and
+  // the output begins.
+  void open_content(time_point now, const node_actions::open_content& o) {
+    auto w = watched_.find(o.id);
+    if (w == watched_.end() || w->second.seq != node_.fetch_seq(o.id)) return;
+    watched_fetch& f = w->second;
+    const std::uint64_t seq = f.seq;
+    if (auto r = begin_output(f, o.id, o.m); !r)
+      return node_.handle_opened(now, o.id, seq, r.err());
+    auto partial = store_->open_partial(o.m, o.name, o.piece_hashes);
+    if (!partial) return node_.handle_opened(now, o.id, seq, partial.err());
+    f.partial = std::move(*partial);
+    node_.handle_opened(now, o.id, seq, f.partial->have());
+  }
+
+  // The bytes go to disk on the worker thread; the piece is recorded and the node told on this
+  // one. The partial content travels with the write and back, so its last reference is always
+  // dropped here.
+  void write_piece(const content_id& cid, piece_index piece, aligned_bytes data) {
+    auto w = watched_.find(cid);
+    if (w == watched_.end() || !w->second.partial) return;
+    disk_.post([this, cid, seq = w->second.seq, partial = w->second.partial,
+                output = w->second.output, piece, data = std::move(data)]() mutable {
+      auto r = partial->write_verified_data(piece, data);
+      result<void> out_r;
+      if (r && output) out_r = output->write_piece(piece, data);
+      output.reset();
+      asio::post(io_, [this, cid, seq, partial = std::move(partial), piece, r = std::move(r),
+                       out_r = std::move(out_r)]() mutable {
+        piece_written(cid, seq, *partial, piece, std::move(r), out_r);
+      });
+    });
+  }
+
+  void piece_written(const content_id& cid, std::uint64_t seq, store::partial_content& partial,
+                     piece_index piece, result<void> r, const result<void>& out_r) {
+    // Recorded even when its fetch has ended meanwhile: the bytes are verified and on disk, and
+    // the next fetch of the content should not ask for them again.
+    if (r) r = partial.mark_stored(piece);
+    auto w = watched_.find(cid);
+    if (w == watched_.end() || w->second.seq != seq) return;
+    watched_fetch& f = w->second;
+    if (!out_r && !f.output_failed) {
+      spdlog::warn("fetch of {}: cannot write the output, fetching into the store only: {}",
+                   cid.str(), out_r.err().message);
+      f.output_failed = out_r.err();
+      f.output.reset();  // its temporary tree goes once the writes in flight let go of it
+    }
+    node_.handle_piece_written(net::now(), cid, seq, piece, r);
+    drain();
+  }
+
+  // The content is complete in the store but its output could not be written.
+  static error output_error(const content_id& cid, const error& e) {
+    return error{e.code, "fetched " + cid.str() +
+                             " into the store, but could not write the output: " + e.message +
+                             "; write it out with `shoal export " + cid.str() +
+                             " -o PATH` once there is room"};
+  }
+
+  // Creates the fetch's output once the manifest is known.
+  result<void> begin_output(watched_fetch& f, const content_id& cid, const manifest& m) {
+    if (f.output_path.empty()) return {};
+    auto w = store::export_writer::begin(cid, m, f.output_path, f.name);
+    if (!w) return std::move(w).err();
+    f.output = std::move(*w);
+    return {};
+  }
+
+  // The node ended a fetch: the output is completed (on the disk worker; pieces the store held
+  // before this fetch are copied from it) and every watcher told.
+  void fetch_ended(node_actions::fetch_ended e) {
+    auto w = watched_.find(e.id);
+    if (w == watched_.end()) return;
+    watched_fetch f = std::move(w->second);
+    watched_.erase(w);
+    if (f.partial) {
+      if (auto r = readers_.find(e.id); r != readers_.end()) (void)r->second->refresh();
+    }
+    if (e.why.code == errc::ok && f.output && f.partial) {
+      disk_.post([this, e = std::move(e), f = std::move(f)]() mutable {
+        auto r = f.output->finish(f.partial->data_file(), f.partial->piece_hashes());
+        asio::post(io_, [this, e = std::move(e), f = std::move(f), r = std::move(r)]() mutable {
+          f.output.reset();
+          if (!r) e.why = output_error(e.id, r.err());
+          report_end(f, e, r ? std::optional(r->path) : std::nullopt);
+        });
+      });
+      return;
+    }
+    if (e.why.code == errc::ok && f.output_failed) e.why = output_error(e.id, *f.output_failed);
+    f.output.reset();  // unfinished: its temporary tree goes
+    report_end(f, e, std::nullopt);
+  }
+
+  // Tells every watcher how the fetch ended; `output` is where it wrote the content for the
+  // client that asked (that client alone is told; others export it themselves).
+  void report_end(watched_fetch& f, const node_actions::fetch_ended& e,
+                  const std::optional<std::filesystem::path>& output) {
+    json last = progress_json(e.report);
+    if (e.why.code == errc::ok) {
+      last["event"] = "done";
+      last["seconds"] = std::chrono::duration<double>(e.report.elapsed).count();
+    } else {
+      last = error_json(e.why);
+    }
+    for (auto& w : f.watchers) {
+      json mine = last;
+      if (output && w == f.output_owner) mine["output"] = output->string();
+      w->send(mine);
+      w->close_after_writes();
+    }
+    f.partial.reset();
+    // The fetch's piece buffers went back to the allocator, which keeps freed memory for reuse
+    // (glibc raises its mmap threshold after the first large frees); give it back to the system
+    // so that a node that fetched once does not stay at its peak.
+    ::malloc_trim(0);
+  }
+
+  // --- the control channel ------------------------------------------------------------------
+
+  void start_get(const std::shared_ptr<control_session>& client, const json& req) {
+    // Every field is read before anything changes, so a field of the wrong type (which throws)
+    // leaves no half-made fetch behind.
+    auto id = content_id::parse(req.value("id", std::string()));
+    if (!id) return reply_error(client, id.err());
+    fetch_request r;
+    r.id = *id;
+    r.name = req.value("name", id->str());
+    const std::filesystem::path output = req.value("output", std::string());
+    r.origin_only = req.value("origin_only", false);
+    if (!output.empty() && !output.is_absolute())
+      return reply_error(client, {errc::invalid_argument,
+                                  "output \"" + output.string() + "\" is not an absolute path"});
+    const json from = req.value("from", json::array());
+    if (!from.is_array())
+      return reply_error(client,
+                         {errc::invalid_argument, "\"from\" must be an array of HOST:PORT"});
+    for (const auto& f : from) {
+      auto a = net::parse_address(f.get<std::string>(), "--from");
+      if (!a) return reply_error(client, a.err());
+      r.sources.push_back(*a);
+    }
+    const auto now = net::now();
+    if (node_.fetching(*id)) {  // already fetching: watch it too
+      watched_[*id].watchers.push_back(client);
+      node_.start_fetch(now, std::move(r));
+      return drain();
+    }
+    auto existing = store_->open_reader(*id);
+    if (existing && (*existing)->have().complete()) {
+      client->send(json{{"event", "done"},
+                        {"id", id->str()},
+                        {"total_bytes", (*existing)->layout().total_size()},
+                        {"received_bytes", 0},
+                        {"seconds", 0.0},
+                        {"already_held", true}});
+      return client->close_after_writes();
+    }
+    if (auto no = node_.fetch_impossible(r)) return reply_error(client, *no);
+    watched_fetch f;
+    f.watchers.push_back(client);
+    f.name = r.name;
+    if (!output.empty()) {
+      f.output_path = output;
+      f.output_owner = client;
+    }
+    if (existing) {  // a fetch that was interrupted: resume from the verified pieces
+      const auto& rd = **existing;
+      auto partial = store_->open_partial(rd.get_manifest(), rd.record().summary.name,
+                                          rd.record().piece_hashes);
+      if (!partial) return reply_error(client, partial.err());
+      f.partial = std::move(*partial);
+      if (auto o = begin_output(f, *id, rd.get_manifest()); !o) return reply_error(client, o.err());
+      spdlog::info("resuming {}: {} of {} pieces already verified", id->str(),
+                   f.partial->have().count(), f.partial->have().size());
+      r.resume = fetch_request::resume_state{rd.get_manifest(), rd.record().piece_hashes,
+                                             f.partial->have()};
+    }
+    node_.start_fetch(now, std::move(r));
+    f.seq = node_.fetch_seq(*id);
+    // The node may have ended the fetch already (its actions are drained below, and report to
+    // the watchers kept here).
+    watched_[*id] = std::move(f);
+    drain();
+  }
+
+  json limits_json() const {
+    return json{{"upload", up_.rate()},
+                {"download", down_.rate()},
+                {"upload_text", rate_text(up_.rate())},
+                {"download_text", rate_text(down_.rate())}};
+  }
+
+  // `limits`: changes the rate limits at once (fields absent are left as they are).
+  void set_limits(const std::shared_ptr<control_session>& client, const json& req) {
+    std::optional<std::uint64_t> up, down;
+    for (const char* key : {"upload", "download"}) {
+      if (!req.contains(key)) continue;
+      auto r = parse_rate(req[key].get<std::string>(), key);
+      if (!r) return reply_error(client, r.err());
+      (std::string(key) == "upload" ? up : down) = *r;
+    }
+    const auto now = net::now();
+    if (up) up_.set_rate(now, *up);
+    if (down) down_.set_rate(now, *down);
+    spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
+                 rate_text(down_.rate()));
+    json reply = limits_json();
+    reply["event"] = "limits";
+    client->send(reply);
+    client->close_after_writes();
+  }
+
+  void reply_error(const std::shared_ptr<control_session>& client, const error& e) {
+    client->send(error_json(e));
+    client->close_after_writes();
+  }
+
+  json status_json() {
+    json peers = json::array();
+    for (const auto& [id, c] : connections_) {
+      if (!c->sess() || !c->peer()) continue;
+      peers.push_back({{"node", c->peer()->id.str()},
+                       {"name", c->peer()->name},
+                       {"address", c->remote()},
+                       {"direction", c->side() == connection::role::dialer ? "out" : "in"},
+                       {"bytes_in", c->sess()->bytes_received()},
+                       {"bytes_out", c->sess()->bytes_sent()}});
+      if (auto f = node_.fetch_of(id)) {
+        peers.back()["fetching"] = f->id.str();
+        peers.back()["requests_in_flight"] = f->in_flight;
+        peers.back()["pipeline"] = f->capacity;
+        peers.back()["pieces_announced"] = f->pieces;
+      }
+    }
+    const auto now = net::now();
+    json fetches = json::array();
+    for (const auto& id : node_.fetches())
+      if (auto r = node_.report(now, id)) fetches.push_back(progress_json(*r));
+    return json{{"event", "status"},
+                {"node", identity_.self.id.str()},
+                {"listen", listen_text_},
+                {"uploaded_bytes", uploaded_},
+                {"downloaded_bytes", downloaded_},
+                {"limits", limits_json()},
+                {"peers", peers},
+                {"fetches", fetches},
+                {"swarms", swarms_json(node_.swarms())},
+                {"dht", dht_json(node_)}};
+  }
+
+  // --- sockets ------------------------------------------------------------------------------
+
+  // Logs a line that outsiders can provoke (floods), at most a few per window, saying how many
+  // were left out.
+  template <typename... Args>
+  void log_limited(log_limiter& l, spdlog::level::level_enum level, fmt::format_string<Args...> f,
+                   Args&&... args) {
+    std::uint64_t left_out = 0;
+    if (!l.allow(net::now(), left_out)) return;
+    std::string line = fmt::format(f, std::forward<Args>(args)...);
+    if (left_out > 0) line += fmt::format(" ({} more like it not logged)", left_out);
+    spdlog::log(level, "{}", line);
+  }
+
+  // A failed accept (EMFILE, ENFILE, ENOBUFS...) is tried again after a pause: at once, it
+  // failed again at once, for ever.
+  void retry_accept(asio::steady_timer& t, duration& backoff, const char* what,
+                    const boost::system::error_code& ec, void (daemon_impl::*again)()) {
+    log_limited(accept_log_, spdlog::level::warn, "accepting {}: {}; trying again in {} ms", what,
+                ec.message(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
+    t.expires_after(backoff);
+    backoff = std::min<duration>(2 * backoff, accept_retry_max);
+    t.async_wait([this, again](boost::system::error_code e) {
+      if (!e && !stopping_) (this->*again)();
+    });
+  }
+
+  void accept_peers() {
+    acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted && !stopping_)
+          retry_accept(accept_retry_, accept_backoff_, "peers", ec, &daemon_impl::accept_peers);
+        return;
+      }
+      accept_backoff_ = accept_retry_min;
+      boost::system::error_code ignored;  // a hint; a failure here is not fatal
+      if (connections_.size() >= limits_.peers) {
+        const auto from = sock.remote_endpoint(ignored);
+        log_limited(refuse_log_, spdlog::level::warn,
+                    "turned away a connection from {}: {} connections are open, the most this "
+                    "node takes (max_peer_connections, and the descriptor limit)",
+                    from.address().to_string(), connections_.size());
+        sock.close(ignored);
+        return accept_peers();
+      }
+      shed_handshakes();
+      sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+      const auto ep = sock.remote_endpoint(ignored);
+      const peer_handle id = node_.handle_accepted(
+          net::now(), ignored ? "an unknown address" : net::endpoint_text(ep));
+      auto c = std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
+      connections_[id] = c;
+      c->start();
+      accept_peers();
+    });
+  }
+
+  // Accepted connections not yet authenticated are bounded: at the bound the oldest is dropped,
+  // so that a flood of connections that never finish their handshake cannot keep a member out.
+  void shed_handshakes() {
+    std::size_t handshaking = 0;
+    connection* oldest = nullptr;
+    for (auto& [id, c] : connections_)  // by handle: the oldest first
+      if (c->side() == connection::role::acceptor && c->handshaking()) {
+        if (!oldest) oldest = c.get();
+        ++handshaking;
+      }
+    if (handshaking < limits_.handshaking || !oldest) return;
+    log_limited(refuse_log_, spdlog::level::warn,
+                "dropped a connection from {} still in its handshake: {} are, the most this "
+                "node waits for",
+                oldest->remote(), handshaking);
+    oldest->shed();
+  }
+
+  void accept_control() {
+    control_.async_accept([this](boost::system::error_code ec, local::socket sock) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted && !stopping_)
+          retry_accept(control_retry_, control_backoff_, "control connections", ec,
+                       &daemon_impl::accept_control);
+        return;
+      }
+      control_backoff_ = accept_retry_min;
+      auto client = std::make_shared<control_session>(std::move(sock));
+      if (admit_control(client)) {
+        client->await_request(control_request_timeout);
+        read_control(client, std::make_shared<std::string>());
+      }
+      accept_control();
+    });
+  }
+
+  // Control connections are bounded: at the bound the oldest that has asked nothing yet makes
+  // room; if every one is in use (watching fetches), the newcomer is told so.
+  bool admit_control(const std::shared_ptr<control_session>& client) {
+    std::erase_if(controls_, [](const auto& w) {
+      auto c = w.lock();
+      return !c || !c->open();
+    });
+    if (controls_.size() >= limits_.control) {
+      auto idle = std::find_if(controls_.begin(), controls_.end(), [](const auto& w) {
+        auto c = w.lock();
+        return c && !c->asked();
+      });
+      if (idle == controls_.end()) {
+        log_limited(refuse_log_, spdlog::level::warn,
+                    "turned away a control connection: {} are in use, the most this node takes "
+                    "(max_control_connections)",
+                    controls_.size());
+        reply_error(client, {errc::busy, std::to_string(controls_.size()) +
+                                             " control connections are in use, the most this "
+                                             "daemon takes (max_control_connections); try again "
+                                             "when one ends"});
+        return false;
+      }
+      if (auto c = idle->lock()) c->close();
+      controls_.erase(idle);
+    }
+    controls_.push_back(client);
+    return true;
+  }
+
+  void read_control(std::shared_ptr<control_session> client, std::shared_ptr<std::string> buf) {
+    asio::async_read_until(
+        client->socket(), asio::dynamic_buffer(*buf, max_control_line), '\n',
+        [this, client, buf](boost::system::error_code ec, std::size_t n) {
+          if (ec) return;  // the CLI went away; a fetch it started goes on
+          client->mark_asked();
+          const std::string line = buf->substr(0, n);
+          buf->erase(0, n);
+          json req = json::parse(line, nullptr, false);
+          if (req.is_discarded() || !req.is_object())
+            return reply_error(client, {errc::invalid_argument, "control request is not JSON"});
+          // Fields of the wrong type make nlohmann::json throw; that is the client's error and
+          // must not stop the daemon.
+          try {
+            const std::string op = req.value("op", "");
+            if (op == "get") {
+              start_get(client, req);
+            } else if (op == "limits") {
+              set_limits(client, req);
+            } else if (op == "status") {
+              client->send(status_json());
+              client->close_after_writes();
+            } else {
+              reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
+            }
+          } catch (const json::exception& e) {
+            reply_error(client, {errc::invalid_argument,
+                                 std::string("control request has a field of the wrong type: ") +
+                                     e.what()});
+          }
+        });
+  }
+
+  void tick() {
+    ticker_.expires_after(node_.cfg().tick_interval);
+    ticker_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      const auto now = net::now();
+      for (auto& [id, f] : watched_) {
+        std::erase_if(f.watchers, [](const auto& w) { return !w->open(); });
+        if (f.output_owner && !f.output_owner->open()) {
+          // Whoever asked for the output is gone: do not create it behind their back.
+          f.output.reset();
+          f.output_owner.reset();
+        }
+        if (auto r = node_.report(now, id)) {
+          const json p = progress_json(*r);
+          for (auto& w : f.watchers) w->send(p);
+        }
+      }
+      node_.handle_tick(now);
+      drain();
+      tick();
+    });
+  }
+
+  void shutdown() {
+    stopping_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    control_.close(ignored);
+    ticker_.cancel();
+    node_.shutdown(net::now(), {errc::busy,
+                                "the daemon is shutting down; run the command again to "
+                                "resume from the verified pieces"});
+    drain();
+    // Give goodbyes a moment to leave, then stop whatever is left.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
+    t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+  }
+
+  daemon_options opts_;
+  std::unique_ptr<store::store> store_;
+  member::identity identity_;
+  asio::io_context io_{1};
+  disk_worker disk_;  // after io_: stopped (and joined) before io_ goes
+  std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
+  std::uint64_t descriptors_;
+  connection_limits limits_;
+  asio::ip::tcp::acceptor acceptor_;
+  local::acceptor control_;
+  std::deque<std::weak_ptr<control_session>> controls_;  // open CLI connections, oldest first
+  log_limiter accept_log_{5, std::chrono::seconds(10)};
+  log_limiter refuse_log_{10, std::chrono::seconds(10)};
+  log_limiter handshake_log_{20, std::chrono::seconds(10)};
+  asio::signal_set signals_;
+  asio::steady_timer ticker_;
+  asio::steady_timer accept_retry_;
+  asio::steady_timer control_retry_;
+  duration accept_backoff_ = accept_retry_min;
+  duration control_backoff_ = accept_retry_min;
+  std::string listen_text_;
+  bool stopping_ = false;
+  std::map<peer_handle, std::shared_ptr<connection>> connections_;
+  std::map<content_id, std::unique_ptr<store::content_reader>> readers_;
+  std::map<content_id, watched_fetch> watched_;
+  session_config session_cfg_;
+  token_bucket up_;
+  token_bucket down_;
+  std::uint64_t uploaded_ = 0;    // bytes written to peers (TLS payload)
+  std::uint64_t downloaded_ = 0;  // bytes read from peers
+  node node_;                     // after opts_, identity_ and limits_, which it is made from
+};
+
+}  // namespace
+
+std::filesystem::path control_socket_path(const std::filesystem::path& data_dir) {
+  return data_dir / "control.sock";
+}
+
+result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
+  // A peer or a CLI that hangs up mid-write is an error to handle, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto listen = net::parse_address(opts.listen, "listen address", net::port_zero::means_any);
+  if (!listen) return std::move(listen).err();
+  auto id = member::load_identity(opts.data_dir);
+  if (!id) return std::move(id).err();
+  auto s = store::store::open(opts.data_dir, store::access::read_write);
+  if (!s) return std::move(s).err();
+  for (const auto& w : (*s)->warnings()) spdlog::warn("{}", w);
+  auto ctx = member::make_tls_context(*id);
+  if (!ctx) return std::move(ctx).err();
+  const std::uint64_t descriptors = raise_descriptor_limit();
+  auto d = std::make_unique<daemon_impl>(opts, std::move(*s), std::move(*id), *ctx, descriptors);
+  SHOAL_TRY(d->bind(*listen));
+  return std::unique_ptr<daemon>(std::move(d));
+}
+
+}  // namespace shoal::host

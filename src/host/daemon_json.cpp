@@ -1,0 +1,78 @@
+#include "host/daemon_json.hpp"
+
+namespace shoal::host {
+
+using nlohmann::json;
+
+json error_json(const error& e) {
+  return json{{"event", "error"}, {"code", errc_name(e.code)}, {"message", e.message}};
+}
+
+json lookup_json(const lookup_summary& l) {
+  return json{{"kind", l.kind == dht::lookup_kind::get_providers ? "get_providers" : "find_node"},
+              {"target", l.target},
+              {"queries", l.queries},
+              {"answered", l.answered},
+              {"failed", l.failed},
+              {"rounds", l.rounds},
+              {"ms", l.ms},
+              {"providers", l.providers}};
+}
+
+json progress_json(const fetch_report& r) {
+  json from = json::object();
+  for (const auto& [address, bytes] : r.from) from[address] = bytes;
+  const auto& p = r.progress;
+  return json{{"event", "progress"},
+              {"id", r.id.str()},
+              {"total_bytes", p.total_bytes},
+              {"stored_bytes", p.stored_bytes},
+              {"received_bytes", p.received_bytes},
+              {"pieces", p.pieces},
+              {"pieces_stored", p.pieces_stored},
+              {"peers", p.peers},
+              {"from", from},
+              {"from_sources", r.from_sources},
+              {"from_peers", r.from_peers},
+              {"duplicate_blocks", r.duplicate_blocks},
+              {"full_swarms", r.full_swarms},
+              {"waiting", r.waiting},
+              {"origin_only", r.origin_only},
+              {"discovery",
+               {{"lookups", r.lookups},
+                {"holders_found", r.holders_found},
+                {"last_lookup", r.last_lookup ? lookup_json(*r.last_lookup) : json()}}}};
+}
+
+json swarms_json(const swarm& s) {
+  json out = json::array();
+  for (const auto& x : s.swarms())
+    out.push_back({{"id", x.id.str()},
+                   {"peers", s.members(x.id).size()},
+                   {"pieces", x.pieces},
+                   {"pieces_only_here", x.only_here}});
+  return out;
+}
+
+json dht_json(const node& n) {
+  const auto& d = n.dht();
+  const auto& st = d.stats();
+  json recent = json::array();
+  for (const auto& l : n.recent_lookups()) recent.push_back(lookup_json(l));
+  json boot = json::array();
+  for (const auto& a : n.cfg().bootstrap) boot.push_back(a.str());
+  return json{{"contacts", d.table().size()},
+              {"records", d.record_count()},
+              {"lookups_running", d.lookups_running()},
+              {"queries_pending", d.pending_queries()},
+              {"lookups", st.lookups},
+              {"queries_sent", st.queries_sent},
+              {"queries_answered", st.queries_answered},
+              {"announces_stored", st.announces_stored},
+              {"announces_refused", st.announces_refused},
+              {"stray_answers", st.stray_answers},
+              {"bootstrap", boot},
+              {"recent_lookups", recent}};
+}
+
+}  // namespace shoal::host

@@ -1,0 +1,21 @@
+// The daemon's replies on the control channel that describe the node (docs/protocol/control.md):
+// a fetch's progress, the swarms it serves in, the DHT, an error.
+//
+// Thread safety: plain functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/node.hpp"
+
+namespace shoal::host {
+
+nlohmann::json error_json(const error& e);
+nlohmann::json progress_json(const fetch_report& r);
+nlohmann::json lookup_json(const lookup_summary& l);
+// The swarms this node serves in: how many peers take part, and how many pieces no connected peer
+// holds yet (0: the peers hold a full copy between them without this node).
+nlohmann::json swarms_json(const swarm& s);
+nlohmann::json dht_json(const node& n);
+
+}  // namespace shoal::host
