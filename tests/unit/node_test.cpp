@@ -1,0 +1,354 @@
+// core/node.hpp: the node's rules, each driven through the node's inputs with a virtual clock
+// (tests/support/node_net.hpp wires nodes to each other in memory): fetching through the node,
+// the duplicate-connection rule, redials and giving up, refusals, cut-offs, the node-ID check on
+// peer-exchange dials, the full-swarm hang-up, the serving range checks and loads, idle close,
+// who keeps a connection after a fetch, and discovery giving up.
+#include "core/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/node_net.hpp"
+
+namespace shoal {
+namespace {
+
+node_id id_with(std::uint8_t first) {
+  hash256 h;
+  h.bytes[0] = first;
+  h.bytes[31] = 1;
+  return node_id{h};
+}
+
+bool has_close(const test::node_net::member& m, const std::string& text) {
+  return std::any_of(m.closes.begin(), m.closes.end(),
+                     [&](const auto& c) { return c.text.find(text) != std::string::npos; });
+}
+
+template <typename T>
+std::size_t sent_count(const test::node_net::member& m) {
+  return std::count_if(m.sent.begin(), m.sent.end(),
+                       [](const auto& s) { return std::holds_alternative<T>(s.second); });
+}
+
+class node_rules : public ::testing::Test {
+ protected:
+  test::node_net net;
+  std::mt19937_64 rng{7};
+  sim::synthetic_content content = sim::make_synthetic_content(rng, 3 * merkle::piece_size + 1000);
+
+  // A member fetching the content too, that holds its manifest and piece layer and no piece yet.
+  std::size_t partial_holder(std::uint64_t seed) {
+    const std::size_t i = net.add({}, seed);
+    held_content h = content.held;
+    h.have = piece_set(h.layout.piece_count());
+    net.members[i].store.emplace(content.id, std::move(h));
+    net[i].handle_held(net.now, content.id, 0, false);
+    return i;
+  }
+  std::size_t holder(node_config cfg = {}, std::uint64_t seed = 1) {
+    const std::size_t i = net.add(std::move(cfg), seed);
+    net.members[i].store.emplace(content.id, content.held);
+    net[i].handle_held(net.now, content.id, content.held.layout.piece_count(), true);
+    return i;
+  }
+  fetch_request from(std::vector<address> sources) const {
+    fetch_request r;
+    r.id = content.id;
+    r.name = "c";
+    r.sources = std::move(sources);
+    return r;
+  }
+  void fetch(std::size_t i, std::vector<address> sources) {
+    net[i].start_fetch(net.now, from(std::move(sources)));
+    net.run();
+  }
+};
+
+TEST_F(node_rules, a_fetch_completes_and_says_goodbye_to_a_complete_holder) {
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
+  fetch(f, {net.members[h].at});
+  ASSERT_EQ(net.members[f].ended.size(), 1u);
+  const auto& end = net.members[f].ended[0];
+  EXPECT_EQ(end.why.code, errc::ok) << end.why.message;
+  EXPECT_EQ(end.report.from_sources, content.held.layout.total_size());
+  EXPECT_TRUE(has_close(net.members[f], "the fetch is complete"));
+  EXPECT_FALSE(net[f].fetching(content.id));
+  // (f may dial h again for the DHT, to announce what it now holds; no fetch uses that.)
+}
+
+// Both dial each other: on both sides the connection dialed by the smaller ID stays, and the
+// fetch whose own connection was closed takes over the one that stayed.
+void duplicate_case(std::uint8_t a_id, std::uint8_t b_id) {
+  test::node_net net;
+  std::mt19937_64 rng(3);
+  auto x = sim::make_synthetic_content(rng, merkle::piece_size);
+  auto y = sim::make_synthetic_content(rng, merkle::piece_size);
+  node_config ca, cb;
+  ca.self = id_with(a_id);
+  cb.self = id_with(b_id);
+  const std::size_t a = net.add(ca, 1), b = net.add(cb, 2);
+  net.members[a].store.emplace(x.id, x.held);
+  net[a].handle_held(net.now, x.id, 1, true);
+  net.members[b].store.emplace(y.id, y.held);
+  net[b].handle_held(net.now, y.id, 1, true);
+  fetch_request ra;  // a fetches y from b, b fetches x from a
+  ra.id = y.id;
+  ra.sources = {net.members[b].at};
+  net.unreachable.insert(net.members[b].at.str());  // a's dial waits for its redial
+  net[a].start_fetch(net.now, ra);
+  net.run();
+  net.unreachable.clear();
+  fetch_request rb;
+  rb.id = x.id;
+  rb.sources = {net.members[a].at};
+  net[b].start_fetch(net.now, rb);  // b's dial is first: a dials while it is open
+  net.run();
+  net.advance(std::chrono::milliseconds(1100));  // a redials: now there are two
+  ASSERT_EQ(net.members[a].ended.size(), 1u);
+  ASSERT_EQ(net.members[b].ended.size(), 1u);
+  EXPECT_EQ(net.members[a].ended[0].why.code, errc::ok) << net.members[a].ended[0].why.message;
+  EXPECT_EQ(net.members[b].ended[0].why.code, errc::ok) << net.members[b].ended[0].why.message;
+  // The connection closed as the duplicate is the one the larger ID dialed.
+  const std::size_t larger = a_id < b_id ? b : a;
+  int closed = 0;
+  for (std::size_t side : {a, b})
+    for (const auto& c : net.members[side].closes) {
+      if (c.text != "a duplicate connection") continue;
+      ++closed;
+      const auto& dials = net.members[side].dials;
+      const bool own_dial =
+          std::any_of(dials.begin(), dials.end(), [&](const auto& d) { return d.peer == c.peer; });
+      EXPECT_EQ(own_dial, side == larger) << "closed by " << side;
+    }
+  EXPECT_GE(closed, 1);
+}
+
+TEST(node_duplicates, the_connection_dialed_by_the_smaller_id_stays) {
+  duplicate_case(1, 2);
+  duplicate_case(2, 1);
+}
+
+TEST_F(node_rules, a_source_that_cannot_be_reached_is_redialed_with_back_off_then_given_up) {
+  const std::size_t f = net.add({}, 2);
+  const address nowhere{"10.9.9.9", 7420};
+  net.unreachable.insert(nowhere.str());
+  fetch(f, {nowhere});
+  net.advance(std::chrono::seconds(40));
+  const auto& m = net.members[f];
+  ASSERT_EQ(m.dials.size(), 6u);
+  // 1, 2, 4, 8 and 16 s after each failure (give or take a tick).
+  const std::int64_t expected_ms[] = {1000, 2000, 4000, 8000, 16000};
+  for (std::size_t i = 1; i < m.dial_times.size(); ++i) {
+    const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(m.dial_times[i] -
+                                                                           m.dial_times[i - 1]);
+    EXPECT_GE(gap.count(), expected_ms[i - 1]) << i;
+    EXPECT_LE(gap.count(), expected_ms[i - 1] + 250) << i;
+  }
+  ASSERT_EQ(m.ended.size(), 1u);
+  EXPECT_EQ(m.ended[0].why.code, errc::io_error);
+  EXPECT_NE(m.ended[0].why.message.find("gave up on 10.9.9.9:7420 after 6 attempts"),
+            std::string::npos)
+      << m.ended[0].why.message;
+}
+
+TEST_F(node_rules, a_refused_certificate_is_not_redialed) {
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
+  net.refusing.insert(net.members[h].at.str());
+  fetch(f, {net.members[h].at});
+  net.advance(std::chrono::seconds(10));
+  EXPECT_EQ(net.members[f].dials.size(), 1u);
+  ASSERT_EQ(net.members[f].ended.size(), 1u);
+  EXPECT_EQ(net.members[f].ended[0].why.code, errc::untrusted);
+  EXPECT_NE(net.members[f].ended[0].why.message.find("refused"), std::string::npos);
+}
+
+TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_redialed) {
+  const std::size_t liar = holder();
+  const std::size_t f = net.add({}, 2);
+  net.liars.insert(liar);
+  fetch(f, {net.members[liar].at});
+  net.advance(std::chrono::seconds(10));
+  EXPECT_EQ(net.members[f].dials.size(), 1u);
+  ASSERT_EQ(net.members[f].ended.size(), 1u);
+  EXPECT_EQ(net.members[f].ended[0].why.code, errc::hash_mismatch)
+      << net.members[f].ended[0].why.message;
+  EXPECT_TRUE(std::any_of(net.members[f].closes.begin(), net.members[f].closes.end(),
+                          [](const auto& c) { return c.code == wire::reason::bad_block; }));
+}
+
+TEST_F(node_rules, a_peer_exchange_dial_that_reaches_another_node_is_closed) {
+  const std::size_t f = net.add({}, 2);
+  const std::size_t x = partial_holder(3);  // a peer in the swarm, which tells f of y
+  const std::size_t y = holder({}, 4);
+  const std::size_t z = holder({}, 5);  // what answers at y's address
+  const address nowhere{"10.9.9.9", 7420};
+  net.unreachable.insert(nowhere.str());
+  fetch(f, {nowhere});
+  net.answering[net.members[y].at.str()] = z;
+  const auto [at_x, at_f] = net.connect(x, f);
+  net.deliver(x, at_x, wire::peers{content.id, {net.members[y].entry}});
+  net.run();
+  EXPECT_TRUE(has_close(net.members[f], "this is not the node announced at this address"))
+      << ::testing::PrintToString(net.members[f].logs);
+  EXPECT_TRUE(net.members[f].ended.empty());   // nothing else went wrong: it goes on waiting
+  EXPECT_EQ(net.members[f].dials.size(), 2u);  // the source, and y's address once
+  (void)at_f;
+}
+
+TEST_F(node_rules, a_fetching_node_whose_swarm_is_full_hangs_up_on_a_newcomer) {
+  node_config cfg;
+  cfg.max_swarm_peers = 1;
+  const std::size_t f = net.add(cfg, 2);
+  const std::size_t x1 = partial_holder(3), x2 = partial_holder(4);
+  const address nowhere{"10.9.9.9", 7420};
+  net.unreachable.insert(nowhere.str());
+  fetch(f, {nowhere});
+  const auto [a1, b1] = net.connect(x1, f);
+  net.deliver(x1, a1, wire::get_manifest{content.id, 0});
+  net.run();
+  EXPECT_FALSE(has_close(net.members[f], "is full here"));
+  const auto [a2, b2] = net.connect(x2, f);
+  net.deliver(x2, a2, wire::get_manifest{content.id, 0});
+  net.run();
+  ASSERT_TRUE(has_close(net.members[f], "is full here"));
+  EXPECT_EQ(net.members[f].closes.back().code, wire::reason::overloaded);
+  (void)b1;
+  (void)b2;
+}
+
+TEST_F(node_rules, requests_past_the_end_are_protocol_violations_and_unheld_content_is_refused) {
+  const std::size_t h = holder();
+  const std::size_t x = net.add({}, 3);
+  {
+    const auto [at_x, at_h] = net.connect(x, h);
+    net.deliver(x, at_x, wire::get_manifest{content.id, content.held.manifest_bytes.size()});
+    net.run();
+    ASSERT_FALSE(net.members[h].closes.empty());
+    EXPECT_EQ(net.members[h].closes.back().code, wire::reason::protocol_violation);
+    EXPECT_NE(net.members[h].closes.back().text.find("asked for the manifest at offset"),
+              std::string::npos);
+    (void)at_h;
+  }
+  {
+    const auto [at_x, at_h] = net.connect(x, h);
+    net.deliver(x, at_x, wire::get_hashes{content.id, piece_index(2), 5});
+    net.run();
+    EXPECT_EQ(net.members[h].closes.back().code, wire::reason::protocol_violation);
+    EXPECT_NE(net.members[h].closes.back().text.find("asked for piece hashes 2+5 of 4"),
+              std::string::npos)
+        << net.members[h].closes.back().text;
+    (void)at_h;
+  }
+  {
+    const auto [at_x, at_h] = net.connect(x, h);
+    const content_id other{hash256{{9}}};
+    net.deliver(x, at_x, wire::get_manifest{other, 0});
+    net.run();
+    ASSERT_FALSE(net.members[h].sent.empty());
+    const auto* r = std::get_if<wire::reject>(&net.members[h].sent.back().second);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->code, wire::reason::not_found);
+    (void)at_h;
+  }
+}
+
+TEST_F(node_rules, messages_wait_for_one_load_of_the_content_and_are_answered_in_order) {
+  const std::size_t h = holder();
+  const std::size_t x = net.add({}, 3);
+  const auto [at_x, at_h] = net.connect(x, h);
+  net.deliver(x, at_x, wire::get_manifest{content.id, 0});
+  net.deliver(x, at_x, wire::get_hashes{content.id, piece_index(0), 4});
+  net.run();
+  EXPECT_EQ(net.members[h].loads, 1u);
+  std::vector<std::size_t> kinds;  // of what h sent but its DHT's messages
+  for (const auto& [p, m] : net.members[h].sent)
+    if (!std::holds_alternative<wire::dht_query>(m) &&
+        !std::holds_alternative<wire::dht_nodes>(m) &&
+        !std::holds_alternative<wire::dht_announce>(m) && !std::holds_alternative<wire::dht_ack>(m))
+      kinds.push_back(m.index());
+  const wire::message part = wire::manifest_part{}, bits = wire::bitfield{},
+                      hashes = wire::hashes{};
+  EXPECT_EQ(kinds, (std::vector<std::size_t>{part.index(), bits.index(), hashes.index()}));
+  (void)at_h;
+}
+
+TEST_F(node_rules, a_connection_nobody_uses_is_closed_after_idle_close) {
+  const std::size_t h = holder();
+  const std::size_t x = net.add({}, 3);
+  net.connect(x, h);
+  net.advance(std::chrono::seconds(19));
+  EXPECT_FALSE(has_close(net.members[h], "idle"));
+  net.advance(std::chrono::milliseconds(1250));
+  EXPECT_TRUE(has_close(net.members[h], "idle: neither side needs this connection"));
+}
+
+TEST_F(node_rules, after_a_fetch_a_peer_that_lacks_pieces_keeps_its_connection) {
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
+  const std::size_t x = partial_holder(3);  // fetching too, holding nothing yet
+  net.unreachable.insert(net.members[h].at.str());
+  fetch(f, {net.members[h].at});
+  const auto [at_x, at_f] = net.connect(x, f);
+  net.deliver(x, at_x, wire::get_manifest{content.id, 0});  // x joins f's swarm
+  net.run();
+  net.unreachable.clear();
+  net.advance(std::chrono::milliseconds(1250));  // f redials h and fetches everything
+  ASSERT_EQ(net.members[f].ended.size(), 1u);
+  EXPECT_EQ(net.members[f].ended[0].why.code, errc::ok) << net.members[f].ended[0].why.message;
+  EXPECT_TRUE(has_close(net.members[f], "the fetch is complete"));  // to h
+  // x still gets what f now holds (f may also have dialed h again, for the DHT).
+  ASSERT_TRUE(net.other_end(f, at_f));
+  EXPECT_EQ(net.other_end(f, at_f)->first, x);
+}
+
+TEST_F(node_rules, discovery_with_no_reachable_bootstrap_peer_gives_up_with_the_reason) {
+  node_config cfg;
+  const address boot{"10.9.9.8", 7420};
+  cfg.bootstrap = {boot};
+  const std::size_t f = net.add(cfg, 2);
+  net.unreachable.insert(boot.str());
+  ASSERT_FALSE(net[f].fetch_impossible(from({})));
+  fetch(f, {});
+  net.advance(std::chrono::seconds(60));
+  ASSERT_EQ(net.members[f].ended.size(), 1u);
+  const auto& why = net.members[f].ended[0].why;
+  EXPECT_EQ(why.code, errc::not_found);
+  EXPECT_NE(why.message.find("in 6 DHT lookups: no bootstrap peer has answered (10.9.9.8:7420: "
+                             "connection refused)"),
+            std::string::npos)
+      << why.message;
+}
+
+TEST(node_boundaries, a_fetch_with_no_source_and_no_way_to_find_one_is_impossible) {
+  node n(node_config{}, 1);
+  fetch_request r;
+  r.id = content_id{hash256{{4}}};
+  ASSERT_TRUE(n.fetch_impossible(r));
+  EXPECT_NE(n.fetch_impossible(r)->message.find("give one with --from HOST:PORT"),
+            std::string::npos);
+  r.origin_only = true;
+  r.sources = {address{"10.0.0.1", 7420}};
+  EXPECT_FALSE(n.fetch_impossible(r));
+}
+
+TEST(node_addresses, peer_entries_format_as_inet_ntop_does) {
+  wire::peer_entry e;
+  e.ip = {192, 168, 0, 17};
+  e.port = 7420;
+  EXPECT_EQ(address_of(e).str(), "192.168.0.17:7420");
+  e.ipv6 = true;
+  e.ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(address_of(e).str(), "[2001:db8::1]:7420");
+  e.ip = {};
+  e.ip[15] = 1;
+  EXPECT_EQ(address_of(e).str(), "[::1]:7420");
+  e.ip = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(address_of(e).str(), "[1:0:0:1::1]:7420");  // the longer run is the one shortened
+  e.ip = {0, 1, 0, 2, 0, 0, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7};
+  EXPECT_EQ(address_of(e).str(), "[1:2:0:3:4:5:6:7]:7420");  // a single zero group stays
+}
+
+}  // namespace
+}  // namespace shoal
