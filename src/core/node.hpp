@@ -264,6 +264,8 @@ class node {
     std::uint64_t pieces = 0;
   };
   std::optional<peer_fetch> fetch_of(peer_handle p) const;
+  // The fetch's state in words (fetch::describe), empty if none runs.
+  std::string describe_fetch(time_point now, const content_id& id, bool in_full) const;
   const swarm& swarms() const { return swarm_; }
   const dht::node& dht() const { return dht_; }
   const std::deque<lookup_summary>& recent_lookups() const { return recent_lookups_; }

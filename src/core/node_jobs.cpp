@@ -285,6 +285,11 @@ std::optional<node::peer_fetch> node::fetch_of(peer_handle p) const {
   return peer_fetch{j->f.id(), j->f.peer_in_flight(p), j->f.peer_capacity(p), j->f.peer_pieces(p)};
 }
 
+std::string node::describe_fetch(time_point now, const content_id& id, bool in_full) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? std::string() : it->second.f.describe(now, in_full);
+}
+
 // Ends a job: keeps what was stored, says so in the DHT if it is complete, and closes its
 // connections but those to peers that still lack pieces.
 void node::finish_job(time_point now, const content_id& cid, const error& e) {

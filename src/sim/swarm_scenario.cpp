@@ -4,11 +4,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
+#include <unordered_map>
 
-#include "core/merkle.hpp"
-#include "core/session.hpp"
-#include "core/swarm.hpp"
+#include "core/node.hpp"
 #include "sim/members.hpp"
 #include "sim/world.hpp"
 
@@ -16,9 +14,9 @@ namespace shoal::sim {
 
 namespace {
 
-constexpr duration tick_every = 200ms;
 // What the daemon's sessions offer as their request bound (session_config::max_requests).
-constexpr std::uint16_t peer_max_requests = 256;
+constexpr std::uint16_t peer_max_requests = session_config{}.max_requests;
+constexpr std::uint16_t listen_port = 7420;
 // --progress describes the fetching nodes once this few are left (swarm_progress::stragglers).
 constexpr std::size_t stragglers_shown = 2;
 
@@ -33,17 +31,22 @@ double bytes_per_second(double mbps) {
 
 class swarm_sim {
  public:
-  explicit swarm_sim(const swarm_params& p) : p_(p), w_(p.seed) {
+  explicit swarm_sim(const swarm_params& p)
+      : p_(p), w_(p.seed), content_(make_synthetic_content(w_.rng(), p.size)) {
     report_.params = p;
     p_.fetch.synthetic_blocks = true;
-    make_content();
     const auto span = (p.max_latency - p.min_latency).count();
-    nodes_.resize(p.nodes + 1);
+    members_.resize(p.nodes + 1);
     for (std::size_t i = 0; i <= p.nodes; ++i) {
-      node& n = nodes_[i];
-      n.id = node_id{random_hash(w_.rng())};
-      n.sw = swarm(w_.next());
-      n.latency =
+      member& m = members_[i];
+      node_config cfg;
+      cfg.self = node_id{random_hash(w_.rng())};
+      cfg.max_swarm_peers = p.max_connections;
+      cfg.fetch = p_.fetch;
+      m.entry = entry_for(cfg.self, i);
+      m.at = address_of(m.entry).str();
+      m.n = std::make_unique<node>(std::move(cfg), w_.next());
+      m.latency =
           p.min_latency + duration(span > 0 ? static_cast<duration::rep>(w_.next() % span) : 0);
       double up = p.up_mbps;
       double down = p.down_mbps;
@@ -53,18 +56,22 @@ class swarm_sim {
         down = 4 * up;
       }
       if (i == 0) up = p.origin_up_mbps;
-      n.up = bytes_per_second(up);
-      n.down = bytes_per_second(down);
-      index_[n.id] = i;
+      m.up = bytes_per_second(up);
+      m.down = bytes_per_second(down);
+      by_address_[m.at] = i;
     }
-    nodes_[0].opened = true;
-    nodes_[0].have = piece_set(layout_->piece_count(), true);
-    nodes_[0].finished = true;
+    member& origin = members_[0];
+    origin.opened = true;
+    origin.have = content_.held.have;
+    origin.finished = true;
+    origin.n->handle_held(w_.now(), content_.id, origin.have.size(), true);
     remaining_ = p.nodes;
   }
 
   swarm_report run() {
     const time_point start = w_.now();
+    pump(0);
+    tick(0);
     for (std::size_t i = 1; i <= p_.nodes; ++i)
       w_.at(start + p_.join_gap * static_cast<std::int64_t>(i - 1), [this, i] { begin(i); });
     // Faults strike at a random moment while the transfer runs: between a tenth and three
@@ -85,7 +92,7 @@ class swarm_sim {
       } else if (draw < 0.20) {
         w_.at(sometime(), [this, i] { slow_down(i); });
       } else if (draw < 0.23) {
-        nodes_[i].liar = true;
+        members_[i].liar = true;
         ++report_.liars;
         --remaining_;  // the run does not wait for liars
       }
@@ -101,332 +108,301 @@ class swarm_sim {
   }
 
  private:
-  struct link {  // one connection: node a dialed node b
+  // One connection: member a dialed member b. Each side knows it by its own handle.
+  struct conn {
     std::size_t a = 0, b = 0;
-    bool open = false;
-    bool closed = false;
-    // Per side (a, b): it hung up (and forgot the connection); it noted the peer's interest in
-    // the content (note_interest), so later messages need not ask its swarm again.
-    bool hung_up[2] = {false, false};
-    bool interest[2] = {false, false};
-    bool attached[2] = {false, false};  // in the side's fetch (as node::attached)
-    std::deque<wire::block_ref> queued_at_a, queued_at_b;  // requests each side will serve
+    peer_handle pa, pb;
+    bool open = false;                  // both sides were told it is established
+    bool gone[2] = {false, false};      // the side has forgotten it (handle_closed)
+    std::deque<wire::block> queued[2];  // blocks waiting at each side's upload
     int side(std::size_t me) const { return me == a ? 0 : 1; }
+    std::size_t other(std::size_t me) const { return me == a ? b : a; }
+    peer_handle handle(std::size_t me) const { return me == a ? pa : pb; }
   };
-  struct node {
-    node_id id;
+  struct member {
+    std::unique_ptr<node> n;
+    wire::peer_entry entry;
+    std::string at;
     duration latency{};
     double up = 0, down = 0;  // bytes per second
     bool alive = true;
-    bool liar = false;                 // every block it sends is forged
-    std::set<std::size_t> cut_off;     // nodes it cut off for a bad block: never dialed again
-    std::set<std::size_t> full_peers;  // nodes that hung up on it, full: never dialed again
-    bool opened = false;               // holds the manifest and piece layer, so it serves them
+    bool liar = false;    // every block it sends is forged
+    bool opened = false;  // its store holds the manifest and piece layer
+    bool fetching = false;
     bool finished = false;
     piece_set have;
-    std::unique_ptr<fetch> f;
-    swarm sw;
-    std::set<std::uint64_t> links;     // its connections, open or opening
-    std::set<std::uint64_t> attached;  // the ones its fetch uses
-    std::deque<std::uint64_t> ready;   // connections with requests queued here, in turn
-    bool sending = false;              // the upload is busy with a block
-    time_point down_free{};            // when the download is free of queued blocks
+    std::unordered_map<peer_handle, std::uint64_t> conns;  // its connections, by its handles
+    std::deque<std::uint64_t> ready;  // connections with blocks queued at its upload, in turn
+    bool sending = false;             // the upload is busy with a block
+    time_point down_free{};           // when the download is free of queued blocks
     std::optional<time_point> done_at;
+    std::uint64_t duplicate_blocks = 0;
   };
-
-  // --- content --------------------------------------------------------------------------
-
-  void make_content() {
-    const std::uint64_t pieces = merkle::piece_count(p_.size);
-    piece_hashes_.resize(pieces);
-    for (auto& h : piece_hashes_) h = random_hash(w_.rng());
-    crypto::sha256_hasher hasher;
-    manifest m;
-    m.kind = root_kind::file;
-    manifest_entry e;
-    e.size = p_.size;
-    e.root = merkle::root_from_pieces(hasher, piece_hashes_, p_.size);
-    m.entries.push_back(e);
-    manifest_bytes_ = encode(m);
-    id_ = content_id::of_manifest(manifest_bytes_);
-    layout_.emplace(m);
-  }
 
   double bound_seconds(bool survivors_only) const {
     const double f = static_cast<double>(p_.size);
-    double up_sum = nodes_[0].up;
+    double up_sum = members_[0].up;
     double d_min = 1e300;
     std::size_t n = 0;
-    for (std::size_t i = 1; i < nodes_.size(); ++i) {
-      if (survivors_only && (!nodes_[i].alive || nodes_[i].liar)) continue;
-      up_sum += nodes_[i].up;
-      d_min = std::min(d_min, nodes_[i].down);
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      if (survivors_only && (!members_[i].alive || members_[i].liar)) continue;
+      up_sum += members_[i].up;
+      d_min = std::min(d_min, members_[i].down);
       ++n;
     }
-    return std::max({f / nodes_[0].up, f / d_min, static_cast<double>(n) * f / up_sum});
+    return std::max({f / members_[0].up, f / d_min, static_cast<double>(n) * f / up_sum});
   }
-
-  // --- connections ------------------------------------------------------------------------
 
   duration one_way(std::size_t a, std::size_t b) const {
-    return nodes_[a].latency + nodes_[b].latency;
+    return members_[a].latency + members_[b].latency;
   }
-  static peer_handle handle(std::uint64_t l) { return peer_handle(l); }
-  link& lk(std::uint64_t id) { return links_[id - 1]; }
-  std::size_t other(const link& l, std::size_t me) const { return l.a == me ? l.b : l.a; }
-  bool connected(std::size_t a, std::size_t b) const {
-    return pairs_.contains({std::min(a, b), std::max(a, b)});
-  }
-
-  // Node a dials node b. Both dialing at once is one connection here (the daemon closes the
-  // second; core/swarm does not model it).
-  void dial(std::size_t a, std::size_t b) {
-    if (a == b || connected(a, b) || !nodes_[a].alive) return;
-    links_.emplace_back();
-    const std::uint64_t id = links_.size();  // from 1: a peer handle is never 0
-    link& l = links_.back();
-    l.a = a;
-    l.b = b;
-    pairs_[{std::min(a, b), std::max(a, b)}] = id;
-    nodes_[a].links.insert(id);
-    ++report_.connections;
-    w_.trace("dial", a, b);
-    // TCP's handshake, then TLS 1.3's: two round trips before the hellos cross.
-    w_.after(one_way(a, b) * 4, [this, id] { established(id); });
+  conn& cn(std::uint64_t c) { return conns_[c]; }
+  std::optional<std::uint64_t> conn_of(std::size_t me, peer_handle p) const {
+    auto it = members_[me].conns.find(p);
+    if (it == members_[me].conns.end()) return std::nullopt;
+    return it->second;
   }
 
-  void established(std::uint64_t id) {
-    link& l = lk(id);
-    if (l.closed) return;
-    if (!nodes_[l.b].alive) return close_link(id);
-    l.open = true;
-    nodes_[l.b].links.insert(id);
-    w_.trace("open", l.a, l.b);
-    for (std::size_t me : {l.a, l.b}) {
-      node& n = nodes_[me];
-      const std::size_t them = other(l, me);
-      n.sw.handle_peer_added(handle(id), entry_for(nodes_[them].id, them), true);
-      // The dialer's fetch uses its connection at once; the acceptor's once the peer speaks of
-      // the content (note_interest).
-      if (me == l.a && n.f && !n.finished) attach(me, id);
+  // --- the nodes' actions ------------------------------------------------------------------
+
+  // Carries out what member `me`'s node asks for until it asks nothing more.
+  void pump(std::size_t me) {
+    member& m = members_[me];
+    while (m.alive) {
+      auto a = m.n->poll_action();
+      if (!a) return;
+      const time_point now = w_.now();
+      if (auto* d = std::get_if<node_actions::dial>(&*a)) {
+        dial(me, d->peer, d->to.str());
+      } else if (auto* s = std::get_if<node_actions::send>(&*a)) {
+        send(me, s->peer, std::move(s->msg));
+      } else if (auto* c = std::get_if<node_actions::close>(&*a)) {
+        if (c->code == wire::reason::overloaded) ++report_.refused_full;
+        if (c->code == wire::reason::bad_block) note_cut_off(me, c->peer, c->text);
+        hang_up(me, c->peer, c->code, c->text);
+      } else if (auto* l = std::get_if<node_actions::load_content>(&*a)) {
+        std::optional<held_content> h;
+        if (m.opened && l->id == content_.id) {
+          h = content_.held;
+          h->have = m.have;
+        }
+        m.n->handle_content_loaded(now, l->id, std::move(h));
+      } else if (auto* o = std::get_if<node_actions::open_content>(&*a)) {
+        m.opened = true;
+        m.have = piece_set(content_.held.layout.piece_count());
+        m.n->handle_opened(now, o->id, m.n->fetch_seq(o->id), m.have);
+      } else if (auto* wp = std::get_if<node_actions::write_piece>(&*a)) {
+        m.have.insert(wp->piece);  // storage is simulated: written at once
+        m.n->handle_piece_written(now, wp->id, m.n->fetch_seq(wp->id), wp->piece, {});
+      } else if (auto* e = std::get_if<node_actions::fetch_ended>(&*a)) {
+        ended(me, *e);
+      }  // log, read_piece (synthetic blocks are never read), piece_stored: nothing to do
     }
-    pump(l.a);
-    pump(l.b);
   }
 
-  void attach(std::size_t me, std::uint64_t id) {
-    node& n = nodes_[me];
-    if (!n.f || n.finished || !n.attached.insert(id).second) return;
-    lk(id).attached[lk(id).side(me)] = true;
-    n.f->handle_peer_added(w_.now(), handle(id), peer_max_requests);
-    announce_to(me, id);
-    note_interest(me, id);
+  void ended(std::size_t me, const node_actions::fetch_ended& e) {
+    member& m = members_[me];
+    m.fetching = false;
+    if (e.why.code != errc::ok) {
+      report_.violations.push_back("node " + std::to_string(me) + " failed: " + e.why.message);
+      return;
+    }
+    m.finished = true;
+    m.done_at = w_.now();
+    m.duplicate_blocks = e.report.duplicate_blocks;
+    if (!m.liar) --remaining_;
+    w_.trace("done", me, 0);
   }
 
-  // As the daemon does: a fetch tells each peer it uses what it holds once the store is open.
-  void announce_to(std::size_t me, std::uint64_t id) {
-    const node& n = nodes_[me];
-    if (n.opened) send(me, id, {wire::bitfield{id_, n.have.size(), n.have.bytes()}});
+  void note_cut_off(std::size_t me, peer_handle p, const std::string& text) {
+    auto c = conn_of(me, p);
+    if (!c) return;
+    const std::size_t them = cn(*c).other(me);
+    if (members_[them].liar)
+      ++report_.liars_cut_off;
+    else
+      report_.violations.push_back("node " + std::to_string(me) + " cut off honest node " +
+                                   std::to_string(them) + ": " + text);
   }
 
-  // The connection is gone for both sides (a side that hung up has forgotten it already).
-  void close_link(std::uint64_t id) {
-    link& l = lk(id);
-    if (l.closed) return;
-    l.closed = true;
-    pairs_.erase({std::min(l.a, l.b), std::max(l.a, l.b)});
-    for (std::size_t me : {l.a, l.b})
-      if (forget_link(me, id)) pump(me);
+  // --- connections ---------------------------------------------------------------------------
+
+  // Member `me` dials `to` as handle `p`: TCP's handshake, then TLS 1.3's, two round trips
+  // before the hellos cross. Nobody there (or a dead member): refused after one round trip.
+  void dial(std::size_t me, peer_handle p, const std::string& to) {
+    auto target = by_address_.find(to);
+    ++report_.connections;
+    const std::uint64_t c = conns_.size();
+    conns_.push_back(conn{});
+    conn& k = conns_.back();
+    k.a = me;
+    k.pa = p;
+    k.b = target == by_address_.end() ? me : target->second;
+    members_[me].conns[p] = c;
+    w_.trace("dial", me, k.b);
+    if (target == by_address_.end() || target->second == me) {
+      return w_.after(2 * members_[me].latency, [this, c] { refused(c, "nobody listens there"); });
+    }
+    w_.after(one_way(k.a, k.b) * 4, [this, c] { established(c); });
   }
 
-  // `me` forgets the connection: its swarm and fetch drop the peer. False if it had already.
-  bool forget_link(std::size_t me, std::uint64_t id) {
-    node& n = nodes_[me];
-    if (!n.links.erase(id) || !n.alive) return false;
-    n.sw.handle_peer_removed(handle(id));
-    lk(id).attached[lk(id).side(me)] = false;
-    if (n.attached.erase(id) && n.f) n.f->handle_peer_removed(w_.now(), handle(id));
-    return true;
+  void refused(std::uint64_t c, const std::string& why) {
+    conn& k = cn(c);
+    if (k.gone[0] || !members_[k.a].alive) return;
+    node& n = *members_[k.a].n;
+    n.handle_dial_failed(w_.now(), k.pa, false, why);
+    forget(k.a, c);
+    pump(k.a);
   }
 
-  // `me` closes the connection (or dies): the other side learns it one latency later.
-  void hang_up(std::size_t me, std::uint64_t id) {
-    link& l = lk(id);
-    if (l.closed) return;
-    l.hung_up[l.side(me)] = true;
-    forget_link(me, id);
-    w_.after(one_way(l.a, l.b), [this, id] { close_link(id); });
+  void established(std::uint64_t c) {
+    conn& k = cn(c);
+    if (k.gone[0] || !members_[k.a].alive) return;
+    if (!members_[k.b].alive) return refused(c, "connection refused");
+    member& acceptor = members_[k.b];
+    k.pb = acceptor.n->handle_accepted(w_.now(), members_[k.a].at);
+    acceptor.conns[k.pb] = c;
+    k.open = true;
+    w_.trace("open", k.a, k.b);
+    const time_point now = w_.now();
+    for (std::size_t me : {k.a, k.b}) {
+      const std::size_t them = k.other(me);
+      wire::peer_entry ip = members_[them].entry;
+      ip.port = 0;
+      members_[me].n->handle_authenticated(
+          now, k.handle(me), authenticated_peer{members_[them].entry.node, "n", ip});
+    }
+    for (std::size_t me : {k.a, k.b})
+      members_[me].n->handle_session_event(
+          now, k.handle(me),
+          session_events::established{1, peer_max_requests, listen_port, "shoal-sim"});
+    pump(k.a);
+    pump(k.b);
   }
 
-  // --- messages -----------------------------------------------------------------------------
+  // `me` forgets the connection: what waits at its upload for it goes.
+  void forget(std::size_t me, std::uint64_t c) {
+    conn& k = cn(c);
+    const int s = k.side(me);
+    if (k.gone[s]) return;
+    k.gone[s] = true;
+    k.queued[s].clear();
+    members_[me].conns.erase(k.handle(me));
+    members_[me].n->handle_closed(w_.now(), k.handle(me));
+  }
 
-  void send(std::size_t from, std::uint64_t id, std::vector<wire::message> msgs) {
-    link& l = lk(id);
-    if (!l.open || l.closed) return;
-    const std::size_t to = other(l, from);
-    w_.after(one_way(from, to), [this, id, to, msgs = std::move(msgs)]() mutable {
-      for (auto& m : msgs) deliver(to, id, std::move(m));
+  // `me` closes the connection with a goodbye (or, not yet open, drops it): the other side
+  // learns it one latency later.
+  void hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text) {
+    auto c = conn_of(me, p);
+    if (!c) return;
+    conn& k = cn(*c);
+    const std::uint64_t id = *c;
+    if (k.open)
+      members_[me].n->handle_session_event(w_.now(), p, session_events::closed{code, text, false});
+    forget(me, id);
+    if (!k.open) return;
+    const std::size_t them = k.other(me);
+    w_.after(one_way(k.a, k.b), [this, id, them, code, text] {
+      told_closed(id, them, session_events::closed{code, text, true});
     });
   }
 
-  void deliver(std::size_t me, std::uint64_t id, wire::message msg) {
-    link& l = lk(id);
-    if (l.closed || !nodes_[me].alive || l.hung_up[l.side(me)]) return;
-    node& n = nodes_[me];
-    const time_point now = w_.now();
-    const peer_handle p = handle(id);
-    fetch* f = nullptr;
-    std::vector<wire::message> out;
-    // As the daemon's useful(): a message about the content makes the peer a member of its swarm
-    // here (and of our fetch), whatever the answer.
-    if (std::holds_alternative<wire::get_manifest>(msg) ||
-        std::holds_alternative<wire::get_hashes>(msg) ||
-        std::holds_alternative<wire::request>(msg) || std::holds_alternative<wire::peers>(msg) ||
-        std::holds_alternative<wire::bitfield>(msg) || std::holds_alternative<wire::have>(msg))
-      note_interest(me, id);
-    f = n.f && !n.finished && l.attached[l.side(me)] ? n.f.get() : nullptr;
-    if (auto* g = std::get_if<wire::get_manifest>(&msg)) {
-      if (!n.opened) {
-        out.push_back(wire::reject{wire::request_kind::manifest,
-                                   {g->content, piece_index(g->offset), 0},
-                                   wire::reason::not_found,
-                                   "no such content"});
-      } else {
-        const std::uint64_t off = std::min<std::uint64_t>(g->offset, manifest_bytes_.size());
-        const std::size_t len =
-            std::min<std::size_t>(wire::max_manifest_chunk, manifest_bytes_.size() - off);
-        wire::manifest_part part{id_, manifest_bytes_.size(), off, {}};
-        part.data.assign(manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(off),
-                         manifest_bytes_.begin() + static_cast<std::ptrdiff_t>(off + len));
-        out.push_back(std::move(part));
-        if (off + len == manifest_bytes_.size())
-          out.push_back(wire::bitfield{id_, n.have.size(), n.have.bytes()});
-      }
-    } else if (auto* gh = std::get_if<wire::get_hashes>(&msg); gh && n.opened) {
-      wire::hashes h{id_, gh->first, {}};
-      h.pieces.assign(
-          piece_hashes_.begin() + static_cast<std::ptrdiff_t>(gh->first.value),
-          piece_hashes_.begin() + static_cast<std::ptrdiff_t>(gh->first.value + gh->count));
-      out.push_back(std::move(h));
-    } else if (auto* r = std::get_if<wire::request>(&msg)) {
-      const block_answer a = answer_block(n.sw, p, r->ref, n.opened ? &*layout_ : nullptr,
-                                          n.opened ? &n.have : nullptr);
-      if (const auto* no = std::get_if<block_answers::refuse>(&a)) {
-        if (no->reject.code == wire::reason::elsewhere) ++report_.elsewhere;
-        out.push_back(no->reject);
-      } else if (const auto* bad = std::get_if<block_answers::violation>(&a)) {
-        report_.violations.push_back("node " + std::to_string(me) +
-                                     " was asked wrongly: " + bad->text);
-      } else {
-        queue_block(me, id, r->ref);
-      }
-    } else if (auto* c = std::get_if<wire::cancel>(&msg)) {
-      auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
-      if (auto pos = std::find(q.begin(), q.end(), c->ref); pos != q.end()) q.erase(pos);
-    } else if (auto* b = std::get_if<wire::bitfield>(&msg)) {
-      n.sw.handle_bitfield(p, *b, layout_->piece_count());
-      if (f) f->handle_bitfield(now, p, *b);
-      if (me == 0) note_first_copy();
-    } else if (auto* h = std::get_if<wire::have>(&msg)) {
-      n.sw.handle_have(p, *h, layout_->piece_count());
-      if (f) f->handle_have(now, p, *h);
-      if (me == 0) note_first_copy();
-    } else if (auto* ps = std::get_if<wire::peers>(&msg)) {
-      learn_peers(me, *ps);
-    } else if (auto* mp = std::get_if<wire::manifest_part>(&msg)) {
-      if (f) f->handle_manifest_part(now, p, *mp);
-    } else if (auto* hs = std::get_if<wire::hashes>(&msg)) {
-      if (f) f->handle_hashes(now, p, *hs);
-    } else if (auto* rj = std::get_if<wire::reject>(&msg)) {
-      if (f) f->handle_reject(now, p, *rj);
-    } else if (auto* bl = std::get_if<wire::block>(&msg)) {
-      w_.trace("block", me, (bl->ref.piece.value << 8) | bl->ref.block);
-      if (f) {
-        const bool liar = nodes_[other(l, me)].liar;
-        const std::uint64_t before = liar ? f->bytes_from(p) : 0;
-        f->handle_block(now, p, *bl);
-        if (liar && f->bytes_from(p) > before)
-          report_.violations.push_back("node " + std::to_string(me) +
-                                       " accepted a forged block from a liar");
-      }
+  void told_closed(std::uint64_t c, std::size_t me, session_events::closed why) {
+    conn& k = cn(c);
+    if (k.gone[k.side(me)] || !members_[me].alive) return;
+    members_[me].n->handle_session_event(w_.now(), k.handle(me), std::move(why));
+    forget(me, c);
+    pump(me);
+  }
+
+  // --- messages ------------------------------------------------------------------------------
+
+  void send(std::size_t me, peer_handle p, wire::message msg) {
+    auto c = conn_of(me, p);
+    if (!c) return;
+    conn& k = cn(*c);
+    if (!k.open) return;
+    if (auto* r = std::get_if<wire::reject>(&msg); r && r->code == wire::reason::elsewhere)
+      ++report_.elsewhere;
+    if (auto* b = std::get_if<wire::block>(&msg)) {
+      if (members_[me].liar) b->proof[0].bytes[1] ^= 1;
+      return queue_block(me, *c, std::move(*b));
     }
-    if (!out.empty()) send(me, id, std::move(out));
+    const std::uint64_t id = *c;
+    const std::size_t to = k.other(me);
+    w_.after(one_way(me, to), [this, id, to, msg = std::move(msg)]() mutable {
+      deliver(to, id, std::move(msg));
+    });
+  }
+
+  void deliver(std::size_t me, std::uint64_t c, wire::message msg) {
+    conn& k = cn(c);
+    member& m = members_[me];
+    if (k.gone[k.side(me)] || !m.alive) return;
+    if (auto* x = std::get_if<wire::cancel>(&msg)) {
+      // The session drops a block the peer cancelled before it was sent.
+      auto& q = k.queued[k.side(me)];
+      if (auto pos = std::find_if(q.begin(), q.end(), [&](const auto& b) { return b.ref == x->ref; });
+          pos != q.end())
+        q.erase(pos);
+      return;
+    }
+    const bool announce =
+        std::holds_alternative<wire::bitfield>(msg) || std::holds_alternative<wire::have>(msg);
+    std::visit(
+        [&](auto&& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_constructible_v<session_event, T>)
+            m.n->handle_session_event(w_.now(), k.handle(me), session_event(std::move(x)));
+        },
+        std::move(msg));
+    if (announce && me == 0) note_first_copy();
     pump(me);
   }
 
   // The first time the origin hears that every piece is held by some node: what it had sent by
   // then is the first copy's cost.
   void note_first_copy() {
-    if (report_.first_copy_seconds > 0 || nodes_[0].sw.only_here(id_) != 0) return;
+    if (report_.first_copy_seconds > 0 || members_[0].n->swarms().only_here(content_.id) != 0)
+      return;
     report_.first_copy_seconds = seconds(w_.now() - time_point{});
     report_.first_copy_copies =
         static_cast<double>(report_.origin_bytes) / static_cast<double>(p_.size);
   }
 
-  // A message about the content arrived: the peer takes part in its swarm (core/swarm).
-  void note_interest(std::size_t me, std::uint64_t id) {
-    node& n = nodes_[me];
-    link& l = lk(id);
-    if (l.interest[l.side(me)] || (!n.opened && (!n.f || n.finished))) return;
-    // As the daemon does: a fetching node whose swarm is full hangs up on a peer that dialed it
-    // (goodbye(overloaded); core/swarm.hpp, max_fetch_members).
-    if (l.b == me && n.f && !n.finished && n.sw.full(id_)) {
-      ++report_.refused_full;
-      nodes_[l.a].full_peers.insert(me);  // told so: it does not dial this node again
-      return hang_up(me, id);
-    }
-    l.interest[l.side(me)] = true;
-    if (n.f && !n.finished) attach(me, id);
-    if (!n.sw.handle_interest(handle(id), id_, true)) return;
-    while (auto t = n.sw.poll_tell()) send(me, t->to.value, {std::move(t->msg)});
-  }
+  // --- the upload and download ---------------------------------------------------------------
 
-  void learn_peers(std::size_t me, const wire::peers& msg) {
-    node& n = nodes_[me];
-    if (!n.f || n.finished) return;
-    for (const auto& e : msg.entries) {
-      if (n.links.size() >= p_.max_connections) break;
-      auto it = index_.find(e.node);
-      if (it != index_.end() && !n.cut_off.contains(it->second) &&
-          !n.full_peers.contains(it->second))
-        dial(me, it->second);
-    }
-  }
-
-  // --- the upload and download ----------------------------------------------------------------
-
-  void queue_block(std::size_t me, std::uint64_t id, const wire::block_ref& ref) {
-    link& l = lk(id);
-    auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
-    q.push_back(ref);
-    if (q.size() == 1) nodes_[me].ready.push_back(id);
+  void queue_block(std::size_t me, std::uint64_t c, wire::block b) {
+    auto& q = cn(c).queued[cn(c).side(me)];
+    q.push_back(std::move(b));
+    if (q.size() == 1) members_[me].ready.push_back(c);
     upload(me);
   }
 
-  // The upload sends one block at a time, from the connections with requests queued, in turn.
+  // The upload sends one block at a time, from the connections with blocks queued, in turn.
   void upload(std::size_t me) {
-    node& n = nodes_[me];
-    while (!n.sending && n.alive && !n.ready.empty()) {
-      const std::uint64_t id = n.ready.front();
-      n.ready.pop_front();
-      link& l = lk(id);
-      if (l.closed) continue;
-      auto& q = l.a == me ? l.queued_at_a : l.queued_at_b;
-      if (q.empty()) continue;
-      const wire::block_ref ref = q.front();
+    member& m = members_[me];
+    while (!m.sending && m.alive && !m.ready.empty()) {
+      const std::uint64_t c = m.ready.front();
+      m.ready.pop_front();
+      conn& k = cn(c);
+      auto& q = k.queued[k.side(me)];
+      if (k.gone[k.side(me)] || q.empty()) continue;
+      wire::block b = std::move(q.front());
       q.pop_front();
-      if (!q.empty()) n.ready.push_back(id);
-      const std::uint64_t bytes = layout_->locate(ref.piece).length;  // piece length
+      if (!q.empty()) m.ready.push_back(c);
+      const std::uint64_t piece = content_.held.layout.locate(b.ref.piece).length;
       const std::uint64_t len = std::min<std::uint64_t>(
-          merkle::block_size, bytes - std::uint64_t{ref.block} * merkle::block_size);
-      n.sending = true;
+          merkle::block_size, piece - std::uint64_t{b.ref.block} * merkle::block_size);
+      m.sending = true;
       report_.block_bytes += len;
       if (me == 0) report_.origin_bytes += len;
       const auto took = std::chrono::duration_cast<duration>(
-          std::chrono::duration<double>(static_cast<double>(len) / n.up));
-      w_.after(took, [this, me, id, ref, len] {
-        nodes_[me].sending = false;
-        in_flight(me, id, ref, len);
+          std::chrono::duration<double>(static_cast<double>(len) / m.up));
+      w_.after(took, [this, me, c, b = std::move(b), len]() mutable {
+        members_[me].sending = false;
+        in_flight(me, c, std::move(b), len);
         upload(me);
       });
     }
@@ -434,109 +410,89 @@ class swarm_sim {
 
   // The block crossed `me`'s upload: it arrives one latency later and queues for the receiver's
   // download (computed now, in the order blocks leave their senders: one event per block).
-  void in_flight(std::size_t me, std::uint64_t id, const wire::block_ref& ref, std::uint64_t len) {
-    link& l = lk(id);
-    if (l.closed || !nodes_[me].alive) return;
-    const std::size_t to = other(l, me);
-    node& r = nodes_[to];
+  void in_flight(std::size_t me, std::uint64_t c, wire::block b, std::uint64_t len) {
+    conn& k = cn(c);
+    if (k.gone[k.side(me)] || !members_[me].alive) return;
+    const std::size_t to = k.other(me);
+    member& r = members_[to];
     const auto took = std::chrono::duration_cast<duration>(
         std::chrono::duration<double>(static_cast<double>(len) / r.down));
     r.down_free = std::max(r.down_free, w_.now() + one_way(me, to)) + took;
-    const bool forged = nodes_[me].liar;
-    w_.at(r.down_free, [this, id, to, ref, forged] {
-      wire::block b;
-      b.ref = ref;
-      b.proof[0] = synthetic_tag(piece_hashes_[ref.piece.value], ref.block);
-      if (forged) b.proof[0].bytes[1] ^= 1;
-      deliver(to, id, std::move(b));
+    w_.at(r.down_free, [this, c, to, b = std::move(b)]() mutable {
+      w_.trace("block", to, (b.ref.piece.value << 8) | b.ref.block);
+      const conn& kk = cn(c);
+      const bool liar = members_[kk.other(to)].liar;
+      const std::uint64_t before = liar ? bytes_from(to, kk.other(to)) : 0;
+      deliver(to, c, std::move(b));
+      if (liar && bytes_from(to, kk.other(to)) > before)
+        report_.violations.push_back("node " + std::to_string(to) +
+                                     " accepted a forged block from a liar");
     });
   }
 
-  // --- the fetches ----------------------------------------------------------------------------
+  // Verified bytes member `me`'s fetch took from member `from`.
+  std::uint64_t bytes_from(std::size_t me, std::size_t from) {
+    if (!members_[me].alive) return 0;
+    auto r = members_[me].n->report(w_.now(), content_.id);
+    if (!r) return 0;
+    auto it = r->from.find(members_[from].at);
+    return it == r->from.end() ? 0 : it->second;
+  }
 
+  // --- the fetches ---------------------------------------------------------------------------
+
+  // As `shoal get ID --from ORIGIN` does.
   void begin(std::size_t i) {
-    node& n = nodes_[i];
-    if (!n.alive) return;
-    n.f = std::make_unique<fetch>(id_, p_.fetch, w_.next());
-    dial(i, 0);
+    member& m = members_[i];
+    if (!m.alive) return;
+    m.fetching = true;
+    fetch_request r;
+    r.id = content_.id;
+    r.name = "content";
+    r.sources = {address_of(members_[0].entry)};
+    m.n->start_fetch(w_.now(), std::move(r));
+    pump(i);
     tick(i);
   }
 
   void tick(std::size_t i) {
-    node& n = nodes_[i];
-    if (!n.alive || n.finished) return;
-    n.f->handle_tick(w_.now());
+    member& m = members_[i];
+    if (!m.alive) return;
+    m.n->handle_tick(w_.now());
     pump(i);
-    w_.after(tick_every, [this, i] { tick(i); });
-  }
-
-  void pump(std::size_t me) {
-    node& n = nodes_[me];
-    if (!n.f || !n.alive) return;
-    std::map<std::uint64_t, std::vector<wire::message>> out;
-    while (auto a = n.f->poll_action()) {
-      const time_point now = w_.now();
-      if (auto* s = std::get_if<fetch_actions::send>(&*a)) {
-        out[s->peer.value].push_back(std::move(s->msg));
-      } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
-        n.attached.erase(d->peer.value);
-        lk(d->peer.value).attached[lk(d->peer.value).side(me)] = false;
-        const std::size_t them = other(lk(d->peer.value), me);
-        if (d->code == wire::reason::bad_block) n.cut_off.insert(them);  // as the daemon's job
-        if (nodes_[them].liar && d->code == wire::reason::bad_block)
-          ++report_.liars_cut_off;
-        else
-          report_.violations.push_back("node " + std::to_string(me) + " cut off honest node " +
-                                       std::to_string(them) + ": " + d->text);
-        hang_up(me, d->peer.value);
-      } else if (std::holds_alternative<fetch_actions::open_content>(*a)) {
-        n.opened = true;
-        n.have = piece_set(layout_->piece_count());
-        for (std::uint64_t id : n.attached) announce_to(me, id);
-        n.f->handle_opened(now, n.have);
-      } else if (auto* wp = std::get_if<fetch_actions::write_piece>(&*a)) {
-        n.f->handle_piece_written(now, wp->piece, {});
-      } else if (auto* st = std::get_if<fetch_actions::piece_stored>(&*a)) {
-        n.have.insert(st->piece);
-        for (peer_handle q : n.sw.members(id_)) out[q.value].push_back(wire::have{id_, st->piece});
-      } else if (std::holds_alternative<fetch_actions::finished>(*a)) {
-        n.finished = true;
-        n.done_at = now;
-        n.attached.clear();
-        if (!n.liar) --remaining_;
-        w_.trace("done", me, 0);
-      } else if (auto* fl = std::get_if<fetch_actions::failed>(&*a)) {
-        report_.violations.push_back("node " + std::to_string(me) + " failed: " + fl->why.message);
-      }
-    }
-    for (auto& [id, msgs] : out) send(me, id, std::move(msgs));
+    w_.after(m.n->cfg().tick_interval, [this, i] { tick(i); });
   }
 
   // Killed (its peers see each connection reset one latency later) or powered off (they hear
   // nothing, and close the connection when their session's idle timeout passes).
   void crash(std::size_t i, bool powered_off) {
-    node& n = nodes_[i];
-    if (!n.alive) return;
-    n.alive = false;
+    member& m = members_[i];
+    if (!m.alive) return;
+    m.alive = false;
     ++report_.crashed;
-    if (!n.finished && !n.liar) --remaining_;
+    if (!m.finished && !m.liar) --remaining_;
     w_.trace(powered_off ? "power off" : "kill", i, 0);
-    const std::set<std::uint64_t> links = n.links;
-    for (std::uint64_t id : links) {
-      const duration noticed =
-          powered_off ? session_config{}.idle_timeout : one_way(lk(id).a, lk(id).b);
-      w_.after(noticed, [this, id] { close_link(id); });
+    for (const auto& [p, c] : m.conns) {
+      conn& k = cn(c);
+      k.gone[k.side(i)] = true;
+      k.queued[k.side(i)].clear();
+      if (!k.open) continue;
+      const std::size_t them = k.other(i);
+      const duration noticed = powered_off ? session_config{}.idle_timeout : one_way(k.a, k.b);
+      session_events::closed why =
+          powered_off ? session_events::closed{wire::reason::timeout, "the peer went silent", false}
+                      : session_events::closed{wire::reason::none, "connection reset", true};
+      w_.after(noticed, [this, c, them, why] { told_closed(c, them, why); });
     }
-    n.links.clear();
-    n.f.reset();
+    m.conns.clear();
   }
 
   // Its link degrades: a tenth of its upload and download from now on.
   void slow_down(std::size_t i) {
-    node& n = nodes_[i];
-    if (!n.alive) return;
-    n.up /= 10;
-    n.down /= 10;
+    member& m = members_[i];
+    if (!m.alive) return;
+    m.up /= 10;
+    m.down /= 10;
     ++report_.slowed;
     w_.trace("slow", i, 0);
   }
@@ -546,27 +502,27 @@ class swarm_sim {
     g.seconds = seconds(w_.now() - time_point{});
     std::uint64_t held = 0, needed = 0, queued = 0, live = 0, busy = 0;
     std::optional<std::size_t> slowest;
-    for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      const node& n = nodes_[i];
-      if (!n.alive) continue;
+    const std::uint64_t pieces = content_.held.layout.piece_count();
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (!m.alive) continue;
       std::uint64_t q = 0;
-      for (std::uint64_t id : n.links) {
-        const link& l = lk(id);
-        q += (l.a == i ? l.queued_at_a : l.queued_at_b).size();
-      }
+      for (const auto& [p, c] : m.conns) q += conns_[c].queued[conns_[c].side(i)].size();
       if (i == 0) {
         g.origin_queued = q;
         continue;
       }
       ++live;
       queued += q;
-      busy += n.sending ? 1 : 0;
-      if (n.finished) ++g.finished;
-      if (n.liar) continue;
-      if (!n.finished && n.f && (!slowest || n.have.count() < nodes_[*slowest].have.count()))
+      busy += m.sending ? 1 : 0;
+      if (m.finished) ++g.finished;
+      if (m.liar) continue;
+      const std::uint64_t count = m.opened ? m.have.count() : 0;
+      if (!m.finished && m.fetching &&
+          (!slowest || count < (members_[*slowest].opened ? members_[*slowest].have.count() : 0)))
         slowest = i;
-      held += n.have.count();
-      needed += layout_->piece_count();
+      held += count;
+      needed += pieces;
     }
     g.held = needed > 0 ? static_cast<double>(held) / static_cast<double>(needed) : 0;
     g.uploading = live > 0 ? static_cast<double>(busy) / static_cast<double>(live) : 0;
@@ -575,39 +531,34 @@ class swarm_sim {
     g.events = w_.events_run();
     if (remaining_ <= stragglers_shown) g.stragglers = describe_stragglers();
     if (slowest)
-      g.slowest =
-          "node " + std::to_string(*slowest) + ": " + nodes_[*slowest].f->describe(w_.now(), false);
+      g.slowest = "node " + std::to_string(*slowest) + ": " +
+                  members_[*slowest].n->describe_fetch(w_.now(), content_.id, false);
     p_.on_progress(g);
     if (remaining_ > 0) w_.after(p_.progress_every, [this] { progress(); });
   }
 
   // Why the last nodes wait: each one's fetch, and per connection the peer's side of it (does it
-  // hold the content, how many requests from us wait at its upload, which pieces it counts as
-  // being sent, against swarm::max_pieces_sending).
+  // hold the content, how many of our blocks wait at its upload, which pieces it counts as being
+  // sent, against swarm::max_pieces_sending).
   std::string describe_stragglers() const {
     std::string s;
-    for (std::size_t i = 1; i < nodes_.size(); ++i) {
-      const node& n = nodes_[i];
-      if (!n.alive || n.liar || n.finished || !n.f) continue;
-      s += "node " + std::to_string(i) + ": " + n.f->describe(w_.now());
-      for (std::uint64_t id : n.links) {
-        const link& l = links_[id - 1];
-        const std::size_t j = other(l, i);
-        const node& m = nodes_[j];
-        s += "  link " + std::to_string(id) + " to node " + std::to_string(j) +
-             (l.open ? "" : " (opening)") + (m.finished ? " (finished)" : "") +
-             (l.attached[l.side(i)] ? "" : " (not in our fetch)") + ": " +
-             std::to_string((l.a == j ? l.queued_at_a : l.queued_at_b).size()) +
-             " of our requests queued there";
-        if (m.have.size() && m.have.complete()) {
-          const auto sending = m.sw.sending(id_);
-          s += "; it sends " + std::to_string(sending.size()) + " pieces:";
-          for (const auto& [piece, to] : sending) {
-            const std::size_t k = other(links_[to.value - 1], j);
-            s += " " + std::to_string(piece.value) + "->" + std::to_string(k) +
-                 (nodes_[k].have.size() && nodes_[k].have.contains(piece) ? "(held)" : "");
-          }
-          s += m.sw.announced(handle(id), id_) ? "" : "; we have not announced to it";
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (!m.alive || m.liar || m.finished || !m.fetching) continue;
+      s += "node " + std::to_string(i) + ": " + m.n->describe_fetch(w_.now(), content_.id, true);
+      for (const auto& [p, c] : m.conns) {
+        const conn& k = conns_[c];
+        const std::size_t j = k.other(i);
+        const member& o = members_[j];
+        s += "  connection " + std::to_string(c) + " to node " + std::to_string(j) +
+             (k.open ? "" : " (opening)") + (o.finished ? " (finished)" : "") +
+             (m.n->fetch_of(p) ? "" : " (not in our fetch)") + ": " +
+             std::to_string(k.queued[k.side(j)].size()) + " of our blocks queued there";
+        if (o.opened && o.have.complete() && k.open) {
+          const auto sending = o.n->swarms().sending(content_.id);
+          s += "; it sends " + std::to_string(sending.size()) + " pieces";
+          s += o.n->swarms().announced(k.handle(j), content_.id) ? ""
+                                                                  : "; we have not announced to it";
         }
         s += "\n";
       }
@@ -615,33 +566,34 @@ class swarm_sim {
     return s;
   }
 
-  // --- the end --------------------------------------------------------------------------------
+  // --- the end -------------------------------------------------------------------------------
 
   void check(time_point start) {
     report_.bound_seconds = bound_seconds(true);
-    for (std::size_t i = 1; i < nodes_.size(); ++i) {
-      const node& n = nodes_[i];
-      if (!n.alive || n.liar) continue;  // a liar need not finish: its peers cut it off
+    const std::uint64_t pieces = content_.held.layout.piece_count();
+    for (std::size_t i = 1; i < members_.size(); ++i) {
+      const member& m = members_[i];
+      if (!m.alive || m.liar) continue;  // a liar need not finish: its peers cut it off
       ++report_.survivors;
-      if (!n.done_at || !n.have.complete()) {
+      if (!m.done_at || !m.opened || !m.have.complete()) {
         report_.violations.push_back("node " + std::to_string(i) + " holds " +
-                                     std::to_string(n.have.count()) + " of " +
-                                     std::to_string(layout_->piece_count()) + " pieces at the end");
+                                     std::to_string(m.opened ? m.have.count() : 0) + " of " +
+                                     std::to_string(pieces) + " pieces at the end");
         continue;
       }
       ++report_.finished;
-      const double s = seconds(*n.done_at - start);
+      const double s = seconds(*m.done_at - start);
       report_.finish_seconds.push_back(s);
       if (s > report_.last_seconds) report_.last_node = i;
       report_.last_seconds = std::max(report_.last_seconds, s);
-      report_.duplicate_blocks += n.f ? n.f->duplicate_blocks() : 0;
+      report_.duplicate_blocks += m.duplicate_blocks;
     }
     double up_sum = 0;
-    for (const node& n : nodes_)
-      if (n.alive) up_sum += n.up;
+    for (const member& m : members_)
+      if (m.alive) up_sum += m.up;
     if (report_.last_seconds > 0) {
       report_.origin_use =
-          static_cast<double>(report_.origin_bytes) / (nodes_[0].up * report_.last_seconds);
+          static_cast<double>(report_.origin_bytes) / (members_[0].up * report_.last_seconds);
       report_.upload_use =
           static_cast<double>(report_.block_bytes) / (up_sum * report_.last_seconds);
     }
@@ -650,14 +602,10 @@ class swarm_sim {
   swarm_params p_;
   world w_;
   swarm_report report_;
-  std::vector<std::uint8_t> manifest_bytes_;
-  content_id id_;
-  std::optional<content_layout> layout_;
-  std::vector<hash256> piece_hashes_;
-  std::vector<node> nodes_;
-  std::map<node_id, std::size_t> index_;
-  std::deque<link> links_;  // connection i + 1 (its peer handle on both sides) is links_[i]
-  std::map<std::pair<std::size_t, std::size_t>, std::uint64_t> pairs_;
+  synthetic_content content_;
+  std::vector<member> members_;
+  std::map<std::string, std::size_t> by_address_;
+  std::deque<conn> conns_;
   std::size_t remaining_ = 0;  // honest nodes neither finished nor crashed
 };
 
