@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/random.hpp"
 #include "shoal/error.hpp"
 
 namespace shoal::dht {
@@ -399,7 +400,7 @@ void node::refresh(time_point now) {
                  purpose::ping, 0);
   if (lookups_.size() < cfg_.max_lookups) start(now, lookup_kind::find_node, key_of(self_), true);
   auto occupied = table_.occupied();
-  std::shuffle(occupied.begin(), occupied.end(), rng_);
+  shuffle_range(occupied.begin(), occupied.end(), rng_);
   for (std::size_t i = 0; i < occupied.size() && i < refreshes_per_round; ++i) {
     if (lookups_.size() >= cfg_.max_lookups) break;
     key noise;

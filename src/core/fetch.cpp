@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/merkle.hpp"
+#include "core/random.hpp"
 
 namespace shoal {
 namespace {
@@ -546,8 +547,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
     if (!best || availability_[c] < availability_[*best]) {
       best = c;
       ties = 1;
-    } else if (availability_[c] == availability_[*best] &&
-               std::uniform_int_distribution<std::uint64_t>(0, ties++)(rng_) == 0) {
+    } else if (availability_[c] == availability_[*best] && uniform_below(rng_, ++ties) == 0) {
       best = c;
     }
   };
@@ -560,9 +560,8 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
     for (std::uint64_t c : missing_)
       if (usable(c)) consider(c);
   } else {
-    std::uniform_int_distribution<std::size_t> pick(0, missing_.size() - 1);
     for (int i = 0; i < rarity_samples; ++i) {
-      const std::uint64_t c = missing_[pick(rng_)];
+      const std::uint64_t c = missing_[uniform_below(rng_, missing_.size())];
       if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
     }
     if (!best)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/merkle.hpp"
+#include "core/random.hpp"
 
 namespace shoal {
 
@@ -75,8 +76,7 @@ bool swarm::handle_interest(peer_handle p, const content_id& x, bool exchange) {
       const wire::peer_entry* entry = other->second.at ? &*other->second.at : nullptr;
       if (sample.size() < exchange_sample) {
         sample.emplace_back(o, entry);
-      } else if (const std::size_t j = std::uniform_int_distribution<std::size_t>(0, seen)(rng_);
-                 j < exchange_sample) {
+      } else if (const std::size_t j = uniform_below(rng_, seen + 1); j < exchange_sample) {
         sample[j] = {o, entry};
       }
       ++seen;

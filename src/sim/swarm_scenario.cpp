@@ -269,8 +269,8 @@ class swarm_sim {
       const std::size_t them = k.other(me);
       wire::peer_entry ip = members_[them].entry;
       ip.port = 0;
-      members_[me].n->handle_authenticated(
-          now, k.handle(me), authenticated_peer{members_[them].entry.node, "n", ip});
+      members_[me].n->handle_authenticated(now, k.handle(me),
+                                           authenticated_peer{members_[them].entry.node, "n", ip});
     }
     for (std::size_t me : {k.a, k.b})
       members_[me].n->handle_session_event(
@@ -331,9 +331,8 @@ class swarm_sim {
     }
     const std::uint64_t id = *c;
     const std::size_t to = k.other(me);
-    w_.after(one_way(me, to), [this, id, to, msg = std::move(msg)]() mutable {
-      deliver(to, id, std::move(msg));
-    });
+    w_.after(one_way(me, to),
+             [this, id, to, msg = std::move(msg)]() mutable { deliver(to, id, std::move(msg)); });
   }
 
   void deliver(std::size_t me, std::uint64_t c, wire::message msg) {
@@ -343,7 +342,8 @@ class swarm_sim {
     if (auto* x = std::get_if<wire::cancel>(&msg)) {
       // The session drops a block the peer cancelled before it was sent.
       auto& q = k.queued[k.side(me)];
-      if (auto pos = std::find_if(q.begin(), q.end(), [&](const auto& b) { return b.ref == x->ref; });
+      if (auto pos =
+              std::find_if(q.begin(), q.end(), [&](const auto& b) { return b.ref == x->ref; });
           pos != q.end())
         q.erase(pos);
       return;
@@ -558,7 +558,7 @@ class swarm_sim {
           const auto sending = o.n->swarms().sending(content_.id);
           s += "; it sends " + std::to_string(sending.size()) + " pieces";
           s += o.n->swarms().announced(k.handle(j), content_.id) ? ""
-                                                                  : "; we have not announced to it";
+                                                                 : "; we have not announced to it";
         }
         s += "\n";
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/random.hpp"
 #include "shoal/error.hpp"
 
 namespace shoal::sim {
@@ -19,7 +20,7 @@ world::world(std::uint64_t seed) : seed_(seed), rng_(seed) {
 }
 
 double world::uniform() {
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  return uniform_unit(rng_);
 }
 
 void world::at(time_point t, std::function<void()> fn) {
