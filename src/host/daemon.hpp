@@ -31,7 +31,7 @@ struct daemon_options {
   // Tests set a small one to see that rule with a few daemons.
   std::size_t max_swarm_peers = swarm::max_fetch_members;
   // Connections held open at once (config keys max_peer_connections and
-  // max_control_connections), further bounded by the descriptor limit (node/limits.hpp).
+  // max_control_connections), further bounded by the descriptor limit (host/limits.hpp).
   std::size_t max_peer_connections = 1024;
   std::size_t max_control_connections = 64;
 };
