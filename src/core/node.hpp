@@ -1,4 +1,4 @@
-// The node: one member's protocol layer, which the daemon (src/node/daemon.cpp) and the simulator
+// The node: one member's protocol layer, which the daemon (src/host/daemon.cpp) and the simulator
 // (src/sim) both drive. It combines the leaves of the core (a session per connection is the
 // host's; the fetches, the swarm, the DHT node and the block answers are here) and holds every
 // rule between them: which connections a fetch uses, when a peer is redialed and when it is

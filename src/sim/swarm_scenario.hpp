@@ -1,8 +1,8 @@
 // The swarm scenario (docs/simulation.md): one origin holds a content of F bytes and N nodes
-// fetch it at once, each through the real fetch (core/fetch.hpp), peer exchange and first-copy
-// rule (core/swarm.hpp) and block answers (answer_block) that the daemon runs. Each node dials
-// the origin, as `shoal get ID --from ORIGIN` does, and the members peer exchange names, up to
-// the daemon's 64 per fetch.
+// fetch it at once. Every member is the core node (core/node.hpp) that the daemon drives: its
+// fetch, swarm, DHT, answers and rules are the daemon's; this file simulates only the network,
+// the storage and the clock, and carries out what each node asks. Each fetch starts as
+// `shoal get ID --from ORIGIN` does.
 //
 // The network: each node has an upload and a download capacity and a one-way latency share (a
 // pair's latency is the sum). A node's upload sends one block at a time, taking the connections
