@@ -6,25 +6,22 @@
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <csignal>
-#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <set>
 
 #include "core/node.hpp"
 #include "core/token_bucket.hpp"
 #include "host/config.hpp"
-#include "host/control_session.hpp"
+#include "host/control_server.hpp"
 #include "host/daemon_json.hpp"
 #include "host/disk_worker.hpp"
 #include "host/limits.hpp"
+#include "host/node_adapter.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
 #include "net/connection.hpp"
@@ -36,15 +33,6 @@ namespace {
 namespace asio = boost::asio;
 using net::connection;
 using nlohmann::json;
-using local = asio::local::stream_protocol;
-
-constexpr std::size_t max_control_line = 64 * 1024;
-// A CLI connection that has sent no request this long is closed (its slot is wanted).
-constexpr auto control_request_timeout = std::chrono::seconds(10);
-// After a failed accept (EMFILE and its kin) the next is tried this long after, doubling up to
-// accept_retry_max: the connection waits in the kernel's backlog meanwhile.
-constexpr auto accept_retry_min = std::chrono::milliseconds(50);
-constexpr auto accept_retry_max = std::chrono::seconds(1);
 
 // What the daemon keeps beside the node's fetch of a content: who watches it, the store's
 // partial content, and the output the first `get` asked for.
@@ -65,89 +53,6 @@ struct watched_fetch {
   std::shared_ptr<store::export_writer> output;
 };
 
-spdlog::level::level_enum level_of(log_level l) {
-  switch (l) {
-    case log_level::debug:
-      return spdlog::level::debug;
-    case log_level::info:
-      return spdlog::level::info;
-    case log_level::warn:
-      return spdlog::level::warn;
-    case log_level::error:
-      return spdlog::level::err;
-  }
-  return spdlog::level::info;
-}
-
-// Sends a wire message the node queued on a session.
-void send_on(session& s, time_point now, wire::message m) {
-  std::visit(
-      [&](auto&& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, wire::get_manifest>)
-          s.send_get_manifest(now, x.content, x.offset);
-        else if constexpr (std::is_same_v<T, wire::get_hashes>)
-          s.send_get_hashes(now, x.content, x.first, x.count);
-        else if constexpr (std::is_same_v<T, wire::request>)
-          s.send_request(now, x.ref);
-        else if constexpr (std::is_same_v<T, wire::cancel>)
-          s.send_cancel(now, x.ref);
-        else if constexpr (std::is_same_v<T, wire::manifest_part>)
-          s.send_manifest_part(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::hashes>)
-          s.send_hashes(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::block>)
-          s.send_block(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::reject>)
-          s.send_reject(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::bitfield>)
-          s.send_bitfield(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::have>)
-          s.send_have(now, x.content, x.piece);
-        else if constexpr (std::is_same_v<T, wire::peers>)
-          s.send_peers(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::dht_query> ||
-                           std::is_same_v<T, wire::dht_nodes> ||
-                           std::is_same_v<T, wire::dht_announce> ||
-                           std::is_same_v<T, wire::dht_ack>)
-          s.send_dht(now, x);
-        else  // hello, keepalive and goodbye are the session's own
-          SHOAL_ASSERT(false && "the node sends no session-level message");
-      },
-      std::move(m));
-}
-
-// The peer's IP address as the node keeps it (port 0 until its hello says where it listens).
-std::optional<wire::peer_entry> ip_of(connection& c) {
-  if (!c.peer() || !c.remote_endpoint()) return std::nullopt;
-  wire::peer_entry e;
-  e.node = c.peer()->id;
-  auto ip = c.remote_endpoint()->address();
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped())
-    ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
-  if (ip.is_v4()) {
-    const auto b = ip.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), e.ip.begin());
-  } else {
-    e.ipv6 = true;
-    const auto b = ip.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), e.ip.begin());
-  }
-  return e;
-}
-
-node_config node_config_of(const daemon_options& opts, const node_id& self,
-                           const connection_limits& limits) {
-  node_config c;
-  c.self = self;
-  c.max_swarm_peers = opts.max_swarm_peers;
-  c.content_cache = limits.readers;
-  for (const auto& b : opts.bootstrap)
-    if (auto a = net::parse_address(b, "bootstrap")) c.bootstrap.push_back(*a);
-  c.debug_logs = spdlog::should_log(spdlog::level::debug);
-  return c;
-}
-
 class daemon_impl final : public daemon, public net::connection_handler {
  public:
   daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
@@ -159,11 +64,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
         descriptors_(descriptors),
         limits_(limits_for(descriptors, opts_.max_peer_connections, opts_.max_control_connections)),
         acceptor_(io_),
-        control_(io_),
+        control_(io_, limits_.control),
         signals_(io_, SIGINT, SIGTERM),
         ticker_(io_),
-        accept_retry_(io_),
-        control_retry_(io_),
+        accept_retry_(io_.get_executor()),
         up_(opts_.upload_limit),
         down_(opts_.download_limit),
         node_(node_config_of(opts_, identity_.self.id, limits_), std::random_device{}()) {}
@@ -191,28 +95,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     // Told to peers in our hello, so that they can pass it on to others in the swarm.
     session_cfg_.listen_port = ec ? listen.port : bound.port();
 
-    const auto path = control_socket_path(opts_.data_dir);
-    // A socket file left by a daemon that was killed: the store lock, which we hold, proves no
-    // daemon is using it now.
-    if (path.native().size() >= sizeof(sockaddr_un::sun_path))
-      return error{errc::invalid_argument,
-                   "control socket path \"" + path.string() + "\" is too long for a Unix socket (" +
-                       std::to_string(path.native().size()) + " bytes, at most " +
-                       std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
-                       "); use a shorter data directory"};
-    std::error_code fec;
-    std::filesystem::remove(path, fec);
-    control_.open(local(), ec);
-    // The data directory is owner-only (0700), so the socket is never reachable by others
-    // between bind and chmod; the chmod makes the socket's own mode say so too.
-    if (!ec) control_.bind(local::endpoint(path.string()), ec);
-    if (!ec && ::chmod(path.c_str(), 0600) != 0)
-      ec = boost::system::error_code(errno, boost::system::system_category());
-    if (!ec) control_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      return error{errc::io_error,
-                   "cannot create the control socket " + path.string() + ": " + ec.message()};
-    return {};
+    return control_.listen(control_socket_path(opts_.data_dir));
   }
 
   int run() override {
@@ -229,7 +112,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     node_.handle_tick(net::now());
     drain();
     accept_peers();
-    accept_control();
+    control_.start([this](const auto& client, const json& req) { handle_control(client, req); });
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       spdlog::info("signal {}: shutting down", sig);
@@ -593,11 +476,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
     client->close_after_writes();
   }
 
-  void reply_error(const std::shared_ptr<control_session>& client, const error& e) {
-    client->send(error_json(e));
-    client->close_after_writes();
-  }
-
   json status_json() {
     json peers = json::array();
     for (const auto& [id, c] : connections_) {
@@ -633,40 +511,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   // --- sockets ------------------------------------------------------------------------------
 
-  // Logs a line that outsiders can provoke (floods), at most a few per window, saying how many
-  // were left out.
-  template <typename... Args>
-  void log_limited(log_limiter& l, spdlog::level::level_enum level, fmt::format_string<Args...> f,
-                   Args&&... args) {
-    std::uint64_t left_out = 0;
-    if (!l.allow(net::now(), left_out)) return;
-    std::string line = fmt::format(f, std::forward<Args>(args)...);
-    if (left_out > 0) line += fmt::format(" ({} more like it not logged)", left_out);
-    spdlog::log(level, "{}", line);
-  }
-
-  // A failed accept (EMFILE, ENFILE, ENOBUFS...) is tried again after a pause: at once, it
-  // failed again at once, for ever.
-  void retry_accept(asio::steady_timer& t, duration& backoff, const char* what,
-                    const boost::system::error_code& ec, void (daemon_impl::*again)()) {
-    log_limited(accept_log_, spdlog::level::warn, "accepting {}: {}; trying again in {} ms", what,
-                ec.message(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
-    t.expires_after(backoff);
-    backoff = std::min<duration>(2 * backoff, accept_retry_max);
-    t.async_wait([this, again](boost::system::error_code e) {
-      if (!e && !stopping_) (this->*again)();
-    });
-  }
-
   void accept_peers() {
     acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
       if (ec) {
         if (ec != asio::error::operation_aborted && !stopping_)
-          retry_accept(accept_retry_, accept_backoff_, "peers", ec, &daemon_impl::accept_peers);
+          accept_retry_.after_failure(accept_log_, "peers", ec, [this] {
+            if (!stopping_) accept_peers();
+          });
         return;
       }
-      accept_backoff_ = accept_retry_min;
+      accept_retry_.reset();
       boost::system::error_code ignored;  // a hint; a failure here is not fatal
       if (connections_.size() >= limits_.peers) {
         const auto from = sock.remote_endpoint(ignored);
@@ -707,85 +561,18 @@ class daemon_impl final : public daemon, public net::connection_handler {
     oldest->shed();
   }
 
-  void accept_control() {
-    control_.async_accept([this](boost::system::error_code ec, local::socket sock) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted && !stopping_)
-          retry_accept(control_retry_, control_backoff_, "control connections", ec,
-                       &daemon_impl::accept_control);
-        return;
-      }
-      control_backoff_ = accept_retry_min;
-      auto client = std::make_shared<control_session>(std::move(sock));
-      if (admit_control(client)) {
-        client->await_request(control_request_timeout);
-        read_control(client, std::make_shared<std::string>());
-      }
-      accept_control();
-    });
-  }
-
-  // Control connections are bounded: at the bound the oldest that has asked nothing yet makes
-  // room; if every one is in use (watching fetches), the newcomer is told so.
-  bool admit_control(const std::shared_ptr<control_session>& client) {
-    std::erase_if(controls_, [](const auto& w) {
-      auto c = w.lock();
-      return !c || !c->open();
-    });
-    if (controls_.size() >= limits_.control) {
-      auto idle = std::find_if(controls_.begin(), controls_.end(), [](const auto& w) {
-        auto c = w.lock();
-        return c && !c->asked();
-      });
-      if (idle == controls_.end()) {
-        log_limited(refuse_log_, spdlog::level::warn,
-                    "turned away a control connection: {} are in use, the most this node takes "
-                    "(max_control_connections)",
-                    controls_.size());
-        reply_error(client, {errc::busy, std::to_string(controls_.size()) +
-                                             " control connections are in use, the most this "
-                                             "daemon takes (max_control_connections); try again "
-                                             "when one ends"});
-        return false;
-      }
-      if (auto c = idle->lock()) c->close();
-      controls_.erase(idle);
+  void handle_control(const std::shared_ptr<control_session>& client, const json& req) {
+    const std::string op = req.value("op", "");
+    if (op == "get") {
+      start_get(client, req);
+    } else if (op == "limits") {
+      set_limits(client, req);
+    } else if (op == "status") {
+      client->send(status_json());
+      client->close_after_writes();
+    } else {
+      reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
     }
-    controls_.push_back(client);
-    return true;
-  }
-
-  void read_control(std::shared_ptr<control_session> client, std::shared_ptr<std::string> buf) {
-    asio::async_read_until(
-        client->socket(), asio::dynamic_buffer(*buf, max_control_line), '\n',
-        [this, client, buf](boost::system::error_code ec, std::size_t n) {
-          if (ec) return;  // the CLI went away; a fetch it started goes on
-          client->mark_asked();
-          const std::string line = buf->substr(0, n);
-          buf->erase(0, n);
-          json req = json::parse(line, nullptr, false);
-          if (req.is_discarded() || !req.is_object())
-            return reply_error(client, {errc::invalid_argument, "control request is not JSON"});
-          // Fields of the wrong type make nlohmann::json throw; that is the client's error and
-          // must not stop the daemon.
-          try {
-            const std::string op = req.value("op", "");
-            if (op == "get") {
-              start_get(client, req);
-            } else if (op == "limits") {
-              set_limits(client, req);
-            } else if (op == "status") {
-              client->send(status_json());
-              client->close_after_writes();
-            } else {
-              reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
-            }
-          } catch (const json::exception& e) {
-            reply_error(client, {errc::invalid_argument,
-                                 std::string("control request has a field of the wrong type: ") +
-                                     e.what()});
-          }
-        });
   }
 
   void tick() {
@@ -815,7 +602,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
     stopping_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    control_.close(ignored);
+    accept_retry_.cancel();
+    control_.stop();
     ticker_.cancel();
     node_.shutdown(net::now(), {errc::busy,
                                 "the daemon is shutting down; run the command again to "
@@ -835,17 +623,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::uint64_t descriptors_;
   connection_limits limits_;
   asio::ip::tcp::acceptor acceptor_;
-  local::acceptor control_;
-  std::deque<std::weak_ptr<control_session>> controls_;  // open CLI connections, oldest first
+  control_server control_;
   log_limiter accept_log_{5, std::chrono::seconds(10)};
   log_limiter refuse_log_{10, std::chrono::seconds(10)};
   log_limiter handshake_log_{20, std::chrono::seconds(10)};
   asio::signal_set signals_;
   asio::steady_timer ticker_;
-  asio::steady_timer accept_retry_;
-  asio::steady_timer control_retry_;
-  duration accept_backoff_ = accept_retry_min;
-  duration control_backoff_ = accept_retry_min;
+  accept_retry accept_retry_;
   std::string listen_text_;
   bool stopping_ = false;
   std::map<peer_handle, std::shared_ptr<connection>> connections_;

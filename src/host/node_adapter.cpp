@@ -1,0 +1,91 @@
+#include "host/node_adapter.hpp"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+
+#include "net/address.hpp"
+
+namespace shoal::host {
+
+spdlog::level::level_enum level_of(log_level l) {
+  switch (l) {
+    case log_level::debug:
+      return spdlog::level::debug;
+    case log_level::info:
+      return spdlog::level::info;
+    case log_level::warn:
+      return spdlog::level::warn;
+    case log_level::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+void send_on(session& s, time_point now, wire::message m) {
+  std::visit(
+      [&](auto&& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, wire::get_manifest>)
+          s.send_get_manifest(now, x.content, x.offset);
+        else if constexpr (std::is_same_v<T, wire::get_hashes>)
+          s.send_get_hashes(now, x.content, x.first, x.count);
+        else if constexpr (std::is_same_v<T, wire::request>)
+          s.send_request(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::cancel>)
+          s.send_cancel(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::manifest_part>)
+          s.send_manifest_part(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::hashes>)
+          s.send_hashes(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::block>)
+          s.send_block(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::reject>)
+          s.send_reject(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::bitfield>)
+          s.send_bitfield(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::have>)
+          s.send_have(now, x.content, x.piece);
+        else if constexpr (std::is_same_v<T, wire::peers>)
+          s.send_peers(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::dht_query> ||
+                           std::is_same_v<T, wire::dht_nodes> ||
+                           std::is_same_v<T, wire::dht_announce> ||
+                           std::is_same_v<T, wire::dht_ack>)
+          s.send_dht(now, x);
+        else  // hello, keepalive and goodbye are the session's own
+          SHOAL_ASSERT(false && "the node sends no session-level message");
+      },
+      std::move(m));
+}
+
+std::optional<wire::peer_entry> ip_of(net::connection& c) {
+  if (!c.peer() || !c.remote_endpoint()) return std::nullopt;
+  wire::peer_entry e;
+  e.node = c.peer()->id;
+  auto ip = c.remote_endpoint()->address();
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+    ip = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6());
+  if (ip.is_v4()) {
+    const auto b = ip.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), e.ip.begin());
+  } else {
+    e.ipv6 = true;
+    const auto b = ip.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), e.ip.begin());
+  }
+  return e;
+}
+
+node_config node_config_of(const daemon_options& opts, const node_id& self,
+                           const connection_limits& limits) {
+  node_config c;
+  c.self = self;
+  c.max_swarm_peers = opts.max_swarm_peers;
+  c.content_cache = limits.readers;
+  for (const auto& b : opts.bootstrap)
+    if (auto a = net::parse_address(b, "bootstrap")) c.bootstrap.push_back(*a);
+  c.debug_logs = spdlog::should_log(spdlog::level::debug);
+  return c;
+}
+
+}  // namespace shoal::host
