@@ -178,6 +178,22 @@ int main(int argc, char** argv) {
                    "The fetch's pipeline_time: requests kept at each peer, in ms of its rate "
                    "(default: the daemon's)")
       ->check(CLI::Range(10, 60000));
+  double swarm_min_latency_ms =
+      std::chrono::duration<double, std::milli>(swarm_sim.min_latency).count();
+  double swarm_max_latency_ms =
+      std::chrono::duration<double, std::milli>(swarm_sim.max_latency).count();
+  sim_swarm
+      ->add_option("--min-latency-ms", swarm_min_latency_ms,
+                   "Each node's one-way latency share is drawn in [min, max] ms; a pair's "
+                   "latency is the sum of its two (default 2)")
+      ->check(CLI::Range(0.0, 10000.0));
+  sim_swarm->add_option("--max-latency-ms", swarm_max_latency_ms, "(default 20)")
+      ->check(CLI::Range(0.0, 10000.0));
+  sim_swarm
+      ->add_option("--mtu", swarm_sim.mtu,
+                   "Charge the links for TLS records and TCP/IP/Ethernet headers of packets of "
+                   "this size, besides the block frames (default 1500; 0: block data alone)")
+      ->check(CLI::Range(0, 65536));
   bool swarm_progress = false;
   sim_swarm->add_flag("--progress", swarm_progress,
                       "Print where the pieces are every virtual second, to stderr");
@@ -240,6 +256,17 @@ int main(int argc, char** argv) {
   if (*sim_swarm) {
     swarm_sim.size = swarm_mib << 20;
     swarm_sim.fetch.pipeline_time = std::chrono::milliseconds(swarm_pipeline_ms);
+    if (swarm_max_latency_ms < swarm_min_latency_ms) {
+      std::fprintf(stderr, "--max-latency-ms (%g) is below --min-latency-ms (%g)\n",
+                   swarm_max_latency_ms, swarm_min_latency_ms);
+      return 2;
+    }
+    const auto ms = [](double v) {
+      return std::chrono::duration_cast<shoal::duration>(
+          std::chrono::duration<double, std::milli>(v));
+    };
+    swarm_sim.min_latency = ms(swarm_min_latency_ms);
+    swarm_sim.max_latency = ms(swarm_max_latency_ms);
     if (swarm_progress) swarm_sim.progress_every = std::chrono::seconds(1);
     return shoal::cli::simulate_swarm(c, swarm_sim);
   }

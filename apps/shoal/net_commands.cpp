@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "net/address.hpp"
 #include "host/config.hpp"
 #include "host/control_client.hpp"
 #include "host/daemon.hpp"
+#include "net/address.hpp"
 #include "store/store.hpp"
 
 namespace shoal::cli {

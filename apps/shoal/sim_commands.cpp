@@ -108,12 +108,15 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim swarm --seed %llu --nodes %zu --mib %llu --origin-up %g "
-        "--up %g --down %g%s --crash %g%s --pipeline-ms %lld)\n",
+        "--up %g --down %g%s --crash %g%s --pipeline-ms %lld --min-latency-ms %g "
+        "--max-latency-ms %g --mtu %u)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
         static_cast<unsigned long long>(p.size >> 20), p.origin_up_mbps, p.up_mbps, p.down_mbps,
         p.heterogeneous ? " --heterogeneous" : "", p.crash, p.mixed ? " --mixed" : "",
         static_cast<long long>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()));
+            std::chrono::duration_cast<std::chrono::milliseconds>(p.fetch.pipeline_time).count()),
+        std::chrono::duration<double, std::milli>(p.min_latency).count(),
+        std::chrono::duration<double, std::milli>(p.max_latency).count(), p.mtu);
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   if (p.progress_every > duration::zero())
@@ -144,6 +147,7 @@ int simulate_swarm(const context& c, sim::swarm_params p) {
            {"heterogeneous", p.heterogeneous},
            {"crash", p.crash},
            {"mixed", p.mixed},
+           {"mtu", p.mtu},
            {"crashed", r.crashed},
            {"slowed", r.slowed},
            {"liars", r.liars},

@@ -29,6 +29,21 @@ double bytes_per_second(double mbps) {
   return mbps * 1e6 / 8;
 }
 
+}  // namespace
+
+double block_wire_bytes(std::uint64_t data, std::uint32_t mtu) {
+  if (mtu == 0) return static_cast<double>(data);
+  constexpr double frame_overhead = 4 + 170;  // length prefix, then L = 170 + data (wire.md 4.11)
+  constexpr double tls_record = 16384, tls_overhead = 5 + 1 + 16;
+  constexpr double ip_tcp = 20 + 20 + 12, ethernet = 14;
+  const double frame = static_cast<double>(data) + frame_overhead;
+  const double tls = frame * (1 + tls_overhead / tls_record);
+  const double segment = static_cast<double>(mtu) - ip_tcp;
+  return tls * (1 + (ip_tcp + ethernet) / segment);
+}
+
+namespace {
+
 class swarm_sim {
  public:
   explicit swarm_sim(const swarm_params& p)
@@ -112,9 +127,12 @@ class swarm_sim {
   struct conn {
     std::size_t a = 0, b = 0;
     peer_handle pa, pb;
-    bool open = false;                  // both sides were told it is established
-    bool gone[2] = {false, false};      // the side has forgotten it (handle_closed)
-    std::deque<wire::block> queued[2];  // blocks waiting at each side's upload
+    bool open = false;              // both sides were told it is established
+    bool gone[2] = {false, false};  // the side has forgotten it (handle_closed)
+    // What each side has sent on it and its upload has not yet carried, in order: the session's
+    // output, TLS's and TCP's send buffers, one byte stream (so a request waits behind the
+    // blocks sent before it, as it does on a real connection).
+    std::deque<wire::message> queued[2];
     int side(std::size_t me) const { return me == a ? 0 : 1; }
     std::size_t other(std::size_t me) const { return me == a ? b : a; }
     peer_handle handle(std::size_t me) const { return me == a ? pa : pb; }
@@ -132,12 +150,17 @@ class swarm_sim {
     bool finished = false;
     piece_set have;
     std::unordered_map<peer_handle, std::uint64_t> conns;  // its connections, by its handles
-    std::deque<std::uint64_t> ready;  // connections with blocks queued at its upload, in turn
-    bool sending = false;             // the upload is busy with a block
-    time_point down_free{};           // when the download is free of queued blocks
+    std::deque<std::uint64_t> ready;  // connections with messages queued at its upload, in turn
+    bool sending = false;             // the upload is busy with a message
+    time_point down_free{};           // when the download is free of queued messages
     std::optional<time_point> done_at;
     std::uint64_t duplicate_blocks = 0;
   };
+
+  static std::uint64_t blocks_in(const std::deque<wire::message>& q) {
+    return static_cast<std::uint64_t>(std::count_if(
+        q.begin(), q.end(), [](const auto& m) { return std::holds_alternative<wire::block>(m); }));
+  }
 
   double bound_seconds(bool survivors_only) const {
     const double f = static_cast<double>(p_.size);
@@ -325,29 +348,20 @@ class swarm_sim {
     if (!k.open) return;
     if (auto* r = std::get_if<wire::reject>(&msg); r && r->code == wire::reason::elsewhere)
       ++report_.elsewhere;
-    if (auto* b = std::get_if<wire::block>(&msg)) {
-      if (members_[me].liar) b->proof[0].bytes[1] ^= 1;
-      return queue_block(me, *c, std::move(*b));
-    }
-    const std::uint64_t id = *c;
-    const std::size_t to = k.other(me);
-    w_.after(one_way(me, to),
-             [this, id, to, msg = std::move(msg)]() mutable { deliver(to, id, std::move(msg)); });
+    if (auto* b = std::get_if<wire::block>(&msg); b && members_[me].liar) b->proof[0].bytes[1] ^= 1;
+    auto& q = k.queued[k.side(me)];
+    q.push_back(std::move(msg));
+    if (q.size() == 1) members_[me].ready.push_back(*c);
+    upload(me);
   }
 
   void deliver(std::size_t me, std::uint64_t c, wire::message msg) {
     conn& k = cn(c);
     member& m = members_[me];
     if (k.gone[k.side(me)] || !m.alive) return;
-    if (auto* x = std::get_if<wire::cancel>(&msg)) {
-      // The session drops a block the peer cancelled before it was sent.
-      auto& q = k.queued[k.side(me)];
-      if (auto pos =
-              std::find_if(q.begin(), q.end(), [&](const auto& b) { return b.ref == x->ref; });
-          pos != q.end())
-        q.erase(pos);
-      return;
-    }
+    // A cancel comes too late for a block already queued: the session sent it the moment its
+    // piece was read, which here is at once.
+    if (std::holds_alternative<wire::cancel>(msg)) return;
     const bool announce =
         std::holds_alternative<wire::bitfield>(msg) || std::holds_alternative<wire::have>(msg);
     std::visit(
@@ -373,14 +387,23 @@ class swarm_sim {
 
   // --- the upload and download ---------------------------------------------------------------
 
-  void queue_block(std::size_t me, std::uint64_t c, wire::block b) {
-    auto& q = cn(c).queued[cn(c).side(me)];
-    q.push_back(std::move(b));
-    if (q.size() == 1) members_[me].ready.push_back(c);
-    upload(me);
+  // What a message costs on the links: a block its framed size (block_wire_bytes), any other
+  // its encoded frame with the same record and packet overheads.
+  double wire_bytes(const wire::message& msg, std::uint64_t block_data) {
+    if (std::holds_alternative<wire::block>(msg)) return block_wire_bytes(block_data, p_.mtu);
+    frame_.clear();
+    wire::encode(msg, frame_);
+    const double frame = static_cast<double>(frame_.size());
+    return p_.mtu == 0 ? frame : block_wire_bytes(0, p_.mtu) / (4 + 170) * frame;
   }
 
-  // The upload sends one block at a time, from the connections with blocks queued, in turn.
+  std::uint64_t block_data(const wire::block& b) const {
+    const std::uint64_t piece = content_.held.layout.locate(b.ref.piece).length;
+    return std::min<std::uint64_t>(merkle::block_size,
+                                   piece - std::uint64_t{b.ref.block} * merkle::block_size);
+  }
+
+  // The upload sends one message at a time, from the connections with messages queued, in turn.
   void upload(std::size_t me) {
     member& m = members_[me];
     while (!m.sending && m.alive && !m.ready.empty()) {
@@ -389,41 +412,46 @@ class swarm_sim {
       conn& k = cn(c);
       auto& q = k.queued[k.side(me)];
       if (k.gone[k.side(me)] || q.empty()) continue;
-      wire::block b = std::move(q.front());
+      wire::message msg = std::move(q.front());
       q.pop_front();
       if (!q.empty()) m.ready.push_back(c);
-      const std::uint64_t piece = content_.held.layout.locate(b.ref.piece).length;
-      const std::uint64_t len = std::min<std::uint64_t>(
-          merkle::block_size, piece - std::uint64_t{b.ref.block} * merkle::block_size);
+      std::uint64_t len = 0;
+      if (const auto* b = std::get_if<wire::block>(&msg)) {
+        len = block_data(*b);
+        report_.block_bytes += len;
+        if (me == 0) report_.origin_bytes += len;
+      }
+      const double bytes = wire_bytes(msg, len);
       m.sending = true;
-      report_.block_bytes += len;
-      if (me == 0) report_.origin_bytes += len;
-      const auto took = std::chrono::duration_cast<duration>(
-          std::chrono::duration<double>(static_cast<double>(len) / m.up));
-      w_.after(took, [this, me, c, b = std::move(b), len]() mutable {
+      const auto took =
+          std::chrono::duration_cast<duration>(std::chrono::duration<double>(bytes / m.up));
+      w_.after(took, [this, me, c, msg = std::move(msg), bytes]() mutable {
         members_[me].sending = false;
-        in_flight(me, c, std::move(b), len);
+        in_flight(me, c, std::move(msg), bytes);
         upload(me);
       });
     }
   }
 
-  // The block crossed `me`'s upload: it arrives one latency later and queues for the receiver's
-  // download (computed now, in the order blocks leave their senders: one event per block).
-  void in_flight(std::size_t me, std::uint64_t c, wire::block b, std::uint64_t len) {
+  // The message crossed `me`'s upload: it arrives one latency later and queues for the
+  // receiver's download (computed now, in the order messages leave their senders: one event
+  // each).
+  void in_flight(std::size_t me, std::uint64_t c, wire::message msg, double bytes) {
     conn& k = cn(c);
     if (k.gone[k.side(me)] || !members_[me].alive) return;
     const std::size_t to = k.other(me);
     member& r = members_[to];
-    const auto took = std::chrono::duration_cast<duration>(
-        std::chrono::duration<double>(static_cast<double>(len) / r.down));
+    const auto took =
+        std::chrono::duration_cast<duration>(std::chrono::duration<double>(bytes / r.down));
     r.down_free = std::max(r.down_free, w_.now() + one_way(me, to)) + took;
-    w_.at(r.down_free, [this, c, to, b = std::move(b)]() mutable {
-      w_.trace("block", to, (b.ref.piece.value << 8) | b.ref.block);
+    w_.at(r.down_free, [this, c, to, msg = std::move(msg)]() mutable {
+      const auto* b = std::get_if<wire::block>(&msg);
+      if (!b) return deliver(to, c, std::move(msg));
+      w_.trace("block", to, (b->ref.piece.value << 8) | b->ref.block);
       const conn& kk = cn(c);
       const bool liar = members_[kk.other(to)].liar;
       const std::uint64_t before = liar ? bytes_from(to, kk.other(to)) : 0;
-      deliver(to, c, std::move(b));
+      deliver(to, c, std::move(msg));
       if (liar && bytes_from(to, kk.other(to)) > before)
         report_.violations.push_back("node " + std::to_string(to) +
                                      " accepted a forged block from a liar");
@@ -507,7 +535,7 @@ class swarm_sim {
       const member& m = members_[i];
       if (!m.alive) continue;
       std::uint64_t q = 0;
-      for (const auto& [p, c] : m.conns) q += conns_[c].queued[conns_[c].side(i)].size();
+      for (const auto& [p, c] : m.conns) q += blocks_in(conns_[c].queued[conns_[c].side(i)]);
       if (i == 0) {
         g.origin_queued = q;
         continue;
@@ -553,7 +581,7 @@ class swarm_sim {
         s += "  connection " + std::to_string(c) + " to node " + std::to_string(j) +
              (k.open ? "" : " (opening)") + (o.finished ? " (finished)" : "") +
              (m.n->fetch_of(p) ? "" : " (not in our fetch)") + ": " +
-             std::to_string(k.queued[k.side(j)].size()) + " of our blocks queued there";
+             std::to_string(blocks_in(k.queued[k.side(j)])) + " of our blocks queued there";
         if (o.opened && o.have.complete() && k.open) {
           const auto sending = o.n->swarms().sending(content_.id);
           s += "; it sends " + std::to_string(sending.size()) + " pieces";
@@ -605,6 +633,7 @@ class swarm_sim {
   synthetic_content content_;
   std::vector<member> members_;
   std::map<std::string, std::size_t> by_address_;
+  std::vector<std::uint8_t> frame_;  // scratch for wire_bytes
   std::deque<conn> conns_;
   std::size_t remaining_ = 0;  // honest nodes neither finished nor crashed
 };

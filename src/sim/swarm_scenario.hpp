@@ -64,6 +64,10 @@ struct swarm_params {
   duration join_gap = 1ms;     // between two nodes starting their fetch
   duration min_latency = 2ms;  // one-way latency share: uniform in [min, max]
   duration max_latency = 20ms;
+  // The wire's framing, charged to the links as the testbed's shapers charge it: each block's
+  // frame (docs/protocol/wire.md 4.11), TLS 1.3's record overhead and the TCP/IPv4/Ethernet
+  // headers of packets of this MTU (block_wire_bytes). 0 charges the block's data alone.
+  std::uint32_t mtu = 1500;
   // A fetch's connections: the daemon's bound (--max-swarm-peers), the same as full()'s.
   std::size_t max_connections = swarm::max_fetch_members;
   duration give_up = std::chrono::hours(1);  // virtual time after which the run stops
@@ -106,6 +110,13 @@ struct swarm_report {
   std::vector<std::string> violations;
   double ratio() const { return bound_seconds > 0 ? last_seconds / bound_seconds : 0; }
 };
+
+// What a block of `data` bytes costs on a link with this MTU: its frame (the length prefix, the
+// type, the reference, the proof), split into TLS 1.3 records of at most 16 KiB (5 bytes of
+// header, 1 of content type, 16 of tag each), sent in TCP segments of MTU - 52 bytes (IPv4 20,
+// TCP 20, timestamps 12) that each carry those 52 and Ethernet's 14. Averaged over a stream of
+// blocks, so fractional. mtu 0: `data` alone.
+double block_wire_bytes(std::uint64_t data, std::uint32_t mtu);
 
 // Runs the scenario to the end. Deterministic: the same parameters give the same report.
 swarm_report run_swarm(const swarm_params& p);

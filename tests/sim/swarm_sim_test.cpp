@@ -6,6 +6,7 @@
 // another).
 #include <gtest/gtest.h>
 
+#include "core/wire.hpp"
 #include "sim/swarm_scenario.hpp"
 
 namespace shoal::sim {
@@ -32,6 +33,22 @@ void expect_sound(const swarm_report& r, bool against_bound = true) {
   // Every byte a node holds came through some upload: at least one copy per finished node.
   EXPECT_GE(r.block_bytes, r.finished * r.params.size);
   EXPECT_GE(r.origin_bytes, r.params.size) << "every piece starts at the origin";
+}
+
+// The framing the links are charged for starts from the block frame the wire really encodes.
+TEST(swarm_sim, a_block_costs_its_frame_records_and_packets) {
+  wire::block b;
+  b.data.assign(wire::max_block_data, 0x5a);
+  std::vector<std::uint8_t> frame;
+  wire::encode(b, frame);
+  EXPECT_DOUBLE_EQ(block_wire_bytes(wire::max_block_data, 0), wire::max_block_data);
+  // With a jumbo MTU and no per-packet cost in sight the frame and TLS's records are all that
+  // is left: a frame over two records.
+  const double records = static_cast<double>(frame.size()) * (1 + 22.0 / 16384);
+  EXPECT_DOUBLE_EQ(block_wire_bytes(wire::max_block_data, 9000), records * (1 + 66.0 / 8948));
+  EXPECT_DOUBLE_EQ(block_wire_bytes(wire::max_block_data, 1500), records * (1 + 66.0 / 1448));
+  // Smaller packets cost more headers.
+  EXPECT_GT(block_wire_bytes(1000, 1500), block_wire_bytes(1000, 9000));
 }
 
 TEST(swarm_sim, every_node_ends_with_the_content) {
