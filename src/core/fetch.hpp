@@ -328,8 +328,9 @@ class fetch {
   piece_set have_;
   std::vector<std::uint32_t> availability_;  // peers holding each piece
   std::vector<std::uint64_t> missing_;       // pieces neither stored, in progress nor writing
-  std::vector<std::uint64_t> missing_pos_;   // index into missing_, or npos
-  piece_set missing_set_;                    // the same pieces as missing_, as a bitmap
+  static constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
+  std::vector<std::uint64_t> missing_pos_;  // index into missing_, or npos
+  piece_set missing_set_;                   // the same pieces as missing_, as a bitmap
   std::map<piece_index, piece_progress> in_progress_;
   // The pieces in progress with a block not asked of anyone: what fill() looks through first
   // (in_progress_ also holds the many pieces whose every block is asked). A bitmap, so that
