@@ -19,13 +19,7 @@ seeds=${SEEDS:-"1 2 3"}
 mtu=${TESTBED_MTU:-9000}
 
 die() { echo "calibrate: $*" >&2; exit 1; }
-if [[ -n ${SHOAL:-} ]]; then
-  shoal=$(realpath "$SHOAL")
-else
-  cmake --preset release > /dev/null
-  cmake --build --preset release --target shoal > /dev/null
-  shoal=$PWD/build/release/apps/shoal/shoal
-fi
+shoal=$(bench/shoal_binary.sh) || die "cannot build shoal"
 out=$(mktemp -d "${BENCH_DIR:-/tmp}/shoal-calibrate.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 

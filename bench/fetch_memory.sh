@@ -15,13 +15,7 @@ fetchers=${2:-1}
 
 die() { echo "fetch_memory: $*" >&2; exit 1; }
 
-if [[ -n ${SHOAL:-} ]]; then
-  shoal=$(realpath "$SHOAL")
-else
-  cmake --preset release > /dev/null
-  cmake --build --preset release --target shoal > /dev/null
-  shoal=$PWD/build/release/apps/shoal/shoal
-fi
+shoal=$(bench/shoal_binary.sh) || die "cannot build shoal"
 
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/shoal-memory-bench.XXXXXX")
 pids=()

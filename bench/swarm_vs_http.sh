@@ -26,13 +26,7 @@ name=shbench
 die() { echo "swarm_vs_http: $*" >&2; exit 1; }
 scripts/testbed.sh check > /dev/null || die "$(scripts/testbed.sh check 2>&1 || true)"
 nginx=$(bench/need_nginx.sh) || die "cannot install nginx and curl"
-if [[ -n ${SHOAL:-} ]]; then
-  shoal=$(realpath "$SHOAL")
-else
-  cmake --preset release > /dev/null
-  cmake --build --preset release --target shoal > /dev/null
-  shoal=$PWD/build/release/apps/shoal/shoal
-fi
+shoal=$(bench/shoal_binary.sh) || die "cannot build shoal"
 
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/shoal-swarm-bench.XXXXXX")
 cleanup() {
