@@ -5,10 +5,12 @@
 // `shoal get ID --from ORIGIN` does.
 //
 // The network: each node has an upload and a download capacity and a one-way latency share (a
-// pair's latency is the sum). A node's upload sends one block at a time, taking the connections
-// with queued requests in turn; a block then crosses the latency and queues for the receiver's
-// download. Other messages take the latency alone. A connection opens after a TCP and TLS 1.3
-// handshake (two round trips). A crash is a process killed: its peers see the connection reset
+// pair's latency is the sum). Each connection's messages form one byte stream per direction, in
+// order; a node's upload carries one message at a time, taking the connections with something
+// queued in turn, charged its frame, TLS records and packet headers (swarm_params::mtu); a
+// message then crosses the latency and queues for the receiver's download. Messages reach the
+// node as the session events they would become: the session itself (its timers) is not run. A
+// connection opens after a TCP and TLS 1.3 handshake (two round trips). A crash is a process killed: its peers see the connection reset
 // one latency later (mixed faults add power-offs, slowed links and liars: swarm_params::mixed).
 // Storage is simulated: blocks carry no bytes (fetch_config::
 // synthetic_blocks), so a thousand nodes fetch a gigabyte each without holding one.
