@@ -24,6 +24,11 @@ node::job* node::job_of(peer_handle p) {
   return j == jobs_.end() ? nullptr : &j->second;
 }
 
+void node::cut_off_peer(job& j, peer_handle p) {
+  if (auto where = j.dialed.find(p); where != j.dialed.end()) j.cut_off.insert(where->second.str());
+  if (const link* l = find_link(p); l && l->who) j.cut_off_nodes.insert(l->who->id);
+}
+
 const node::job* node::job_of(peer_handle p) const {
   const link* l = find_link(p);
   if (!l || !l->job) return nullptr;
@@ -124,8 +129,7 @@ void node::pump(time_point now, const content_id& cid) {
     } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
       note(log_level::warn, "cutting off " + describe(d->peer) + ": " + d->text);
       j.last_problem = describe(d->peer) + ": " + d->text;
-      if (auto where = j.dialed.find(d->peer); where != j.dialed.end())
-        j.cut_off.insert(where->second.str());
+      cut_off_peer(j, d->peer);
       if (d->code == wire::reason::bad_block) j.bad_block = true;
       close_link(now, d->peer, d->code, d->text);
     } else if (auto* o = std::get_if<fetch_actions::open_content>(&*a)) {
@@ -215,7 +219,8 @@ void node::link_closed_for_job(time_point now, peer_handle p, const link& l) {
   // redialed. Peers learned in the swarm are, like sources: a swarm whose members lose their
   // links to each other falls back on the origin, which then sends every piece to everyone.
   if (l.who && connected_to(l.who->id)) {
-    if (auto other = open_to(l.who->id); other && !links_.at(*other).job)
+    if (auto other = open_to(l.who->id);
+        other && !links_.at(*other).job && !j.cut_off_nodes.contains(l.who->id))
       return attach(now, j, *other);  // the duplicate that stayed was not ours: the fetch takes it
     return end_if_idle(errc::io_error, "no peer left: " + j.last_problem);
   }

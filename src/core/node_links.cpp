@@ -69,8 +69,7 @@ void node::on_session_closed(time_point, peer_handle p, const session_events::cl
   if (!j) return;
   // Our session found the peer breaking the protocol (an unsolicited block, a bad size): the
   // fetch does not dial it again.
-  if (!e.by_peer && e.code == wire::reason::protocol_violation)
-    if (auto a = j->dialed.find(p); a != j->dialed.end()) j->cut_off.insert(a->second.str());
+  if (!e.by_peer && e.code == wire::reason::protocol_violation) cut_off_peer(*j, p);
   if (e.by_peer && e.code == wire::reason::overloaded) l->full = true;
   // A refusal already said what went wrong; the hang-up that follows is no news.
   if (!l->refused) j->last_problem = e.text;
@@ -136,7 +135,9 @@ bool node::useful(time_point now, peer_handle p, const content_id& content) {
 void node::note_interest(time_point now, peer_handle p, const content_id& x) {
   if (swarm_.interested(p, x)) return;
   if (auto j = jobs_.find(x); j != jobs_.end() && !job_of(p)) {
-    if (j->second.origin_only) {
+    const link* l = find_link(p);
+    const bool cut = l && l->who && j->second.cut_off_nodes.contains(l->who->id);
+    if (j->second.origin_only || cut) {  // we serve it, but our fetch does not use it
       swarm_.handle_interest(p, x, false);
       return;
     }
@@ -183,7 +184,7 @@ node::holder_use node::use_holder(time_point now, job& j, const wire::peer_entry
   // swarm's members are (swarm::full).
   if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= cfg_.max_swarm_peers)
     return holder_use::full;
-  if (n == cfg_.self) return holder_use::skipped;
+  if (n == cfg_.self || j.cut_off_nodes.contains(n)) return holder_use::skipped;
   if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
                   [&](const auto& d) { return d.second == n; }))
     return holder_use::skipped;
