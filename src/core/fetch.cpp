@@ -105,6 +105,15 @@ void fetch::handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_
   schedule(now);
 }
 
+void fetch::handle_peer_limit(time_point now, peer_handle p, std::uint16_t peer_max_requests) {
+  peer_state* ps = peer(p);
+  if (!ps) return;
+  ps->limit = std::max<std::uint32_t>(
+      1, std::min<std::uint32_t>(cfg_.max_requests_per_peer, peer_max_requests));
+  ps->capacity = std::min(ps->capacity, ps->limit);
+  schedule(now);
+}
+
 void fetch::handle_peer_removed(time_point now, peer_handle p) {
   if (!peer(p)) return;
   release_requests(p);

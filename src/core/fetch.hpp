@@ -167,6 +167,9 @@ class fetch {
 
   // A session with this peer is established; it may hold the content.
   void handle_peer_added(time_point now, peer_handle p, std::uint16_t peer_max_requests);
+  // The peer's bound for this fetch changed (other fetches of ours share its connection): blocks
+  // in flight over the new bound are not withdrawn, no more are asked for until below it.
+  void handle_peer_limit(time_point now, peer_handle p, std::uint16_t peer_max_requests);
   // The peer's session closed (its outstanding requests go back to be asked elsewhere).
   void handle_peer_removed(time_point now, peer_handle p);
 

@@ -56,16 +56,15 @@ void node::handle_dial_failed(time_point, peer_handle p, bool untrusted, const s
     last = what;
     return;
   }
-  job* j = job_of(p);
+  const std::vector<content_id> mine = jobs_on(p);
   if (untrusted) {
     note(log_level::warn, "refused: " + l->remote + ": " + why);
-    if (j) {
-      j->last_problem = "connection to " + l->remote + " refused: " + why;
-      l->refused = true;
-    }
-  } else if (j) {
+    for (const content_id& c : mine)
+      jobs_.at(c).last_problem = "connection to " + l->remote + " refused: " + why;
+    l->refused = !mine.empty();
+  } else if (!mine.empty()) {
     note(log_level::warn, "unreachable: " + l->remote + ": " + why);
-    j->last_problem = why;
+    for (const content_id& c : mine) jobs_.at(c).last_problem = why;
   }  // else: a dial that its finished fetch abandoned; nothing to report
 }
 
@@ -80,10 +79,9 @@ void node::handle_session_event(time_point now, peer_handle p, session_event ev)
         if constexpr (std::is_same_v<T, session_events::established>) {
           on_established(now, p, e);
         } else if constexpr (std::is_same_v<T, session_events::timed_out>) {
-          if (job* j = job_of(p)) {
-            const content_id cid = j->f.id();
+          if (job* j = job_for(p, e.ref.content)) {
             j->f.handle_timed_out(now, p, e.kind, e.ref);
-            pump(now, cid);
+            pump(now, e.ref.content);
           }
         } else if constexpr (std::is_same_v<T, wire::get_manifest> ||
                              std::is_same_v<T, wire::get_hashes>) {
@@ -120,7 +118,7 @@ void node::handle_closed(time_point now, peer_handle p) {
   links_.erase(it);
   if (l.open) swarm_.handle_peer_removed(p);
   dht_connection_closed(now, p, l);
-  if (l.job) link_closed_for_job(now, p, l);
+  for (const content_id& cid : l.jobs) link_closed_for_job(now, p, l, cid);
 }
 
 void node::handle_tick(time_point now) {

@@ -257,13 +257,14 @@ class node {
   // --- what it is doing ---------------------------------------------------------------------
   std::optional<fetch_report> report(time_point now, const content_id& id) const;
   std::vector<content_id> fetches() const;
-  // The fetch a connection serves, and its per-peer figures.
+  // The fetches a connection serves (any number share one connection), and their per-peer
+  // figures.
   struct peer_fetch {
     content_id id;
     std::uint32_t in_flight = 0, capacity = 0;
     std::uint64_t pieces = 0;
   };
-  std::optional<peer_fetch> fetch_of(peer_handle p) const;
+  std::vector<peer_fetch> fetches_of(peer_handle p) const;
   // The fetch's state in words (fetch::describe), empty if none runs.
   std::string describe_fetch(time_point now, const content_id& id, bool in_full) const;
   const swarm& swarms() const { return swarm_; }
@@ -285,7 +286,9 @@ class node {
     std::uint16_t max_requests = 0;
     std::uint16_t listen_port = 0;
     time_point last_useful{};
-    std::optional<content_id> job;    // the fetch that uses it
+    // The fetches that use it, or will once it opens: one connection per pair of nodes carries
+    // every fetch between them (issue 18, findings 3 and 14).
+    std::set<content_id> jobs;
     bool refused = false;             // its certificate was refused
     bool full = false;                // the peer hung up: its swarm of our content was full
     std::optional<node_id> dht_dial;  // dialed for the DHT, to this node
@@ -352,11 +355,20 @@ class node {
 
   link* find_link(peer_handle p);
   const link* find_link(peer_handle p) const;
-  job* job_of(peer_handle p);
+  // The fetch of `c`, if connection `p` carries it.
+  job* job_for(peer_handle p, const content_id& c);
+  // The running fetches connection `p` carries (or will once it opens).
+  std::vector<content_id> jobs_on(peer_handle p) const;
   // The fetch of `j` stops using `p`'s peer for good: its address is not dialed again and its
   // node is not attached again, whatever connection it comes on.
   void cut_off_peer(job& j, peer_handle p);
-  const job* job_of(peer_handle p) const;
+  // Splits the peer's request bound between the fetches attached to `p`.
+  void share_requests(time_point now, peer_handle p);
+  // The fetch of `j` takes over connection `p` to a node it used another way: at once if `p` is
+  // open, else once it opens; redialed at `a` if it closes too.
+  void adopt(time_point now, job& j, peer_handle p, const std::optional<address>& a);
+  // A connection to node `n` that is not closed (open ones first), if there is one.
+  std::optional<peer_handle> link_to(const node_id& n) const;
   peer_handle new_handle() { return peer_handle(++next_peer_); }
   peer_handle open_link(time_point now, const address& a);
   void on_established(time_point now, peer_handle p, const session_events::established& e);
@@ -383,8 +395,11 @@ class node {
   template <typename T>
   void forward(time_point now, peer_handle p, const T& msg);
   void pump(time_point now, const content_id& cid);
-  peer_handle dial(time_point now, const content_id& cid, const address& a);
-  void link_closed_for_job(time_point now, peer_handle p, const link& l);
+  // Dials `a` for the fetch, or joins a connection already dialed there (to node `expect`, if
+  // given). REQUIRES: the fetch runs. Attaching an open one is the caller's (attach_all).
+  peer_handle dial(time_point now, const content_id& cid, const address& a,
+                   std::optional<node_id> expect = std::nullopt);
+  void link_closed_for_job(time_point now, peer_handle p, const link& l, const content_id& cid);
   void run_redials(time_point now);
   void finish_job(time_point now, const content_id& cid, const error& e);
   fetch_report report_of(time_point now, const job& j) const;

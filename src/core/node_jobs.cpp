@@ -17,11 +17,19 @@ std::string fixed2(double v) {
 
 }  // namespace
 
-node::job* node::job_of(peer_handle p) {
+node::job* node::job_for(peer_handle p, const content_id& c) {
   const link* l = find_link(p);
-  if (!l || !l->job) return nullptr;
-  auto j = jobs_.find(*l->job);
+  if (!l || !l->jobs.contains(c)) return nullptr;
+  auto j = jobs_.find(c);
   return j == jobs_.end() ? nullptr : &j->second;
+}
+
+std::vector<content_id> node::jobs_on(peer_handle p) const {
+  std::vector<content_id> out;
+  if (const link* l = find_link(p))
+    for (const content_id& c : l->jobs)
+      if (jobs_.contains(c)) out.push_back(c);
+  return out;
 }
 
 void node::cut_off_peer(job& j, peer_handle p) {
@@ -29,11 +37,31 @@ void node::cut_off_peer(job& j, peer_handle p) {
   if (const link* l = find_link(p); l && l->who) j.cut_off_nodes.insert(l->who->id);
 }
 
-const node::job* node::job_of(peer_handle p) const {
+// Each fetch attached to the connection gets an equal share of the requests the peer accepts
+// outstanding (at least one: the session holds what goes over, core/session.hpp).
+void node::share_requests(time_point now, peer_handle p) {
   const link* l = find_link(p);
-  if (!l || !l->job) return nullptr;
-  auto j = jobs_.find(*l->job);
-  return j == jobs_.end() ? nullptr : &j->second;
+  if (!l) return;
+  std::vector<content_id> users;
+  for (const content_id& c : l->jobs)
+    if (auto it = jobs_.find(c); it != jobs_.end() && it->second.attached.contains(p))
+      users.push_back(c);
+  if (users.empty()) return;
+  const auto share =
+      static_cast<std::uint16_t>(std::max<std::size_t>(1, l->max_requests / users.size()));
+  for (const content_id& c : users) {
+    auto it = jobs_.find(c);  // a pump below may have ended it
+    if (it == jobs_.end()) continue;
+    it->second.f.handle_peer_limit(now, p, share);
+    pump(now, c);
+  }
+}
+
+void node::adopt(time_point now, job& j, peer_handle p, const std::optional<address>& a) {
+  link& l = links_.at(p);
+  if (a) j.dialed.try_emplace(p, *a);
+  l.jobs.insert(j.f.id());
+  if (l.open) attach(now, j, p);
 }
 
 std::optional<error> node::fetch_impossible(const fetch_request& r) const {
@@ -49,13 +77,14 @@ std::optional<error> node::fetch_impossible(const fetch_request& r) const {
 void node::start_fetch(time_point now, fetch_request r) {
   if (auto it = jobs_.find(r.id); it != jobs_.end()) {  // already fetching: new sources join it
     job& j = it->second;
+    std::vector<peer_handle> open;
     for (const auto& a : r.sources) {
       const bool known = std::any_of(j.dialed.begin(), j.dialed.end(),
                                      [&](const auto& d) { return d.second.str() == a.str(); });
       if (!known && !j.cut_off.contains(a.str()) && !j.redialing.contains(a.str()))
-        dial(now, r.id, a);
+        open.push_back(dial(now, r.id, a));
     }
-    return;
+    return attach_all(now, r.id, open);
   }
   SHOAL_ASSERT(!fetch_impossible(r));
   job& j = jobs_.try_emplace(r.id, r.id, cfg_.fetch, rng_(), ++next_job_).first->second;
@@ -71,9 +100,11 @@ void node::start_fetch(time_point now, fetch_request r) {
     j.f.handle_known(now, std::move(r.resume->m), std::move(r.resume->piece_hashes),
                      r.resume->have);
   }
-  for (const auto& a : j.sources) dial(now, r.id, a);
+  std::vector<peer_handle> open;
+  for (const auto& a : j.sources) open.push_back(dial(now, r.id, a));
   discover(now, j);
   pump(now, r.id);
+  attach_all(now, r.id, open);
 }
 
 std::uint64_t node::fetch_seq(const content_id& id) const {
@@ -85,17 +116,31 @@ void node::stop_fetch(time_point now, const content_id& id, const error& why) {
   finish_job(now, id, why);
 }
 
-peer_handle node::dial(time_point now, const content_id& cid, const address& a) {
+peer_handle node::dial(time_point now, const content_id& cid, const address& a,
+                       std::optional<node_id> expect) {
+  job& j = jobs_.at(cid);
+  for (auto& [p, l] : links_) {
+    if (!l.dialer || l.closed || l.remote != a.str()) continue;
+    if (expect && l.who && l.who->id != *expect) continue;
+    l.jobs.insert(cid);
+    j.dialed.try_emplace(p, a);
+    return p;
+  }
   const peer_handle p = open_link(now, a);
-  links_.at(p).job = cid;
-  jobs_.at(cid).dialed[p] = a;
+  links_.at(p).jobs.insert(cid);
+  j.dialed[p] = a;
   return p;
 }
 
 template <typename T>
 void node::forward(time_point now, peer_handle p, const T& msg) {
-  job* j = job_of(p);
-  if (!j) return;  // not fetching over this connection: nothing to do with answers
+  const content_id* c = nullptr;
+  if constexpr (requires { msg.ref; })
+    c = &msg.ref.content;
+  else
+    c = &msg.content;
+  job* j = job_for(p, *c);
+  if (!j) return;  // no fetch of that content over this connection: nothing to do with it
   if constexpr (std::is_same_v<T, wire::manifest_part>) j->f.handle_manifest_part(now, p, msg);
   if constexpr (std::is_same_v<T, wire::hashes>) j->f.handle_hashes(now, p, msg);
   if constexpr (std::is_same_v<T, wire::bitfield>) j->f.handle_bitfield(now, p, msg);
@@ -184,8 +229,8 @@ void node::handle_piece_written(time_point now, const content_id& id, std::uint6
 }
 
 // A connection the fetch used is gone: it is redialed, or given up, or the fetch ends.
-void node::link_closed_for_job(time_point now, peer_handle p, const link& l) {
-  const content_id cid = *l.job;
+void node::link_closed_for_job(time_point now, peer_handle p, const link& l,
+                               const content_id& cid) {
   auto it = jobs_.find(cid);
   if (it == jobs_.end()) return;
   {
@@ -219,9 +264,8 @@ void node::link_closed_for_job(time_point now, peer_handle p, const link& l) {
   // redialed. Peers learned in the swarm are, like sources: a swarm whose members lose their
   // links to each other falls back on the origin, which then sends every piece to everyone.
   if (l.who && connected_to(l.who->id)) {
-    if (auto other = open_to(l.who->id);
-        other && !links_.at(*other).job && !j.cut_off_nodes.contains(l.who->id))
-      return attach(now, j, *other);  // the duplicate that stayed was not ours: the fetch takes it
+    if (auto other = link_to(l.who->id); other && !j.cut_off_nodes.contains(l.who->id))
+      return adopt(now, j, *other, addr);  // the duplicate that stayed: the fetch takes it
     return end_if_idle(errc::io_error, "no peer left: " + j.last_problem);
   }
   // Certificates do not fix themselves: a refused peer is not dialed again.
@@ -253,7 +297,9 @@ void node::run_redials(time_point now) {
       due.push_back(r->second.first);
       r = it->second.redialing.erase(r);
     }
-    for (const auto& a : due) dial(now, id, a);
+    std::vector<peer_handle> open;
+    for (const auto& a : due) open.push_back(dial(now, id, a));
+    attach_all(now, id, open);
   }
 }
 
@@ -284,10 +330,14 @@ std::optional<fetch_report> node::report(time_point now, const content_id& id) c
   return report_of(now, it->second);
 }
 
-std::optional<node::peer_fetch> node::fetch_of(peer_handle p) const {
-  const job* j = job_of(p);
-  if (!j) return std::nullopt;
-  return peer_fetch{j->f.id(), j->f.peer_in_flight(p), j->f.peer_capacity(p), j->f.peer_pieces(p)};
+std::vector<node::peer_fetch> node::fetches_of(peer_handle p) const {
+  std::vector<peer_fetch> out;
+  for (const content_id& c : jobs_on(p)) {
+    const job& j = jobs_.at(c);
+    if (j.attached.contains(p))
+      out.push_back({c, j.f.peer_in_flight(p), j.f.peer_capacity(p), j.f.peer_pieces(p)});
+  }
+  return out;
 }
 
 std::string node::describe_fetch(time_point now, const content_id& id, bool in_full) const {
@@ -328,7 +378,11 @@ void node::finish_job(time_point now, const content_id& cid, const error& e) {
   for (peer_handle p : peers) {
     link* l = find_link(p);
     if (!l) continue;
-    l->job.reset();
+    l->jobs.erase(cid);
+    if (!l->jobs.empty()) {  // other fetches of ours use it: they get its whole bound
+      share_requests(now, p);
+      continue;
+    }
     if (keep.contains(p)) continue;
     // A goodbye, so that the peer logs why the connection ended rather than a hang-up.
     if (stopping_)

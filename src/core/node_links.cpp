@@ -38,20 +38,26 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
   l->max_requests = e.peer_max_requests;
   l->listen_port = e.peer_listen_port;
   l->last_useful = now;
-  // A connection of an --origin-only fetch is kept out of peer exchange.
-  const job* j = job_of(p);
-  swarm_.handle_peer_added(p, peer_entry_of(*l), !(j && j->origin_only));
+  // A connection only --origin-only fetches use is kept out of peer exchange.
+  const std::vector<content_id> mine = jobs_on(p);
+  const bool pex = mine.empty() || std::any_of(mine.begin(), mine.end(), [&](const auto& c) {
+                     return !jobs_.at(c).origin_only;
+                   });
+  swarm_.handle_peer_added(p, peer_entry_of(*l), pex);
   if (close_if_duplicate(now, p)) return;
   if (!dht_established(now, p)) return;
-  if (job* mine = job_of(p)) {
+  for (const content_id& c : jobs_on(p)) {
+    auto it = jobs_.find(c);  // attaching pumps, which may end another fetch
     l = find_link(p);
-    if (auto px = mine->pex_dials.find(p);
-        px != mine->pex_dials.end() && l->who && l->who->id != px->second) {
+    if (it == jobs_.end() || !l || l->closed) continue;
+    job& j = it->second;
+    if (auto px = j.pex_dials.find(p);
+        px != j.pex_dials.end() && l->who && l->who->id != px->second) {
       // A member, but not the one announced at that address: not this swarm's peer.
       return close_link(now, p, wire::reason::done,
                         "this is not the node announced at this address");
     }
-    attach(now, *mine, p);
+    attach(now, j, p);
   }
 }
 
@@ -65,18 +71,24 @@ void node::on_session_closed(time_point, peer_handle p, const session_events::cl
     note(log_level::warn, "disconnected: " + who + ": " + e.text + " (" +
                               wire::reason_name(e.code) + (e.by_peer ? ", said the peer" : "") +
                               ")");
-  job* j = job_of(p);
-  if (!j) return;
-  // Our session found the peer breaking the protocol (an unsolicited block, a bad size): the
-  // fetch does not dial it again.
-  if (!e.by_peer && e.code == wire::reason::protocol_violation) cut_off_peer(*j, p);
+  const std::vector<content_id> mine = jobs_on(p);
+  if (mine.empty()) return;
   if (e.by_peer && e.code == wire::reason::overloaded) l->full = true;
-  // A refusal already said what went wrong; the hang-up that follows is no news.
-  if (!l->refused) j->last_problem = e.text;
+  for (const content_id& c : mine) {
+    job& j = jobs_.at(c);
+    // Our session found the peer breaking the protocol (an unsolicited block, a bad size): the
+    // fetches do not dial it again.
+    if (!e.by_peer && e.code == wire::reason::protocol_violation) cut_off_peer(j, p);
+    // A refusal already said what went wrong; the hang-up that follows is no news.
+    if (!l->refused) j.last_problem = e.text;
+  }
 }
 
-// Two connections to the same node (both dialed the other at once): the one dialed by the node
-// with the smaller ID stays, on both sides alike; true if `p` is the one closed.
+// Two connections to the same node: one is closed, and the fetches of the one closed move to the
+// one that stays (link_closed_for_job). Crossing dials (each side dialed the other): the one
+// dialed by the node with the smaller ID stays, on both sides alike. Two dialed by the same side:
+// that side alone decides (the other cannot know which opened first here) and keeps the one that
+// opened first; the side that accepted both waits for its goodbye. True if `p` is the one closed.
 bool node::close_if_duplicate(time_point now, peer_handle p) {
   const link& c = links_.at(p);
   if (!c.who) return false;
@@ -87,6 +99,10 @@ bool node::close_if_duplicate(time_point now, peer_handle p) {
     if (c.dialer != d.dialer) {
       const bool we_win = cfg_.self < other;
       loser = c.dialer == we_win ? id : p;
+    } else if (!c.dialer) {
+      continue;  // both dialed by the peer: its call
+    } else if (!d.open) {
+      loser = id;
     }
     close_link(now, loser, wire::reason::done, "a duplicate connection");
     return loser == p;
@@ -104,6 +120,13 @@ bool node::connected_to(const node_id& n) const {
 std::optional<peer_handle> node::open_to(const node_id& n) const {
   for (const auto& [p, l] : links_)
     if (l.who && l.who->id == n && l.open && !l.closed) return p;
+  return std::nullopt;
+}
+
+std::optional<peer_handle> node::link_to(const node_id& n) const {
+  if (auto p = open_to(n)) return p;
+  for (const auto& [p, l] : links_)
+    if (l.who && l.who->id == n && !l.closed) return p;
   return std::nullopt;
 }
 
@@ -134,10 +157,16 @@ bool node::useful(time_point now, peer_handle p, const content_id& content) {
 // which takes no part in the swarm.
 void node::note_interest(time_point now, peer_handle p, const content_id& x) {
   if (swarm_.interested(p, x)) return;
-  if (auto j = jobs_.find(x); j != jobs_.end() && !job_of(p)) {
+  if (auto j = jobs_.find(x); j != jobs_.end() && !j->second.attached.contains(p)) {
     const link* l = find_link(p);
     const bool cut = l && l->who && j->second.cut_off_nodes.contains(l->who->id);
     if (j->second.origin_only || cut) {  // we serve it, but our fetch does not use it
+      swarm_.handle_interest(p, x, false);
+      return;
+    }
+    if (swarm_.full(x) && l && !l->jobs.empty()) {
+      // Full, but the connection carries other fetches of ours: it stays, and serves the peer
+      // without our fetch of x using it.
       swarm_.handle_interest(p, x, false);
       return;
     }
@@ -190,25 +219,29 @@ node::holder_use node::use_holder(time_point now, job& j, const wire::peer_entry
     return holder_use::skipped;
   const address a = address_of(e);
   if (j.cut_off.contains(a.str()) || j.gave_up.contains(a.str())) return holder_use::skipped;
-  if (auto c = open_to(n)) {
-    if (links_.at(*c).job || j.attached.contains(*c) ||
+  if (auto c = open_to(n)) {  // the connection we have to it, whatever else uses it
+    if (j.attached.contains(*c) ||
         std::find(to_attach.begin(), to_attach.end(), *c) != to_attach.end())
       return holder_use::skipped;
     to_attach.push_back(*c);
     return holder_use::added;
   }
-  // Its session is still exchanging hellos: no second connection is dialed; once open, its own
-  // messages about the content, or the next lookup, attach it.
-  if (connected_to(n)) return holder_use::skipped;
+  // A connection to it is being made (its hellos, or a DHT dial): no second one is dialed; the
+  // fetch uses that one once it opens.
   for (auto& [p, l] : links_) {
-    if (l.dht_dial != n || l.closed) continue;
-    if (l.job) return holder_use::skipped;
-    l.job = j.f.id();
-    j.dialed[p] = a;
+    const bool to_n = l.who ? l.who->id == n : l.dht_dial == n;
+    if (!to_n || l.closed) continue;
+    if (l.jobs.contains(j.f.id())) return holder_use::skipped;
+    l.jobs.insert(j.f.id());
+    if (l.dialer) j.dialed[p] = a;
     j.pex_dials[p] = n;
     return holder_use::added;
   }
-  j.pex_dials[dial(now, j.f.id(), a)] = n;
+  const peer_handle p = dial(now, j.f.id(), a, n);
+  if (links_.at(p).open)
+    to_attach.push_back(p);
+  else
+    j.pex_dials[p] = n;
   return holder_use::added;
 }
 
@@ -218,7 +251,7 @@ void node::attach_all(time_point now, const content_id& cid, const std::vector<p
     auto it = jobs_.find(cid);
     const link* l = find_link(p);
     if (it == jobs_.end()) return;
-    if (l && !l->closed && !l->job) attach(now, it->second, p);
+    if (l && l->open && !l->closed && !it->second.attached.contains(p)) attach(now, it->second, p);
   }
 }
 
@@ -227,7 +260,7 @@ void node::attach(time_point now, job& j, peer_handle p) {
   if (!j.attached.insert(p).second) return;
   const content_id cid = j.f.id();
   link& l = links_.at(p);
-  l.job = cid;
+  l.jobs.insert(cid);
   const auto d = j.dialed.find(p);
   const bool source =
       d != j.dialed.end() && std::any_of(j.sources.begin(), j.sources.end(),
@@ -238,7 +271,8 @@ void node::attach(time_point now, job& j, peer_handle p) {
     announce_to(now, j, p);
     note_interest(now, p, cid);
   }
-  pump(now, cid);
+  pump(now, cid);  // which may end the fetch: `j` is not used after it
+  if (l.jobs.size() > 1) share_requests(now, p);
 }
 
 // Tells the peer which pieces we hold (so far) of the content we fetch.
@@ -253,7 +287,8 @@ void node::announce_to(time_point, job& j, peer_handle p) {
 void node::close_idle(time_point now) {
   std::vector<peer_handle> idle;
   for (const auto& [p, l] : links_)
-    if (l.open && !l.job && !l.closed && now - l.last_useful >= cfg_.idle_close) idle.push_back(p);
+    if (l.open && l.jobs.empty() && !l.closed && now - l.last_useful >= cfg_.idle_close)
+      idle.push_back(p);
   for (peer_handle p : idle)
     close_link(now, p, wire::reason::done, "idle: neither side needs this connection");
 }

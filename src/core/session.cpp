@@ -133,6 +133,7 @@ void session::on_answer(time_point now, wire::request_kind kind, const wire::blo
                                                          : metadata_requests_.erase(key) > 0;
   if (pending) {
     events_.push_back(std::move(ev));
+    if (kind == wire::request_kind::block) send_held(now);
     return;
   }
   if (withdrawn_.erase(key) > 0) return;  // a late answer to a request we gave up on
@@ -184,6 +185,7 @@ void session::handle_tick(time_point now) {
     send(now, wire::cancel{ref});
     events_.push_back(session_events::timed_out{wire::request_kind::block, ref});
   }
+  send_held(now);
   for (auto it = metadata_requests_.begin(); it != metadata_requests_.end();) {
     if (it->second > now) {
       ++it;
@@ -231,17 +233,43 @@ void session::send_get_hashes(time_point now, const content_id& c, piece_index f
   send(now, wire::get_hashes{c, first, count});
 }
 
+bool session::is_requested(const wire::block_ref& ref) const {
+  return requests_.contains(ref) ||
+         std::find(held_requests_.begin(), held_requests_.end(), ref) != held_requests_.end();
+}
+
 void session::send_request(time_point now, const wire::block_ref& ref) {
-  SHOAL_ASSERT(can_request() && !requests_.contains(ref));
+  SHOAL_ASSERT(state_ == state::open && !is_requested(ref));
+  if (requests_.size() >= peer_max_) {
+    held_requests_.push_back(ref);
+    return;
+  }
   requests_[ref] = now + cfg_.request_timeout;
   withdrawn_.erase({wire::request_kind::block, ref});
   send(now, wire::request{ref});
 }
 
+void session::send_held(time_point now) {
+  while (state_ == state::open && !held_requests_.empty() && requests_.size() < peer_max_) {
+    const wire::block_ref ref = held_requests_.front();
+    held_requests_.pop_front();
+    requests_[ref] = now + cfg_.request_timeout;
+    withdrawn_.erase({wire::request_kind::block, ref});
+    send(now, wire::request{ref});
+  }
+}
+
 void session::send_cancel(time_point now, const wire::block_ref& ref) {
-  if (closed() || requests_.erase(ref) == 0) return;
+  if (closed()) return;
+  if (auto h = std::find(held_requests_.begin(), held_requests_.end(), ref);
+      h != held_requests_.end()) {
+    held_requests_.erase(h);  // never sent: nothing to say
+    return;
+  }
+  if (requests_.erase(ref) == 0) return;
   withdraw({wire::request_kind::block, ref});
   send(now, wire::cancel{ref});
+  send_held(now);
 }
 
 void session::send_manifest_part(time_point now, wire::manifest_part m) {
@@ -316,6 +344,7 @@ void session::fail(time_point now, wire::reason code, std::string text) {
 void session::finish(wire::reason code, std::string text, bool by_peer) {
   state_ = state::closed;
   requests_.clear();
+  held_requests_.clear();
   metadata_requests_.clear();
   peer_requests_.clear();
   events_.push_back(session_events::closed{code, std::move(text), by_peer});

@@ -80,12 +80,18 @@ class session {
   // --- our requests (the fetch side) ------------------------------------------------------------
   void send_get_manifest(time_point now, const content_id& c, std::uint64_t offset);
   void send_get_hashes(time_point now, const content_id& c, piece_index first, std::uint32_t count);
-  // REQUIRES: can_request(); the block is not already requested on this session.
+  // REQUIRES: the session is open; the block is not already requested on this session. Sent at
+  // once while fewer than the peer's bound are outstanding; else held here and sent, in order,
+  // as answers free room (several fetches share a connection, and their shares of the bound may
+  // overlap while they are rebalanced). A held request's deadline starts when it is sent.
   void send_request(time_point now, const wire::block_ref& ref);
+  // Withdraws a request: a held one is dropped, a sent one is cancelled on the wire.
   void send_cancel(time_point now, const wire::block_ref& ref);
+  // A request made now would be sent at once.
   bool can_request() const { return state_ == state::open && requests_.size() < peer_max_; }
   std::size_t requests_outstanding() const { return requests_.size(); }
-  bool is_requested(const wire::block_ref& ref) const { return requests_.contains(ref); }
+  std::size_t requests_held() const { return held_requests_.size(); }
+  bool is_requested(const wire::block_ref& ref) const;
 
   // --- answers and announcements (the serving side) ---------------------------------------------
   void send_manifest_part(time_point now, wire::manifest_part m);
@@ -131,6 +137,7 @@ class session {
   void on_answer(time_point now, wire::request_kind kind, const wire::block_ref& ref,
                  session_event ev);
   void withdraw(const pending_key& key);
+  void send_held(time_point now);
   void on_peer_request(time_point now, const wire::request& r);
   void fail(time_point now, wire::reason code, std::string text);
   void finish(wire::reason code, std::string text, bool by_peer);
@@ -147,6 +154,8 @@ class session {
   std::deque<session_event> events_;
   // Our outstanding block requests and their deadlines.
   std::map<wire::block_ref, time_point> requests_;
+  // Block requests over the peer's bound, oldest first (send_request).
+  std::deque<wire::block_ref> held_requests_;
   // Our outstanding manifest and hash requests (keyed by content and offset / first piece).
   std::map<pending_key, time_point> metadata_requests_;
   // Requests we withdrew; a late answer to one of them is dropped, not a violation. Bounded.

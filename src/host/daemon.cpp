@@ -486,12 +486,13 @@ class daemon_impl final : public daemon, public net::connection_handler {
                        {"direction", c->side() == connection::role::dialer ? "out" : "in"},
                        {"bytes_in", c->sess()->bytes_received()},
                        {"bytes_out", c->sess()->bytes_sent()}});
-      if (auto f = node_.fetch_of(id)) {
-        peers.back()["fetching"] = f->id.str();
-        peers.back()["requests_in_flight"] = f->in_flight;
-        peers.back()["pipeline"] = f->capacity;
-        peers.back()["pieces_announced"] = f->pieces;
-      }
+      json fetching = json::array();
+      for (const auto& f : node_.fetches_of(id))
+        fetching.push_back({{"id", f.id.str()},
+                            {"requests_in_flight", f.in_flight},
+                            {"pipeline", f.capacity},
+                            {"pieces_announced", f.pieces}});
+      if (!fetching.empty()) peers.back()["fetching"] = std::move(fetching);
     }
     const auto now = net::now();
     json fetches = json::array();

@@ -580,7 +580,7 @@ class swarm_sim {
         const member& o = members_[j];
         s += "  connection " + std::to_string(c) + " to node " + std::to_string(j) +
              (k.open ? "" : " (opening)") + (o.finished ? " (finished)" : "") +
-             (m.n->fetch_of(p) ? "" : " (not in our fetch)") + ": " +
+             (!m.n->fetches_of(p).empty() ? "" : " (not in our fetch)") + ": " +
              std::to_string(blocks_in(k.queued[k.side(j)])) + " of our blocks queued there";
         if (o.opened && o.have.complete() && k.open) {
           const auto sending = o.n->swarms().sending(content_.id);

@@ -75,6 +75,31 @@ TEST_F(swarm_test, fetchers_take_most_from_each_other_and_the_origin_sends_about
   EXPECT_LT(st.value("uploaded_bytes", std::uint64_t{0}), 2 * size + size / 10);
 }
 
+// Issue 18, finding 3: many gets of different contents at once, all held by one peer, some by
+// --from and some by ID alone. Before, all but one of 20 failed with "no peer left: a duplicate
+// connection"; now they share the connection to that peer and all succeed.
+TEST_F(swarm_test, concurrent_gets_of_different_contents_from_one_peer_all_succeed) {
+  auto& a = net_.add_node("a");
+  auto& b = net_.add_node("b");
+  std::vector<std::string> ids;
+  std::vector<fs::path> files;
+  for (int i = 0; i < 8; ++i) {
+    files.push_back(net_.dir() / ("file-" + std::to_string(i)));
+    write_random(files.back(), (i + 1) * 300'000 + 17, 100 + i);
+    ids.push_back(net_.add(a, files.back()));
+  }
+  net_.start(a);
+  net_.start(b, {"--bootstrap", a.listen});
+  std::vector<background_get> gets;
+  for (int i = 0; i < 8; ++i)
+    gets.emplace_back(net_, b, ids[i], i % 2 == 0 ? a.listen : "", false, std::to_string(i));
+  for (int i = 0; i < 8; ++i) {
+    const json done = finish(gets[i], b);
+    EXPECT_EQ(done.value("event", ""), "done") << i;
+    EXPECT_TRUE(same_file(files[i], gets[i].out)) << i;
+  }
+}
+
 TEST_F(swarm_test, origin_only_takes_every_byte_from_the_origin) {
   auto& origin = net_.add_node("origin");
   auto& a = net_.add_node("fetcher-a");

@@ -28,20 +28,23 @@ inline bool same_file(const std::filesystem::path& a, const std::filesystem::pat
                     std::istreambuf_iterator<char>(y), std::istreambuf_iterator<char>());
 }
 
-// `shoal --json get ID --from FROM -o <test dir>/out-NAME` on the node, in the background.
+// `shoal --json get ID --from FROM -o <test dir>/out-NAME[TAG]` on the node, in the background
+// (no --from if FROM is empty: the holders are looked up in the DHT). TAG tells apart several
+// gets on one node.
 struct background_get {
   std::unique_ptr<cli> runner;
   pid_t pid = 0;
   std::filesystem::path out;
 
   background_get(test_network& net, const test_node& n, const std::string& id,
-                 const std::string& from, bool origin_only = false) {
-    const auto scratch = net.dir() / ("get-" + n.name);
+                 const std::string& from, bool origin_only = false, const std::string& tag = "") {
+    const auto scratch = net.dir() / ("get-" + n.name + tag);
     std::filesystem::create_directories(scratch);
     runner = std::make_unique<cli>(scratch);
-    out = net.dir() / ("out-" + n.name);
-    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json", "get",       id,
-                                  "--from",     from,           "-o",     out.string()};
+    out = net.dir() / ("out-" + n.name + tag);
+    std::vector<std::string> args{"--data-dir", n.dir.string(), "--json",    "get",
+                                  id,           "-o",           out.string()};
+    if (!from.empty()) args.insert(args.end(), {"--from", from});
     if (origin_only) args.push_back("--origin-only");
     pid = runner->start(args);
   }

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,10 @@ class node_net {
   std::set<std::string> refusing;                // dials to these are refused: untrusted
   std::map<std::string, std::size_t> answering;  // dials to these reach this member instead
   std::set<std::size_t> liars;                   // members whose every block is forged
+  // Connections made while this is set wait for their hellos (deliver_hello()), so that a test
+  // picks the order in which each side sees its connections open.
+  bool hold_hellos = false;
+  std::vector<std::pair<std::size_t, peer_handle>> held_hellos;
 
   // A member whose ID is drawn from `seed`; its address is 10.0.0.<index>:7420.
   std::size_t add(node_config cfg, std::uint64_t seed) {
@@ -104,6 +109,14 @@ class node_net {
     return {a, b};
   }
 
+  // Member `i` receives the hello on its connection `p` (held by hold_hellos).
+  void deliver_hello(std::size_t i, peer_handle p) {
+    auto it = std::find(held_hellos.begin(), held_hellos.end(), std::pair{i, p});
+    ASSERT_NE(it, held_hellos.end());
+    held_hellos.erase(it);
+    members[i].n->handle_session_event(now, p, hello());
+  }
+
   // Delivers a message from member `from`'s connection `p` to the other end.
   void deliver(std::size_t from, peer_handle p, wire::message m) {
     auto o = other_end(from, p);
@@ -125,6 +138,11 @@ class node_net {
     pairs_[{j, q}] = {i, p};
     members[i].n->handle_authenticated(now, p, who(j));
     members[j].n->handle_authenticated(now, q, who(i));
+    if (hold_hellos) {
+      held_hellos.emplace_back(i, p);
+      held_hellos.emplace_back(j, q);
+      return;
+    }
     members[i].n->handle_session_event(now, p, hello());
     members[j].n->handle_session_event(now, q, hello());
   }

@@ -200,6 +200,17 @@ TEST(fetch, single_file_from_one_peer_with_a_bounded_pipeline) {
   EXPECT_EQ(h.f.bytes_from(peer_handle(1)), h.f.progress().total_bytes);
 }
 
+// Fetches that share a connection split the peer's bound (core/node.hpp): a fetch whose share
+// is lowered keeps its block requests under the new bound.
+TEST(fetch, a_lowered_peer_limit_bounds_its_requests) {
+  harness h(one_file(5 * merkle::piece_size + 100));
+  h.add_peer(1, behaviour::honest);
+  h.f.handle_peer_limit(h.now, peer_handle(1), 3);
+  h.run();
+  h.expect_all_stored();
+  EXPECT_EQ(h.max_in_flight[peer_handle(1)], 3u);
+}
+
 TEST(fetch, multi_file_tree_with_an_empty_file) {
   harness h(testing::memory_content::make({{"a/big", testing::pattern_bytes(700'000, 1)},
                                            {"a/empty", {}},
@@ -532,7 +543,6 @@ TEST(fetch, pieces_only_asked_for_hold_no_buffer) {
   h.expect_all_stored();
 }
 
-
 // Issue 18, finding 13: once the peer asked for the piece hashes was cut off for bad ones, a
 // peer added later was only probed, never asked for the hashes, and the fetch waited for ever.
 TEST(fetch, after_bad_piece_hashes_a_later_peer_is_asked_for_them) {
@@ -563,7 +573,6 @@ TEST(fetch, a_content_larger_than_the_node_fetches_ends_before_the_piece_hashes)
     for (const auto& m : q) EXPECT_FALSE(std::holds_alternative<wire::get_hashes>(m));
 }
 
-
 // Issue 18, finding 12: a peer that answers the metadata and then never a block was asked again
 // for ever, and a fetch with no other peer never ended.
 TEST(fetch, a_peer_whose_requests_keep_timing_out_is_cut_off_as_stalling) {
@@ -586,7 +595,6 @@ TEST(fetch, a_peer_whose_requests_keep_timing_out_is_cut_off_as_stalling) {
   h.run();
   h.expect_all_stored();
 }
-
 
 // Issue 18, finding 5: the only holder found its copy of a piece damaged and refused it; the
 // fetch waited at the last piece for ever, saying nothing.

@@ -129,6 +129,86 @@ TEST(node_duplicates, the_connection_dialed_by_the_smaller_id_stays) {
   duplicate_case(2, 1);
 }
 
+// Issue 18, finding 3: fetches of different contents from one peer at once. Before, each
+// dialed its own connection, all but one were closed as duplicates and their fetches failed
+// with "no peer left: a duplicate connection". Now they share one connection.
+TEST(node_sharing, concurrent_fetches_from_one_peer_share_its_connection) {
+  test::node_net net;
+  std::mt19937_64 rng(5);
+  const std::size_t h = net.add({}, 1), f = net.add({}, 2);
+  std::vector<sim::synthetic_content> contents;
+  for (int i = 0; i < 5; ++i) {
+    contents.push_back(sim::make_synthetic_content(rng, (i + 1) * merkle::piece_size + 7));
+    net.members[h].store.emplace(contents.back().id, contents.back().held);
+    net[h].handle_held(net.now, contents.back().id, i + 1, true);
+  }
+  for (const auto& c : contents) {
+    fetch_request r;
+    r.id = c.id;
+    r.sources = {net.members[h].at};
+    net[f].start_fetch(net.now, r);
+  }
+  EXPECT_EQ(net.connections(f), 0u);  // nothing dialed yet: every fetch waits for one dial
+  net.run();
+  ASSERT_EQ(net.members[f].ended.size(), contents.size());
+  for (const auto& e : net.members[f].ended) EXPECT_EQ(e.why.code, errc::ok) << e.why.message;
+  // One connection carried them all, closed once the last one ended (f then dials h again for
+  // the DHT, to announce what it holds).
+  EXPECT_EQ(net.members[f].dials[0].to.str(), net.members[h].at.str());
+  const auto& cl = net.members[f].closes;
+  EXPECT_EQ(std::count_if(cl.begin(), cl.end(),
+                          [](const auto& c) { return c.text == "the fetch is complete"; }),
+            1);
+  EXPECT_FALSE(has_close(net.members[f], "a duplicate connection"));
+  EXPECT_FALSE(has_close(net.members[h], "a duplicate connection"));
+}
+
+// Issue 18, finding 14: two connections dialed by the same side (a --from address and another
+// name for the same node) open in one order on one side and in the other order on the other.
+// Before, each side closed the one it saw open second, so both closed and a fetch failed. Now
+// the side that dialed both decides alone, and its fetches move to the one that stays.
+TEST(node_sharing, two_dials_to_one_node_keep_one_connection_for_both_fetches) {
+  test::node_net net;
+  std::mt19937_64 rng(6);
+  const std::size_t h = net.add({}, 1), f = net.add({}, 2);
+  const auto x = sim::make_synthetic_content(rng, 2 * merkle::piece_size);
+  const auto y = sim::make_synthetic_content(rng, 3 * merkle::piece_size);
+  for (const auto* c : {&x, &y}) {
+    net.members[h].store.emplace(c->id, c->held);
+    net[h].handle_held(net.now, c->id, c->held.layout.piece_count(), true);
+  }
+  const address alias{"10.9.9.9", 7420};
+  net.answering[alias.str()] = h;
+  net.hold_hellos = true;
+  fetch_request rx, ry;
+  rx.id = x.id;
+  rx.sources = {net.members[h].at};
+  ry.id = y.id;
+  ry.sources = {alias};
+  net[f].start_fetch(net.now, rx);
+  net[f].start_fetch(net.now, ry);
+  net.run();
+  ASSERT_EQ(net.held_hellos.size(), 4u);
+  const auto at_f = net.held_hellos[0], at_f2 = net.held_hellos[2];  // f's two connections
+  const auto at_h = net.held_hellos[1], at_h2 = net.held_hellos[3];
+  ASSERT_EQ(at_f.first, f);
+  ASSERT_EQ(at_f2.first, f);
+  net.hold_hellos = false;
+  net.deliver_hello(at_f.first, at_f.second);  // f sees its first dial open first...
+  net.deliver_hello(at_f2.first, at_f2.second);
+  net.deliver_hello(at_h2.first, at_h2.second);  // ...h sees the second one first
+  net.deliver_hello(at_h.first, at_h.second);
+  net.run();
+  net.advance(std::chrono::seconds(3));
+  ASSERT_EQ(net.members[f].ended.size(), 2u);
+  for (const auto& e : net.members[f].ended) EXPECT_EQ(e.why.code, errc::ok) << e.why.message;
+  const auto& cl = net.members[f].closes;
+  EXPECT_EQ(std::count_if(cl.begin(), cl.end(),
+                          [](const auto& c) { return c.text == "a duplicate connection"; }),
+            1);
+  EXPECT_FALSE(has_close(net.members[h], "a duplicate connection"));  // f decided, not h
+}
+
 TEST_F(node_rules, a_source_that_cannot_be_reached_is_redialed_with_back_off_then_given_up) {
   const std::size_t f = net.add({}, 2);
   const address nowhere{"10.9.9.9", 7420};
@@ -158,7 +238,7 @@ TEST_F(node_rules, a_refused_certificate_is_not_redialed) {
   net.refusing.insert(net.members[h].at.str());
   fetch(f, {net.members[h].at});
   net.advance(std::chrono::seconds(10));
-  EXPECT_EQ(net.members[f].dials.size(), 1u);
+  EXPECT_EQ(net.members[f].dials.size(), 1u) << ::testing::PrintToString(net.members[f].logs);
   ASSERT_EQ(net.members[f].ended.size(), 1u);
   EXPECT_EQ(net.members[f].ended[0].why.code, errc::untrusted);
   EXPECT_NE(net.members[f].ended[0].why.message.find("refused"), std::string::npos);
@@ -170,7 +250,7 @@ TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_rediale
   net.liars.insert(liar);
   fetch(f, {net.members[liar].at});
   net.advance(std::chrono::seconds(10));
-  EXPECT_EQ(net.members[f].dials.size(), 1u);
+  EXPECT_EQ(net.members[f].dials.size(), 1u) << ::testing::PrintToString(net.members[f].logs);
   ASSERT_EQ(net.members[f].ended.size(), 1u);
   EXPECT_EQ(net.members[f].ended[0].why.code, errc::hash_mismatch)
       << net.members[f].ended[0].why.message;

@@ -101,6 +101,37 @@ TEST_F(pair_fixture, pipelined_requests_are_bounded_by_the_peer_and_answered) {
   EXPECT_TRUE(a->can_request());
 }
 
+// Two fetches sharing a connection may ask for more than the peer's bound for a moment: the
+// excess waits in the session and goes out as answers free room, never over the bound (the
+// serving side would refuse it), and a held request that is cancelled is never sent.
+TEST_F(pair_fixture, requests_over_the_peers_bound_are_held_and_sent_as_room_frees) {
+  cb.max_requests = 2;
+  open();
+  drain(*a), drain(*b);
+  const auto c = testing::memory_content::make({{"", testing::pattern_bytes(100'000)}});
+  for (std::uint8_t blk = 0; blk < 5; ++blk) a->send_request(t0, {c.id, piece_index(0), blk});
+  EXPECT_EQ(a->requests_outstanding(), 2u);
+  EXPECT_EQ(a->requests_held(), 3u);
+  EXPECT_TRUE(a->is_requested({c.id, piece_index(0), 4}));
+  a->send_cancel(t0, {c.id, piece_index(0), 3});  // held: dropped without a word
+  pump(*a, *b, t0);
+  std::vector<std::uint8_t> asked;
+  for (int round = 0; round < 4; ++round) {
+    auto reqs = only<wire::request>(drain(*b));
+    EXPECT_LE(reqs.size(), 2u);
+    if (reqs.empty()) break;
+    for (const auto& r : reqs) {
+      asked.push_back(r.ref.block);
+      b->send_block(t0, c.block(r.ref));
+    }
+    pump(*a, *b, t0);
+  }
+  EXPECT_EQ(asked, (std::vector<std::uint8_t>{0, 1, 2, 4}));
+  EXPECT_EQ(only<wire::block>(drain(*a)).size(), 4u);
+  EXPECT_EQ(a->requests_outstanding() + a->requests_held(), 0u);
+  EXPECT_EQ(b->current_state(), session::state::open);  // no request over its bound arrived
+}
+
 TEST_F(pair_fixture, a_cancelled_request_is_not_answered) {
   open();
   drain(*a), drain(*b);
