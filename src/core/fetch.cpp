@@ -120,7 +120,7 @@ void fetch::handle_peer_removed(time_point now, peer_handle p) {
   if (layout_ && peer(p)->has) {
     const piece_set& has = *peer(p)->has;
     for (std::uint64_t i = 0; i < has.size(); ++i)
-      if (has.contains(piece_index(i))) --availability_[i];
+      if (has.contains(piece_index(i))) count_holder(*peer(p), i, -1);
   }
   peers_.erase(p);
   peer_index_.erase(p);
@@ -236,11 +236,16 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
             ps->deferred_pieces = piece_set(layout_->piece_count());
           ps->deferred_pieces.insert(r.ref.piece);
         }
+        if (!ps->refuses_copies && ps->has && layout_) {  // no longer where copies come from
+          for (std::uint64_t i = 0; i < ps->has->size(); ++i)
+            if (ps->has->contains(piece_index(i))) --willing_[i];
+          for (auto& [q, qs] : peers_) qs.stuck = false;  // rare-only peers may have work now
+        }
         ps->refuses_copies = true;
         ps->rare_only_until = now + cfg_.elsewhere_backoff;
       } else if (ps->has && r.ref.piece.value < ps->has->size() && ps->has->erase(r.ref.piece)) {
         // It does not hold the piece after all (or is overloaded): do not ask it again for it.
-        --availability_[r.ref.piece.value];
+        count_holder(*ps, r.ref.piece.value, -1);
         last_refusal_ = "the last peer that held it said: " + r.text;
       }
       break;
@@ -419,6 +424,7 @@ void fetch::handle_opened(time_point now, const piece_set& have) {
   have_ = have;
   stored_bytes_ = 0;
   availability_.assign(layout_->piece_count(), 0);
+  willing_.assign(layout_->piece_count(), 0);
   missing_.clear();
   missing_pos_.assign(layout_->piece_count(), npos);
   missing_set_ = piece_set(layout_->piece_count());
@@ -478,14 +484,19 @@ void fetch::apply_bitfield(time_point now, peer_handle p, peer_state& ps, const 
                        " pieces; the content has " + std::to_string(layout_->piece_count()));
   if (ps.has)
     for (std::uint64_t i = 0; i < ps.has->size(); ++i)
-      if (ps.has->contains(piece_index(i))) --availability_[i];
+      if (ps.has->contains(piece_index(i))) count_holder(ps, i, -1);
   ps.has = std::move(*set);
   ps.stuck = false;
   for (const piece_index h : ps.early_haves)
     if (h.value < ps.has->size()) ps.has->insert(h);
   ps.early_haves.clear();
   for (std::uint64_t i = 0; i < ps.has->size(); ++i)
-    if (ps.has->contains(piece_index(i))) ++availability_[i];
+    if (ps.has->contains(piece_index(i))) count_holder(ps, i, +1);
+}
+
+void fetch::count_holder(const peer_state& ps, std::uint64_t piece, int delta) {
+  availability_[piece] += static_cast<std::uint32_t>(delta);
+  if (!ps.refuses_copies) willing_[piece] += static_cast<std::uint32_t>(delta);
 }
 
 void fetch::handle_have(time_point now, peer_handle p, const wire::have& h) {
@@ -500,7 +511,7 @@ void fetch::handle_have(time_point now, peer_handle p, const wire::have& h) {
                    "announced piece " + std::to_string(h.piece.value) + " of a content with " +
                        std::to_string(ps->has->size()) + " pieces");
   if (ps->has->insert(h.piece)) {
-    ++availability_[h.piece.value];
+    count_holder(*ps, h.piece.value, +1);
     if (askable(h.piece)) ps->stuck = false;
   }
   schedule_for(now, p);
@@ -521,8 +532,9 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
     return schedule_for(now, p);
   }
   piece_progress& pp = it->second;
-  // A peer that refuses copies sends this piece, which no other peer holds: its first copy.
-  const bool first_copy = ps->refuses_copies && availability_[b.ref.piece.value] == 1;
+  // A peer that refuses copies sends this piece, which no peer that sends copies holds: its
+  // first copy.
+  const bool first_copy = ps->refuses_copies && willing_[b.ref.piece.value] == 0;
   if (pp.probe) {
     // The probed block came: the peer did not refuse, or (in the endgame) another peer sent it
     // first. Either way the other blocks may be asked now; waiting on the probe's peer, whose

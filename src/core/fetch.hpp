@@ -288,6 +288,8 @@ class fetch {
   void release_block(peer_handle p, piece_index piece, std::uint8_t block);
   bool withdraw(piece_index piece, piece_progress& pp, std::size_t block, peer_handle p);
   std::optional<piece_index> pick_piece(peer_state& ps, bool rare_only);
+  // A peer's announcement of `piece` counted in (+1) or out (-1).
+  void count_holder(const peer_state& ps, std::uint64_t piece, int delta);
   std::optional<std::pair<piece_index, std::uint8_t>> endgame_block(time_point now, peer_handle p,
                                                                     const peer_state& ps);
   void measure(time_point now, peer_state& ps, std::uint64_t bytes);
@@ -330,7 +332,13 @@ class fetch {
   // Blocks.
   piece_set have_;
   std::vector<std::uint32_t> availability_;  // peers holding each piece
-  std::vector<std::uint64_t> missing_;       // pieces neither stored, in progress nor writing
+  // Of them, peers that do not refuse copies: where an `elsewhere` sends us. A peer that refused
+  // one is asked only for pieces none of these holds (rare_only_until); pieces that only
+  // refusing peers hold (two complete holders, say) are asked of any of them (issue 18, finding
+  // 4: each such refusal left that holder idle for 2 s, and two holders took 2.9 x as long as
+  // one).
+  std::vector<std::uint32_t> willing_;
+  std::vector<std::uint64_t> missing_;  // pieces neither stored, in progress nor writing
   static constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
   std::vector<std::uint64_t> missing_pos_;  // index into missing_, or npos
   piece_set missing_set_;                   // the same pieces as missing_, as a bitmap

@@ -51,8 +51,10 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   // peer holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
+  // Rare only: no peer that sends copies holds it (the refusing peer would say `elsewhere`).
+  const auto rare_enough = [&](std::uint64_t c) { return !rare_only || willing_[c] == 0; };
   const auto usable = [&](std::uint64_t c) {
-    return has.contains(piece_index(c)) && !is_deferred(ps, piece_index(c));
+    return has.contains(piece_index(c)) && !is_deferred(ps, piece_index(c)) && rare_enough(c);
   };
   std::optional<std::uint64_t> best;
   std::uint64_t ties = 0;
@@ -68,7 +70,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   };
   if (layout_->piece_count() <= bitmap_scan_limit) {
     has.find_common(missing_set_, piece_index(0), [&](piece_index c) {
-      if (!is_deferred(ps, c)) consider(c.value);
+      if (!is_deferred(ps, c) && rare_enough(c.value)) consider(c.value);
       return false;
     });
   } else if (missing_.size() <= full_scan_limit) {
@@ -83,7 +85,7 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
       for (std::uint64_t c : missing_)
         if (usable(c) && (!best || availability_[c] < availability_[*best])) best = c;
   }
-  if (!best || (rare_only && availability_[*best] > 1)) return std::nullopt;
+  if (!best) return std::nullopt;
   return piece_index(*best);
 }
 
@@ -208,7 +210,7 @@ void fetch::fill(time_point now, peer_handle p, peer_state& ps) {
     // Pieces before `resume` were passed over earlier in this call, and nothing that made them
     // unusable to p (held, deferred, rare, probed, every block asked) changes within it.
     const auto found = ps.has->find_common(open_, resume, [&](piece_index piece) {
-      if (is_deferred(ps, piece) || (rare_only && availability_[piece.value] > 1)) return false;
+      if (is_deferred(ps, piece) || (rare_only && willing_[piece.value] > 0)) return false;
       const piece_progress& pp = in_progress_.at(piece);
       if (pp.probe) return false;
       for (std::size_t b = 0; b < pp.blocks.size() && !next; ++b)

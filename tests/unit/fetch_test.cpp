@@ -20,7 +20,8 @@ enum class behaviour {
   bad_manifest,
   bad_hashes,
   elsewhere,
-  stalls  // answers metadata, never a block request
+  refuses_once,  // refuses its first block request with `elsewhere` (its 16 pieces at once)
+  stalls         // answers metadata, never a block request
 };
 
 struct harness {
@@ -76,6 +77,13 @@ struct harness {
     if (b == behaviour::stalls && std::holds_alternative<wire::request>(req)) {
       stalled[p].push_back(std::get<wire::request>(req).ref);
       return;
+    }
+    if (b == behaviour::refuses_once && std::holds_alternative<wire::request>(req)) {
+      kind[p] = behaviour::honest;
+      return f.handle_reject(
+          now, p,
+          wire::reject{wire::request_kind::block, std::get<wire::request>(req).ref,
+                       wire::reason::elsewhere, ""});
     }
     if (b == behaviour::elsewhere && std::holds_alternative<wire::request>(req)) {
       return f.handle_reject(
@@ -428,6 +436,25 @@ TEST(fetch, a_peer_that_refuses_copies_is_asked_only_for_pieces_nobody_else_has)
             std::string::npos)
       << d;
   EXPECT_NE(d.find("peer 2: 16 pieces, 4/4 in flight"), std::string::npos) << d;
+}
+
+// Issue 18, finding 4: two complete holders, each refusing a request once (an origin sends 16
+// pieces at a time and refuses the rest). Before, each was then asked only for pieces no other
+// peer held, and the other held them all: both sat idle for the 2 s back-off, and two holders
+// took 2.9 x as long as one. Pieces that only refusing peers hold are asked of them as usual.
+TEST(fetch, two_complete_holders_that_refuse_once_are_both_kept_busy) {
+  harness h(one_file(32 * merkle::piece_size));
+  h.add_peer(1, behaviour::refuses_once);
+  h.add_peer(2, behaviour::refuses_once);
+  for (std::uint64_t p : {1, 2})  // both announce every piece before any block is asked
+    h.f.handle_bitfield(h.now, peer_handle(p),
+                        wire::bitfield{h.c.id, 32, std::vector<std::uint8_t>(4, 0xff)});
+  h.run();  // time does not move: a holder left idle for the back-off never comes back
+  h.expect_all_stored();
+  EXPECT_GT(h.f.bytes_from(peer_handle(1)), 0u);
+  EXPECT_GT(h.f.bytes_from(peer_handle(2)), 0u);
+  EXPECT_EQ(h.f.bytes_from(peer_handle(1)) + h.f.bytes_from(peer_handle(2)),
+            h.f.progress().total_bytes);
 }
 
 // A piece started with a peer that refuses copies waits for its probe (its first block) before
