@@ -13,47 +13,15 @@ cd "$(dirname "$0")/.."
 size_mib=${1:-4096}
 fetchers=${2:-1}
 
-die() { echo "fetch_memory: $*" >&2; exit 1; }
+bench=fetch_memory work_prefix=shoal-memory-bench
+# shellcheck source=bench/daemons.sh
+source bench/daemons.sh
 
-shoal=$(bench/shoal_binary.sh) || die "cannot build shoal"
-
-work=$(mktemp -d "${BENCH_DIR:-/tmp}/shoal-memory-bench.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 kib_of() {  # PID FIELD: a /proc/PID/status field in KiB
   awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
 }
 mib() { echo "scale=1; $1 / 1024" | bc -l; }
-setup_node() {  # DATA_DIR NAME
-  "$shoal" --data-dir "$1" init --network "$work/net/bench.cert" --name "$2" > /dev/null
-  "$shoal" network sign "$1/identity/node.csr" --authority "$work/net/bench.key" \
-    -o "$1/identity/signed.cert" > /dev/null
-  "$shoal" --data-dir "$1" init --certificate "$1/identity/signed.cert" > /dev/null
-}
-start_daemon() {  # DATA_DIR PORT LOG; appends the pid to pids
-  "$shoal" --data-dir "$1" daemon --listen "127.0.0.1:$2" > "$3" 2>&1 &
-  pids+=($!)
-  local i
-  for ((i = 0; ; i++)); do
-    grep -q 'listening on' "$3" && return 0
-    ((i < 100)) && kill -0 "${pids[-1]}" 2> /dev/null || { cat "$3" >&2; die "daemon on $2 did not start"; }
-    sleep 0.1
-  done
-}
 
-"$shoal" network create bench --out "$work/net" > /dev/null
 setup_node "$work/origin" origin
 head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/input.bin"
 id=$("$shoal" --data-dir "$work/origin" -q add "$work/input.bin")

@@ -11,48 +11,14 @@ cd "$(dirname "$0")/.."
 size_mib=${1:-512}
 rate_mib=${2:-30}
 
-die() { echo "two_holders: $*" >&2; exit 1; }
+bench=two_holders work_prefix=shoal-two-holders
+# shellcheck source=bench/daemons.sh
+source bench/daemons.sh
 
-shoal=$(bench/shoal_binary.sh) || die "cannot build shoal"
-
-work=$(mktemp -d "${BENCH_DIR:-/tmp}/shoal-two-holders.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-setup_node() {  # DATA_DIR NAME
-  "$shoal" --data-dir "$1" init --network "$work/net/bench.cert" --name "$2" > /dev/null
-  "$shoal" network sign "$1/identity/node.csr" --authority "$work/net/bench.key" \
-    -o "$1/identity/signed.cert" > /dev/null
-  "$shoal" --data-dir "$1" init --certificate "$1/identity/signed.cert" > /dev/null
-}
-start_daemon() {  # DATA_DIR PORT LOG [ARGS...]; appends the pid to pids
-  local dir=$1 port=$2 log=$3
-  shift 3
-  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" "$@" > "$log" 2>&1 &
-  pids+=($!)
-  local i
-  for ((i = 0; ; i++)); do
-    grep -q 'listening on' "$log" && return 0
-    ((i < 100)) && kill -0 "${pids[-1]}" 2> /dev/null || { cat "$log" >&2; die "daemon on $port did not start"; }
-    sleep 0.1
-  done
-}
 cpu_of() {  # PID: user + system CPU seconds so far
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
-"$shoal" network create bench --out "$work/net" > /dev/null
 setup_node "$work/a" a
 setup_node "$work/b" b
 head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/input.bin"

@@ -229,7 +229,17 @@ void fetch::handle_reject(time_point now, peer_handle p, const wire::reject& r) 
         // It holds the piece but wants it taken from a peer it already sent it to: ask those
         // peers, and this one again only if they do not have it by then.
         if (layout_ && r.ref.piece.value < layout_->piece_count()) {
-          const time_point until = now + cfg_.elsewhere_backoff;
+          // Every other connected holder of the piece has refused it too: they are all sending
+          // their pieces at a time, and it is asked again soon. (No other holder at all: the
+          // refuser sent it to a peer we may not know, and waits for it to be passed on.)
+          bool held = false, askable = false;
+          for (const auto& [q, qs] : peers_) {
+            if (q == p || !qs.has || qs.lacks_content || !qs.has->contains(r.ref.piece)) continue;
+            held = true;
+            askable = askable || !is_deferred(qs, r.ref.piece);
+          }
+          const bool busy = held && !askable;
+          const time_point until = now + (busy ? cfg_.busy_backoff : cfg_.elsewhere_backoff);
           ps->deferred[r.ref.piece.value] = until;
           if (ps->deferred.size() == 1 || until < ps->deferred_next) ps->deferred_next = until;
           if (ps->deferred_pieces.size() == 0)

@@ -457,6 +457,38 @@ TEST(fetch, two_complete_holders_that_refuse_once_are_both_kept_busy) {
             h.f.progress().total_bytes);
 }
 
+// A piece refused with `elsewhere` by every connected holder is asked again soon, not after the
+// 2 s back-off: the refusals were the holders' pieces at a time (finding 4: two holders of
+// 16 MiB took 3.1 s against 2.1 s from one, the last pieces waiting out the back-off).
+TEST(fetch, a_piece_every_holder_refused_is_asked_again_soon) {
+  harness h(one_file(merkle::piece_size));
+  h.add_peer(1, behaviour::elsewhere);  // both refuse every block: the piece is deferred there
+  h.add_peer(2, behaviour::elsewhere);
+  for (std::uint64_t p : {1, 2})
+    h.f.handle_bitfield(h.now, peer_handle(p), wire::bitfield{h.c.id, 1, {0x80}});
+  h.run();
+  const std::size_t first = h.block_requests[peer_handle(1)] + h.block_requests[peer_handle(2)];
+  ASSERT_GT(first, 0u);
+  h.now += fetch_config{}.busy_backoff;  // not the 2 s of elsewhere_backoff
+  h.f.handle_tick(h.now);
+  h.run();
+  EXPECT_GT(h.block_requests[peer_handle(1)] + h.block_requests[peer_handle(2)], first);
+  EXPECT_FALSE(h.finished);
+}
+
+// One holder alone that refuses a piece (it sent it to a peer we do not know) is not asked for
+// it again for the whole back-off.
+TEST(fetch, a_piece_only_its_refuser_holds_waits_the_full_back_off) {
+  harness h(one_file(merkle::piece_size));
+  h.add_peer(1, behaviour::elsewhere);
+  h.run();
+  const std::size_t first = h.block_requests[peer_handle(1)];
+  h.now += fetch_config{}.busy_backoff;
+  h.f.handle_tick(h.now);
+  h.run();
+  EXPECT_EQ(h.block_requests[peer_handle(1)], first);
+}
+
 // A piece started with a peer that refuses copies waits for its probe (its first block) before
 // the other blocks are asked. When the endgame asks that block of another peer and it comes from
 // there, the piece must go on (found by the simulator: it waited on the cancelled probe for good).
