@@ -126,7 +126,7 @@ void node::serve_hashes(time_point now, peer_handle p, const wire::get_hashes& g
 void node::serve_block(time_point now, peer_handle p, const wire::block_ref& ref,
                        const held_content* h) {
   const block_answer a =
-      answer_block(swarm_, p, ref, h ? &h->layout : nullptr, h ? &h->have : nullptr);
+      answer_block(swarm_, now, p, ref, h ? &h->layout : nullptr, h ? &h->have : nullptr);
   if (const auto* no = std::get_if<block_answers::refuse>(&a)) return send(p, no->reject);
   if (const auto* bad = std::get_if<block_answers::violation>(&a))
     return close_link(now, p, wire::reason::protocol_violation, bad->text);

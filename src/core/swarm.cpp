@@ -37,8 +37,9 @@ void swarm::handle_bitfield(peer_handle p, const wire::bitfield& b, std::uint64_
   for (std::uint64_t i = 0; i < pieces; ++i)
     if (set->contains(piece_index(i))) sc.add(i);
   std::erase_if(sc.sending, [&](const auto& s) {
-    return s.second == p && set->contains(piece_index(s.first));
+    return s.first.second == p && set->contains(piece_index(s.first.first));
   });
+  if (set->count() > 0) sc.lapsed.erase(p);
   mine[b.content] = std::move(*set);
 }
 
@@ -51,6 +52,7 @@ void swarm::handle_have(peer_handle p, const wire::have& h, std::uint64_t pieces
   if (sc.holders.size() != pieces) return;
   if (a->second.insert(h.piece)) sc.add(h.piece.value);
   sc.sending.erase({h.piece.value, p});
+  sc.lapsed.erase(p);  // it announces after all
 }
 
 void swarm::handle_peer_added(peer_handle p, std::optional<wire::peer_entry> at, bool pass_on) {
@@ -126,8 +128,10 @@ void swarm::handle_peer_removed(peer_handle p) {
       }
     peers_.erase(info);
   }
-  for (auto& [cid, sc] : counts_)
-    std::erase_if(sc.sending, [&](const auto& s) { return s.second == p; });
+  for (auto& [cid, sc] : counts_) {
+    std::erase_if(sc.sending, [&](const auto& s) { return s.first.second == p; });
+    sc.lapsed.erase(p);
+  }
   auto peer = announced_.find(p);
   if (peer == announced_.end()) return;
   for (const auto& [cid, set] : peer->second)
@@ -142,7 +146,22 @@ bool swarm::announced(peer_handle p, const content_id& c) const {
   return peer != announced_.end() && peer->second.contains(c);
 }
 
-bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
+bool swarm::lapsed(peer_handle p, const content_id& c) const {
+  auto it = counts_.find(c);
+  return it != counts_.end() && it->second.lapsed.contains(p);
+}
+
+void swarm::expire(time_point now, counts& sc) {
+  std::vector<peer_handle> late;
+  for (const auto& [slot, granted] : sc.sending)
+    if (now - granted >= announce_deadline) late.push_back(slot.second);
+  for (peer_handle p : late) {
+    sc.lapsed.insert(p);
+    std::erase_if(sc.sending, [&](const auto& s) { return s.first.second == p; });
+  }
+}
+
+bool swarm::held_elsewhere(time_point now, peer_handle requester, const wire::block_ref& ref) {
   auto sit = counts_.find(ref.content);
   auto peer = announced_.find(requester);
   if (sit == counts_.end() || peer == announced_.end()) return false;
@@ -151,23 +170,32 @@ bool swarm::held_elsewhere(peer_handle requester, const wire::block_ref& ref) {
   const auto mine = peer->second.find(ref.content);
   if (mine == peer->second.end()) return false;  // not announcing: not in the swarm
   if (piece >= sc.holders.size()) return false;
-  if (sc.sending.contains({piece, requester})) return false;  // its piece goes on
+  expire(now, sc);
+  if (sc.lapsed.contains(requester)) return false;  // served as it asks
+  if (auto slot = sc.sending.find({piece, requester}); slot != sc.sending.end()) {
+    slot->second = now;  // its piece goes on
+    return false;
+  }
   if (sc.unheld > 0) {
     const std::uint64_t holders = sc.holders[piece] - (mine->second.contains(ref.piece) ? 1 : 0);
     if (holders > 0) return true;
+    // Sent to another peer, which will announce it: unless that peer left, announced another
+    // bitfield or let the deadline pass (its slot is gone then).
     const peer_handle sent = sc.sent_to[piece];
-    if (sent != peer_handle{} && sent != requester && announced(sent, ref.content)) return true;
+    if (sent != peer_handle{} && sent != requester && sc.sending.contains({piece, sent}))
+      return true;
   }
   if (sc.sending.size() >= max_pieces_sending) return true;
   sc.sent_to[piece] = requester;
-  sc.sending.insert({piece, requester});
+  sc.sending.emplace(std::pair{piece, requester}, now);
   return false;
 }
 
 std::vector<std::pair<piece_index, peer_handle>> swarm::sending(const content_id& c) const {
   std::vector<std::pair<piece_index, peer_handle>> out;
   if (auto it = counts_.find(c); it != counts_.end())
-    for (const auto& [piece, to] : it->second.sending) out.emplace_back(piece_index(piece), to);
+    for (const auto& [slot, granted] : it->second.sending)
+      out.emplace_back(piece_index(slot.first), slot.second);
   return out;
 }
 
@@ -183,8 +211,9 @@ std::optional<std::uint64_t> swarm::only_here(const content_id& c) const {
   return it->second.unheld;
 }
 
-block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref& ref,
-                          const content_layout* layout, const piece_set* have) {
+block_answer answer_block(swarm& s, time_point now, peer_handle requester,
+                          const wire::block_ref& ref, const content_layout* layout,
+                          const piece_set* have) {
   using namespace block_answers;
   if (!layout || !have)
     return refuse{{wire::request_kind::block, ref, wire::reason::not_found,
@@ -202,7 +231,7 @@ block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref
                    "piece " + std::to_string(ref.piece.value) + " is not here yet"}};
   // No text: the reason says it all, and these go out by the thousand from an origin whose
   // upload is the swarm's scarcest resource.
-  if (have->complete() && s.held_elsewhere(requester, ref))
+  if (have->complete() && s.held_elsewhere(now, requester, ref))
     return refuse{{wire::request_kind::block, ref, wire::reason::elsewhere, ""}};
   return send{};
 }

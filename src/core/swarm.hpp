@@ -13,7 +13,10 @@
 // completes for many seconds, while the pieces queued there wait instead of coming from the
 // peers that have them by then. It applies
 // between peers that announce what they hold: a peer that announced nothing of the content (a
-// fetch with --origin-only) is served as it asks.
+// fetch with --origin-only) is served as it asks. A peer that sent a bitfield must then announce
+// each piece it is sent (a have) within announce_deadline of its last block being granted; one
+// that does not has let down the peers told to wait for it, and is served as it asks from then
+// on (until it announces something), so neither it nor they wait for ever.
 //
 // I/O-free; the daemon feeds it and asks it (the simulator will too). Thread safety: one thread.
 #pragma once
@@ -44,6 +47,13 @@ class swarm {
   // Pieces a node holding the whole content sends at once (to announcing peers): each is sent
   // until its receiver announces it. 16 of 256 KiB at 100 Mbit/s complete in about 0.35 s.
   static constexpr std::size_t max_pieces_sending = 16;
+  // A piece sent to an announcing peer holds its slot, and makes other requesters wait for that
+  // peer, until the peer announces it; at most this long after its last block was granted. A
+  // piece of 256 KiB takes 0.4 s to arrive at 5 Mbit/s, and its have follows its verification
+  // and write, so an honest peer is late only on a link slower than that or a stalled disk (and
+  // is then only served without the rule). Without a deadline a peer that never sent a have got
+  // 16 pieces and then `elsewhere` for ever (issue 18, finding 16).
+  static constexpr duration announce_deadline = std::chrono::seconds(10);
   // Peers a node keeps in the swarm of a content it is fetching: a peer that asks about the
   // content beyond that, over a connection the fetch does not use, is told goodbye(overloaded)
   // (full()). Without a bound the
@@ -93,7 +103,10 @@ class swarm {
 
   // The first-copy rule for a block request of a content this node holds complete: true if the
   // piece should be refused with `elsewhere`. Otherwise the piece counts as sent to `requester`.
-  bool held_elsewhere(peer_handle requester, const wire::block_ref& ref);
+  bool held_elsewhere(time_point now, peer_handle requester, const wire::block_ref& ref);
+  // The peer sent a bitfield for `c` but let a piece it was sent go unannounced past the
+  // deadline: it is served as it asks (until it announces a piece of c).
+  bool lapsed(peer_handle p, const content_id& c) const;
 
   struct summary {
     content_id id;
@@ -114,13 +127,18 @@ class swarm {
     std::vector<std::uint16_t> holders;  // connected peers that announced each piece
     // The peer each piece was last sent to: until it announces the piece, others wait for it.
     std::vector<peer_handle> sent_to;
-    // Pieces being sent (piece, receiver): until the receiver announces the piece or leaves.
-    std::set<std::pair<std::uint64_t, peer_handle>> sending;
+    // Pieces being sent (piece, receiver), each with when its last block was granted: until the
+    // receiver announces the piece or leaves, or announce_deadline passes.
+    std::map<std::pair<std::uint64_t, peer_handle>, time_point> sending;
+    // Announcing peers that let a piece go unannounced past the deadline.
+    std::set<peer_handle> lapsed;
     std::uint64_t unheld = 0;  // pieces no connected peer announced
     void add(std::uint64_t piece);
     void remove(std::uint64_t piece);
   };
   counts& counts_for(const content_id& c, std::uint64_t pieces);
+  // Drops the slots whose receivers did not announce in time, and lapses those receivers.
+  static void expire(time_point now, counts& sc);
 
   struct peer_info {
     std::optional<wire::peer_entry> at;
@@ -151,7 +169,8 @@ struct violation {  // close the session with protocol_violation, saying this
 }  // namespace block_answers
 using block_answer =
     std::variant<block_answers::send, block_answers::refuse, block_answers::violation>;
-block_answer answer_block(swarm& s, peer_handle requester, const wire::block_ref& ref,
-                          const content_layout* layout, const piece_set* have);
+block_answer answer_block(swarm& s, time_point now, peer_handle requester,
+                          const wire::block_ref& ref, const content_layout* layout,
+                          const piece_set* have);
 
 }  // namespace shoal

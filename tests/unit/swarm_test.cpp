@@ -14,6 +14,7 @@ namespace {
 const content_id c{hash256{{1}}};
 constexpr std::uint64_t pieces = 4;
 const peer_handle a(1), b(2), c3(3);
+const time_point t0{};
 
 wire::bitfield bits(std::initializer_list<std::uint64_t> held) {
   piece_set s(pieces);
@@ -29,13 +30,13 @@ TEST(swarm, a_piece_sent_to_one_announcing_peer_is_not_sent_to_another) {
   swarm s;
   s.handle_bitfield(a, bits({}), pieces);
   s.handle_bitfield(b, bits({}), pieces);
-  EXPECT_FALSE(s.held_elsewhere(a, ref(0)));  // the first copy goes to a
-  EXPECT_FALSE(s.held_elsewhere(a, ref(0)));  // a may ask again (another block of it)
-  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));   // b waits for a to have it
-  EXPECT_FALSE(s.held_elsewhere(b, ref(1)));  // but gets a piece nobody has
+  EXPECT_FALSE(s.held_elsewhere(t0, a, ref(0)));  // the first copy goes to a
+  EXPECT_FALSE(s.held_elsewhere(t0, a, ref(0)));  // a may ask again (another block of it)
+  EXPECT_TRUE(s.held_elsewhere(t0, b, ref(0)));   // b waits for a to have it
+  EXPECT_FALSE(s.held_elsewhere(t0, b, ref(1)));  // but gets a piece nobody has
   // a announces piece 0: b is still sent elsewhere, now because a holds it.
   s.handle_have(a, wire::have{c, piece_index(0)}, pieces);
-  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));
+  EXPECT_TRUE(s.held_elsewhere(t0, b, ref(0)));
   EXPECT_EQ(s.swarms().at(0).only_here, pieces - 1);
 }
 
@@ -43,25 +44,25 @@ TEST(swarm, once_the_peers_hold_every_piece_second_copies_are_sent) {
   swarm s;
   s.handle_bitfield(a, bits({0, 1}), pieces);
   s.handle_bitfield(b, bits({2}), pieces);
-  EXPECT_FALSE(s.held_elsewhere(c3, ref(0)));  // c3 announced nothing: served as it asks
+  EXPECT_FALSE(s.held_elsewhere(t0, c3, ref(0)));  // c3 announced nothing: served as it asks
   s.handle_bitfield(c3, bits({}), pieces);
-  EXPECT_TRUE(s.held_elsewhere(c3, ref(0)));
+  EXPECT_TRUE(s.held_elsewhere(t0, c3, ref(0)));
   s.handle_have(b, wire::have{c, piece_index(3)}, pieces);
   ASSERT_EQ(s.swarms().size(), 1u);
   EXPECT_EQ(s.swarms()[0].only_here, 0u);
-  EXPECT_FALSE(s.held_elsewhere(c3, ref(0)));  // the peers hold a full copy between them
+  EXPECT_FALSE(s.held_elsewhere(t0, c3, ref(0)));  // the peers hold a full copy between them
 }
 
 TEST(swarm, a_peer_that_leaves_no_longer_counts) {
   swarm s;
   s.handle_bitfield(a, bits({0}), pieces);
   s.handle_bitfield(b, bits({}), pieces);
-  EXPECT_FALSE(s.held_elsewhere(a, ref(1)));
-  EXPECT_TRUE(s.held_elsewhere(b, ref(0)));
-  EXPECT_TRUE(s.held_elsewhere(b, ref(1)));  // sent to a, which will announce it
+  EXPECT_FALSE(s.held_elsewhere(t0, a, ref(1)));
+  EXPECT_TRUE(s.held_elsewhere(t0, b, ref(0)));
+  EXPECT_TRUE(s.held_elsewhere(t0, b, ref(1)));  // sent to a, which will announce it
   s.handle_peer_removed(a);
-  EXPECT_FALSE(s.held_elsewhere(b, ref(0)));  // nobody else holds it now
-  EXPECT_FALSE(s.held_elsewhere(b, ref(1)));  // nor will
+  EXPECT_FALSE(s.held_elsewhere(t0, b, ref(0)));  // nobody else holds it now
+  EXPECT_FALSE(s.held_elsewhere(t0, b, ref(1)));  // nor will
   EXPECT_FALSE(s.announced(a, c));
   EXPECT_EQ(s.swarms().at(0).only_here, pieces);
 }
@@ -73,29 +74,63 @@ TEST(swarm, a_complete_node_sends_a_bounded_number_of_pieces_at_once) {
   const auto at = [](std::uint64_t piece) { return wire::block_ref{c, piece_index(piece), 0}; };
   swarm s;
   for (std::uint64_t i = 1; i <= n; ++i) s.handle_bitfield(peer_handle(i), none(), n);
-  for (std::uint64_t i = 0; i < k; ++i) EXPECT_FALSE(s.held_elsewhere(peer_handle(i + 1), at(i)));
-  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 1), at(k)));  // every slot taken
+  for (std::uint64_t i = 0; i < k; ++i)
+    EXPECT_FALSE(s.held_elsewhere(t0, peer_handle(i + 1), at(i)));
+  EXPECT_TRUE(s.held_elsewhere(t0, peer_handle(k + 1), at(k)));  // every slot taken
   const auto sending = s.sending(c);
   ASSERT_EQ(sending.size(), k);
   EXPECT_EQ(sending.front(), std::pair(piece_index(0), peer_handle(1)));
   EXPECT_EQ(sending.back(), std::pair(piece_index(k - 1), peer_handle(k)));
-  EXPECT_FALSE(s.held_elsewhere(peer_handle(2), at(1)));  // a piece being sent goes on
+  EXPECT_FALSE(s.held_elsewhere(t0, peer_handle(2), at(1)));  // a piece being sent goes on
   // Its receiver announcing it frees a slot; so does a receiver leaving.
   s.handle_have(peer_handle(1), wire::have{c, piece_index(0)}, n);
-  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 1), at(k)));
-  EXPECT_TRUE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
+  EXPECT_FALSE(s.held_elsewhere(t0, peer_handle(k + 1), at(k)));
+  EXPECT_TRUE(s.held_elsewhere(t0, peer_handle(k + 2), at(k + 1)));
   s.handle_peer_removed(peer_handle(2));
-  EXPECT_FALSE(s.held_elsewhere(peer_handle(k + 2), at(k + 1)));
+  EXPECT_FALSE(s.held_elsewhere(t0, peer_handle(k + 2), at(k + 1)));
   // Once the peers hold every piece, copies go out, still a bounded number at a time.
   piece_set all_but_one(n, true);
   all_but_one.erase(piece_index(n - 1));
   s.handle_bitfield(peer_handle(n), wire::bitfield{c, n, all_but_one.bytes()}, n);
   s.handle_have(peer_handle(n - 1), wire::have{c, piece_index(n - 1)}, n);
   ASSERT_EQ(s.only_here(c), 0u);
-  EXPECT_TRUE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // all slots still taken
+  EXPECT_TRUE(s.held_elsewhere(t0, peer_handle(n - 2), at(n - 1)));  // all slots still taken
   for (std::uint64_t i = 3; i <= k + 2; ++i)
     s.handle_have(peer_handle(i), wire::have{c, piece_index(i - 1)}, n);
-  EXPECT_FALSE(s.held_elsewhere(peer_handle(n - 2), at(n - 1)));  // a second copy
+  EXPECT_FALSE(s.held_elsewhere(t0, peer_handle(n - 2), at(n - 1)));  // a second copy
+}
+
+// Issue 18, finding 16: a peer that sent an empty bitfield and then never a have got exactly
+// max_pieces_sending pieces and then `elsewhere` for ever, and the peers told to wait for its
+// pieces waited for ever too.
+TEST(swarm, a_peer_that_never_announces_what_it_was_sent_is_not_waited_for_for_ever) {
+  constexpr std::uint64_t k = swarm::max_pieces_sending;
+  constexpr std::uint64_t n = 2 * k + 2;
+  const auto none = [] { return wire::bitfield{c, n, piece_set(n).bytes()}; };
+  const auto at = [](std::uint64_t piece) { return wire::block_ref{c, piece_index(piece), 0}; };
+  const peer_handle silent(1), honest(2);
+  swarm s;
+  s.handle_bitfield(silent, none(), n);
+  s.handle_bitfield(honest, none(), n);
+  for (std::uint64_t i = 0; i < k; ++i) EXPECT_FALSE(s.held_elsewhere(t0, silent, at(i)));
+  EXPECT_TRUE(s.held_elsewhere(t0, silent, at(k)));  // every slot taken
+  EXPECT_TRUE(s.held_elsewhere(t0, honest, at(0)));  // sent to `silent`, which will announce it
+  // Asking for more blocks of its pieces keeps their slots alive.
+  const time_point later = t0 + swarm::announce_deadline / 2;
+  EXPECT_FALSE(s.held_elsewhere(later, silent, wire::block_ref{c, piece_index(0), 1}));
+  EXPECT_TRUE(s.held_elsewhere(later, silent, at(k)));
+  EXPECT_FALSE(s.lapsed(silent, c));
+  // The deadline passes with no have: it is served as it asks, and nobody waits for it.
+  const time_point late = later + swarm::announce_deadline;
+  EXPECT_FALSE(s.held_elsewhere(late, silent, at(k)));
+  EXPECT_TRUE(s.lapsed(silent, c));
+  EXPECT_FALSE(s.held_elsewhere(late, honest, at(0)));
+  EXPECT_FALSE(s.held_elsewhere(late, silent, at(k + 1)));
+  EXPECT_EQ(s.sending(c).size(), 1u);  // only the honest peer's piece holds a slot
+  // A have later: it is counted on again.
+  s.handle_have(silent, wire::have{c, piece_index(1)}, n);
+  EXPECT_FALSE(s.lapsed(silent, c));
+  EXPECT_TRUE(s.held_elsewhere(late, honest, at(1)));  // silent holds it now
 }
 
 TEST(swarm, malformed_and_early_announcements_are_ignored) {
@@ -269,21 +304,21 @@ TEST(swarm_answer, refusals_violations_and_the_first_copy_rule) {
   const auto code = [](const block_answer& answer) {
     return std::get<block_answers::refuse>(answer).reject.code;
   };
-  EXPECT_EQ(code(answer_block(s, a, ref(0), nullptr, nullptr)), wire::reason::not_found);
-  EXPECT_EQ(code(answer_block(s, a, ref(1), &layout, &partial)), wire::reason::unavailable);
-  EXPECT_TRUE(
-      std::holds_alternative<block_answers::send>(answer_block(s, a, ref(0), &layout, &partial)));
+  EXPECT_EQ(code(answer_block(s, t0, a, ref(0), nullptr, nullptr)), wire::reason::not_found);
+  EXPECT_EQ(code(answer_block(s, t0, a, ref(1), &layout, &partial)), wire::reason::unavailable);
+  EXPECT_TRUE(std::holds_alternative<block_answers::send>(
+      answer_block(s, t0, a, ref(0), &layout, &partial)));
   EXPECT_TRUE(std::holds_alternative<block_answers::violation>(
-      answer_block(s, a, ref(4), &layout, &partial)));
+      answer_block(s, t0, a, ref(4), &layout, &partial)));
   EXPECT_TRUE(std::holds_alternative<block_answers::violation>(answer_block(
-      s, a, wire::block_ref{c, piece_index(3), 1}, &layout, &partial)));  // one block only
+      s, t0, a, wire::block_ref{c, piece_index(3), 1}, &layout, &partial)));  // one block only
   // Complete here: the first-copy rule applies between announcing peers.
   const piece_set all(pieces, true);
   s.handle_bitfield(a, bits({}), pieces);
   s.handle_bitfield(b, bits({}), pieces);
   EXPECT_TRUE(
-      std::holds_alternative<block_answers::send>(answer_block(s, a, ref(2), &layout, &all)));
-  EXPECT_EQ(code(answer_block(s, b, ref(2), &layout, &all)), wire::reason::elsewhere);
+      std::holds_alternative<block_answers::send>(answer_block(s, t0, a, ref(2), &layout, &all)));
+  EXPECT_EQ(code(answer_block(s, t0, b, ref(2), &layout, &all)), wire::reason::elsewhere);
 }
 
 }  // namespace
