@@ -25,6 +25,7 @@ session::session(session_config cfg, time_point now)
   SHOAL_ASSERT(cfg_.max_requests >= 1);
   send(now, wire::hello{wire::protocol_version, wire::protocol_version, cfg_.max_requests,
                         cfg_.listen_port, cfg_.agent});
+  unpolled_hello_ = out_.size();
 }
 
 void session::send(time_point now, const wire::message& m) {
@@ -336,6 +337,9 @@ void session::close(time_point now, wire::reason code, std::string text) {
 
 void session::fail(time_point now, wire::reason code, std::string text) {
   if (closed()) return;
+  // Whatever is queued and not yet taken goes: the goodbye is next (after our hello, if even
+  // that is still here), so a peer that has stopped reading learns why it is cut off.
+  out_.resize(unpolled_hello_);
   std::string sent = text.substr(0, wire::max_reason);
   send(now, wire::goodbye{code, std::move(sent)});
   finish(code, std::move(text), false);
@@ -351,6 +355,7 @@ void session::finish(wire::reason code, std::string text, bool by_peer) {
 }
 
 std::vector<std::uint8_t> session::poll_output() {
+  unpolled_hello_ = 0;
   return std::exchange(out_, {});
 }
 

@@ -110,7 +110,8 @@ class session {
   static constexpr int dht_burst = 200;
   static constexpr int dht_per_second = 100;
 
-  // Sends goodbye and closes. Further input is ignored; output still drains the goodbye.
+  // Sends goodbye and closes. Output queued and not yet polled is dropped (the goodbye goes
+  // first); further input is ignored; output still drains the goodbye.
   void close(time_point now, wire::reason code, std::string text);
 
   // --- output ---------------------------------------------------------------------------------
@@ -151,6 +152,7 @@ class session {
   std::uint16_t peer_max_ = 0;
   wire::frame_reader reader_;
   std::vector<std::uint8_t> out_;
+  std::size_t unpolled_hello_ = 0;  // bytes of our hello at the front of out_, until polled
   std::deque<session_event> events_;
   // Our outstanding block requests and their deadlines.
   std::map<wire::block_ref, time_point> requests_;

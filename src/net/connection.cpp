@@ -14,6 +14,20 @@ constexpr std::size_t read_chunk = 256 * 1024;
 constexpr std::size_t small_write = 4096;
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
+// Backpressure: while more than this is queued for a peer and not yet written, nothing more is
+// read from it, so its requests wait in the kernel and TCP's window stops it. An honest peer
+// never gets near it: what it has not read yet answers requests it still has outstanding, at
+// most max_requests blocks (256 x 16 KiB = 4 MiB) and a few manifest parts. A peer that asks at
+// a steady pace and never reads otherwise made the node buffer every answer (issue 18, finding
+// 11: 829 MiB at 50,000 requests). Reading resumes below half of it.
+constexpr std::size_t max_unsent = 8 * 1024 * 1024;
+
+// A closing connection writes its goodbye, half-closes, and reads (and drops) what the peer
+// still sends until the peer closes too: closing a socket with unread input makes the kernel
+// reset the connection and throw away what was not yet sent, goodbye included (finding 17).
+// A peer that neither reads nor closes is cut off after this long.
+constexpr auto linger_time = std::chrono::seconds(5);
+
 // On loopback and fast LANs the kernel's receive-buffer autotuning starts small (128 KiB) and,
 // with a 64 KiB loopback MSS, the receiver advertises a zero window for tens of milliseconds at a
 // time; a fixed 4 MiB buffer removed those stalls (a 200 MB fetch on loopback: 1.1 s instead of
@@ -68,6 +82,8 @@ connection::connection(ssl_ctx_st* tls, tcp::socket socket, connection_handler& 
       timer_(tls_.socket().get_executor()),
       read_wait_(tls_.socket().get_executor()),
       write_wait_(tls_.socket().get_executor()),
+      drained_(tls_.socket().get_executor()),
+      linger_(tls_.socket().get_executor()),
       inbuf_(read_chunk) {
   boost::system::error_code ec;
   const auto ep = tls_.socket().remote_endpoint(ec);
@@ -87,6 +103,8 @@ connection::connection(asio::io_context& io, ssl_ctx_st* tls, address target, co
       timer_(io),
       read_wait_(io),
       write_wait_(io),
+      drained_(io),
+      linger_(io),
       inbuf_(read_chunk) {}
 
 std::string connection::describe() const {
@@ -155,9 +173,11 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
   flush();
   asio::co_spawn(socket.get_executor(), tick_loop(shared_from_this()), asio::detached);
 
-  while (!session_->closed()) {
+  while (!finished_) {
     const std::size_t n = co_await tls_.read_some(inbuf_, ec, openssl_error);
     if (ec) {
+      peer_done_ = true;
+      if (session_->closed()) break;
       if (session_->current_state() == session::state::awaiting_hello && openssl_error != 0) {
         // In TLS 1.3 a dialer learns that the acceptor refused its certificate here, on the
         // first read after its side of the handshake finished.
@@ -169,6 +189,11 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
       dispatch();
       break;
     }
+    // Closed on our side: what the peer still sends is read and dropped until it closes too.
+    if (session_->closed()) {
+      begin_closing();
+      continue;
+    }
     session_->handle_bytes(now(), {inbuf_.data(), n});
     dispatch();
     flush();
@@ -177,12 +202,17 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
       read_wait_.expires_after(wait);
       co_await read_wait_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       ec.clear();
-      if (finished_) break;
+    }
+    // The peer does not read what it asked for: stop reading it until the outbox drains.
+    while (outbox_bytes_ > max_unsent && !finished_ && !session_->closed()) {
+      drained_.expires_at(asio::steady_timer::time_point::max());
+      co_await drained_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      ec.clear();
     }
   }
-  closing_ = true;
+  begin_closing();
   flush();
-  if (!write_in_flight_) finish();
+  settle();
 }
 
 asio::awaitable<void> connection::tick_loop([[maybe_unused]] std::shared_ptr<connection> self) {
@@ -201,10 +231,9 @@ asio::awaitable<void> connection::tick_loop([[maybe_unused]] std::shared_ptr<con
     dispatch();
     flush();
     if (session_->closed()) {
-      closing_ = true;
-      // The read loop is parked in a read; closing the socket after the goodbye is written
-      // releases it.
-      if (!write_in_flight_) finish();
+      // The read loop is parked in a read; it drains the peer until the peer closes.
+      begin_closing();
+      settle();
     }
   }
 }
@@ -217,26 +246,32 @@ void connection::dispatch() {
 void connection::flush() {
   if (session_) {
     auto bytes = session_->poll_output();
+    if (session_->closed() && !backlog_dropped_) {
+      // The goodbye goes next, ahead of answers the peer has not taken yet: a peer cut off for
+      // not reading would otherwise never see why (the session dropped its own backlog too).
+      backlog_dropped_ = true;
+      outbox_.clear();
+      outbox_bytes_ = 0;
+      drained_.cancel();
+    }
     // Queued as they come rather than appended to one buffer: appending copied every block a
     // serving node sends once more (5% of its time). Small ones (requests, haves) are still
     // joined, so that they do not each become a TLS record of their own.
     if (!bytes.empty()) {
+      outbox_bytes_ += bytes.size();
       if (!outbox_.empty() && bytes.size() < small_write && outbox_.back().size() < small_write)
         outbox_.back().insert(outbox_.back().end(), bytes.begin(), bytes.end());
       else
         outbox_.push_back(std::move(bytes));
     }
   }
-  if (session_ && session_->closed()) closing_ = true;
+  if (session_ && session_->closed()) begin_closing();
   if (!write_in_flight_) write_more();
 }
 
 void connection::write_more() {
   if (finished_ || write_in_flight_) return;
-  if (outbox_.empty()) {
-    if (closing_) finish();
-    return;
-  }
+  if (outbox_.empty()) return settle();
   write_in_flight_ = true;
   asio::co_spawn(tls_.socket().get_executor(), write_loop(shared_from_this()), asio::detached);
 }
@@ -246,6 +281,8 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
   while (!outbox_.empty() && !finished_) {
     writing_ = std::move(outbox_.front());
     outbox_.pop_front();
+    outbox_bytes_ -= writing_.size();
+    if (outbox_bytes_ <= max_unsent / 2) drained_.cancel();
     boost::system::error_code ec;
     if (const duration wait = handler_.upload_delay(writing_.size()); wait > duration::zero()) {
       write_wait_.expires_after(wait);
@@ -257,7 +294,9 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
     if (ec) {
       write_in_flight_ = false;
       outbox_.clear();
-      closing_ = true;
+      outbox_bytes_ = 0;
+      peer_done_ = true;
+      begin_closing();
       if (session_) {
         session_->handle_eof(now());
         dispatch();
@@ -266,7 +305,7 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
     }
   }
   write_in_flight_ = false;
-  if (closing_) finish();
+  settle();
 }
 
 void connection::shed() {
@@ -275,8 +314,28 @@ void connection::shed() {
 }
 
 void connection::abort() {
+  begin_closing();
+  settle();
+}
+
+void connection::begin_closing() {
+  if (closing_ || finished_) return;
   closing_ = true;
-  if (!write_in_flight_) finish();
+  drained_.cancel();
+  linger_.expires_after(linger_time);
+  linger_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->finish();
+  });
+}
+
+void connection::settle() {
+  if (finished_ || !closing_ || write_in_flight_ || !outbox_.empty()) return;
+  // Before the session, or after the peer's end: nothing left to wait for.
+  if (!session_ || peer_done_ || shed_) return finish();
+  if (half_closed_) return;
+  half_closed_ = true;
+  boost::system::error_code ignored;
+  tls_.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void connection::finish() {
@@ -285,6 +344,8 @@ void connection::finish() {
   timer_.cancel();
   read_wait_.cancel();
   write_wait_.cancel();
+  drained_.cancel();
+  linger_.cancel();
   tls_.close();
   handler_.on_closed(*this);
 }

@@ -74,7 +74,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void start();
   // Writes whatever the session has queued. Call after calling the session's send_* methods.
   void flush();
-  // Ends the connection at once (after writing what is queued), without a goodbye.
+  // Ends the connection (after writing what is queued), without a goodbye.
   void abort();
   // Ends a connection still in its handshake at once, and quietly: no on_refused follows (the
   // daemon makes room for newer connections; the peer was never authenticated).
@@ -100,6 +100,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void dispatch();
   void write_more();
   asio::awaitable<void> write_loop(std::shared_ptr<connection> self);
+  // The session or the daemon ends the connection: its output drains, within the linger time.
+  void begin_closing();
+  // Once closing and written out: half-closes, then closes when the peer has closed too.
+  void settle();
   void finish();
 
   tls_socket tls_;
@@ -115,11 +119,17 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer timer_;
   asio::steady_timer read_wait_;   // download rate limit
   asio::steady_timer write_wait_;  // upload rate limit
+  asio::steady_timer drained_;     // wakes the read loop paused on a full outbox
+  asio::steady_timer linger_;      // bounds how long a closing connection drains
   std::deque<std::vector<std::uint8_t>> outbox_;
+  std::size_t outbox_bytes_ = 0;  // in outbox_, not counting writing_
   std::vector<std::uint8_t> writing_;
   std::vector<std::uint8_t> inbuf_;
   bool write_in_flight_ = false;
   bool closing_ = false;
+  bool backlog_dropped_ = false;  // at the session's close, what was still queued went
+  bool peer_done_ = false;        // the peer's side of the stream ended (or failed)
+  bool half_closed_ = false;      // our side ended: FIN sent after the last byte
   bool finished_ = false;
   bool shed_ = false;
 };

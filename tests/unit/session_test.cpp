@@ -316,5 +316,34 @@ TEST(session, goodbye_from_the_peer_is_reported_with_its_reason) {
   EXPECT_TRUE(cl.at(0).by_peer);
 }
 
+// Issue 18, finding 17: a peer cut off while our answers to it are still queued hears why first.
+TEST(session, a_goodbye_goes_ahead_of_answers_still_queued) {
+  session s({}, t0);
+  const content_id c{};
+  s.handle_bytes(t0, frames({wire::hello{1, 1, 16, 0, "x"}}));
+  const wire::block_ref r0{c, piece_index(0), 0};
+  s.handle_bytes(t0, frames({wire::request{r0}}));
+  ASSERT_EQ(only<wire::request>(drain(s)).size(), 1u);
+  wire::block b;
+  b.ref = r0;
+  b.data.assign(merkle::block_size, 7);
+  s.send_block(t0, b);
+  s.send_have(t0, c, piece_index(3));
+  s.close(t0, wire::reason::overloaded, "cut off");
+  auto sent = decode_all(s.poll_output());
+  ASSERT_EQ(sent.size(), 2u);  // our hello (never taken yet), then the goodbye
+  EXPECT_TRUE(std::holds_alternative<wire::hello>(sent[0]));
+  EXPECT_EQ(std::get<wire::goodbye>(sent[1]).code, wire::reason::overloaded);
+  // Once the hello is out, only the goodbye follows.
+  session t({}, t0);
+  (void)t.poll_output();
+  t.handle_bytes(t0, frames({wire::hello{1, 1, 16, 0, "x"}}));
+  t.send_have(t0, c, piece_index(1));
+  t.close(t0, wire::reason::done, "");
+  sent = decode_all(t.poll_output());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::get<wire::goodbye>(sent[0]).code, wire::reason::done);
+}
+
 }  // namespace
 }  // namespace shoal
