@@ -136,6 +136,13 @@ void node::handle_tick(time_point now) {
     if (auto it = jobs_.find(id); it != jobs_.end()) discover(now, it->second);
   bootstrap_tick(now);
   close_idle(now);
+  close_expired(now);
+}
+
+void node::handle_own_certificate(time_point now, std::optional<time_point> expires) {
+  own_expiry_ = expires;
+  own_expired_ = false;
+  close_expired(now);
 }
 
 void node::shutdown(time_point now, const error& why) {

@@ -184,6 +184,9 @@ struct authenticated_peer {
   std::string name;
   // The peer's IP address (port 0), if known: where it listens once its hello says the port.
   std::optional<wire::peer_entry> ip;
+  // When its certificate expires, on the clock of `now` (none: never, as in the simulator). The
+  // connection is closed then: admission holds only while the certificate does.
+  std::optional<time_point> expires;
 };
 
 // A fetch to start (node::start_fetch).
@@ -219,8 +222,11 @@ class node {
   void handle_session_event(time_point now, peer_handle p, session_event ev);
   // The connection is gone.
   void handle_closed(time_point now, peer_handle p);
-  // Timers: fetches, redials, the DHT, discovery, bootstrap, idle connections.
+  // Timers: fetches, redials, the DHT, discovery, bootstrap, idle connections, certificates.
   void handle_tick(time_point now);
+  // This node's own certificate expires at `expires` (on the clock of `now`): from then on
+  // every connection is closed, since no member would admit it any more.
+  void handle_own_certificate(time_point now, std::optional<time_point> expires);
 
   // --- the store ------------------------------------------------------------------------------
   // The store holds `pieces_held` pieces of this content (complete: all of them). Said once per
@@ -388,6 +394,8 @@ class node {
   void announce_to(time_point now, job& j, peer_handle p);
   void close_link(time_point now, peer_handle p, wire::reason code, std::string text);
   void close_idle(time_point now);
+  // Closes the connections whose certificate (the peer's, or ours) has expired.
+  void close_expired(time_point now);
   void send(peer_handle p, wire::message m);
   void note(log_level level, std::string text);
 
@@ -445,6 +453,8 @@ class node {
   std::uint64_t next_peer_ = 0;
   std::uint64_t next_job_ = 0;
   bool stopping_ = false;
+  std::optional<time_point> own_expiry_;  // handle_own_certificate
+  bool own_expired_ = false;              // said once
   std::map<peer_handle, link> links_;
   std::map<content_id, job> jobs_;
   swarm swarm_;

@@ -32,6 +32,29 @@ void node::close_link(time_point, peer_handle p, wire::reason code, std::string 
   actions_.push_back(node_actions::close{p, code, std::move(text)});
 }
 
+void node::close_expired(time_point now) {
+  if (own_expiry_ && now >= *own_expiry_) {
+    const std::string what =
+        "this node's certificate has expired: no member admits it, so every connection is "
+        "closed; sign a new one for it (shoal network sign) and restart the daemon";
+    if (!own_expired_) note(log_level::error, what);
+    own_expired_ = true;
+    // No fetch can go on (every dial would be refused): each ends now, saying why.
+    for (const content_id& id : fetches()) finish_job(now, id, error{errc::untrusted, what});
+    for (const auto& [p, l] : links_)
+      if (l.who) close_link(now, p, wire::reason::expired, "our certificate expired");
+  }
+  for (auto& [p, l] : links_) {
+    if (l.closed || !l.who || !l.who->expires || now < *l.who->expires) continue;
+    note(log_level::warn, "the certificate of " + describe(p) + " has expired: disconnected");
+    const std::vector<content_id> mine = jobs_on(p);
+    for (const content_id& c : mine)
+      jobs_.at(c).last_problem = "the certificate of " + describe(p) + " expired";
+    l.refused = !mine.empty();  // certificates do not renew themselves here: not redialed
+    close_link(now, p, wire::reason::expired, "your certificate expired");
+  }
+}
+
 void node::on_established(time_point now, peer_handle p, const session_events::established& e) {
   link* l = find_link(p);
   l->open = true;

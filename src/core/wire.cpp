@@ -511,6 +511,8 @@ const char* reason_name(reason r) noexcept {
       return "done";
     case reason::elsewhere:
       return "elsewhere";
+    case reason::expired:
+      return "expired";
   }
   return "unknown";
 }

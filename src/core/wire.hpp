@@ -84,6 +84,8 @@ enum class reason : std::uint16_t {
   // A reject: the piece was already sent to another peer that announced it, while the sender
   // still holds pieces nobody else has; ask that peer for it (the swarm's first copy rule).
   elsewhere = 11,
+  // The peer's (or the sender's own) certificate expired: the connection ends at that moment.
+  expired = 12,
 };
 const char* reason_name(reason r) noexcept;
 

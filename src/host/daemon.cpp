@@ -34,6 +34,16 @@ namespace asio = boost::asio;
 using net::connection;
 using nlohmann::json;
 
+// A certificate's notAfter (Unix seconds, wall clock) on the core's monotonic clock, as of now.
+// A later jump of the wall clock is not followed: the connection is closed when the time it had
+// left at the handshake has passed.
+time_point expiry_on_core_clock(std::int64_t not_after_unix) {
+  const auto wall = std::chrono::system_clock::now();
+  const auto left =
+      std::chrono::system_clock::from_time_t(static_cast<std::time_t>(not_after_unix)) - wall;
+  return net::now() + std::chrono::duration_cast<duration>(left);
+}
+
 // What the daemon keeps beside the node's fetch of a content: who watches it, the store's
 // partial content, and the output the first `get` asked for.
 struct watched_fetch {
@@ -109,6 +119,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         "control connections, {} data files open for serving",
         descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
     tell_held();
+    node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
     node_.handle_tick(net::now());
     drain();
     accept_peers();
@@ -135,7 +146,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   void on_established(connection& c) override {
     if (!c.peer()) return;
     node_.handle_authenticated(net::now(), c.id(),
-                               authenticated_peer{c.peer()->id, c.peer()->name, ip_of(c)});
+                               authenticated_peer{c.peer()->id, c.peer()->name, ip_of(c),
+                                                  expiry_on_core_clock(c.peer()->not_after_unix)});
     drain();
   }
 

@@ -292,8 +292,8 @@ class swarm_sim {
       const std::size_t them = k.other(me);
       wire::peer_entry ip = members_[them].entry;
       ip.port = 0;
-      members_[me].n->handle_authenticated(now, k.handle(me),
-                                           authenticated_peer{members_[them].entry.node, "n", ip});
+      members_[me].n->handle_authenticated(
+          now, k.handle(me), authenticated_peer{members_[them].entry.node, "n", ip, std::nullopt});
     }
     for (std::size_t me : {k.a, k.b})
       members_[me].n->handle_session_event(

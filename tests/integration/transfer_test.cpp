@@ -166,6 +166,34 @@ TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
   EXPECT_TRUE(net_.log_shows(c, "expired")) << cli::slurp(c.log);
 }
 
+// Issue 18, finding 8: a transfer went on for 90 s past the fetcher's certificate expiry. Now
+// both sides cut the connection when the certificate expires, and the fetch ends saying so.
+TEST_F(transfer_test, a_transfer_stops_when_the_fetchers_certificate_expires) {
+  auto& a = net_.add_node("node-a");
+  const auto signed_at = std::chrono::steady_clock::now();
+  auto& e = net_.add_node("node-e", "acme", "10s");  // as above: 10 s, for slow starts
+  const auto file = net_.dir() / "long.bin";
+  write_file(file, random_bytes(24 * 1024 * 1024, 8));  // 24 MiB at 1 MiB/s: 24 s
+  const std::string id = net_.add(a, file);
+  net_.start(a, {"--upload-limit", "8mbit"});
+  net_.start(e);
+  auto r = net_.get(e, id, {a.listen}, net_.dir() / "e-out", std::chrono::seconds(60));
+  const auto ended = std::chrono::steady_clock::now();
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(net_.dir() / "e-out"));
+  EXPECT_NE(r.err.find("expired"), std::string::npos) << r.err;
+  // It ended once the certificate had expired, not when the transfer would have finished.
+  EXPECT_GE(ended - signed_at, std::chrono::seconds(9));
+  EXPECT_TRUE(net_.log_shows(a, "has expired: disconnected")) << cli::slurp(a.log);
+  EXPECT_TRUE(net_.log_shows(e, "this node's certificate has expired")) << cli::slurp(e.log);
+  // Some of it arrived while the certificate held; the rest never did.
+  auto ls = net_.shoal(&e, {"--json", "ls"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  const auto listed = json::parse(ls.out);
+  ASSERT_EQ(listed.size(), 1u) << ls.out;
+  EXPECT_FALSE(listed.at(0).at("complete")) << ls.out;
+}
+
 TEST_F(transfer_test, peer_serving_corrupted_blocks_is_disconnected_and_the_fetch_completes) {
   auto& a = net_.add_node("node-a");
   auto& b = net_.add_node("node-b");

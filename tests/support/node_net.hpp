@@ -43,6 +43,7 @@ class node_net {
   std::set<std::string> refusing;                // dials to these are refused: untrusted
   std::map<std::string, std::size_t> answering;  // dials to these reach this member instead
   std::set<std::size_t> liars;                   // members whose every block is forged
+  std::map<std::size_t, time_point> expires;     // when members' certificates expire (else never)
   // Connections made while this is set wait for their hellos (deliver_hello()), so that a test
   // picks the order in which each side sees its connections open.
   bool hold_hellos = false;
@@ -150,7 +151,9 @@ class node_net {
   authenticated_peer who(std::size_t i) const {
     wire::peer_entry ip = members[i].entry;
     ip.port = 0;
-    return authenticated_peer{members[i].n->cfg().self, "m" + std::to_string(i), ip};
+    std::optional<time_point> until;
+    if (auto it = expires.find(i); it != expires.end()) until = it->second;
+    return authenticated_peer{members[i].n->cfg().self, "m" + std::to_string(i), ip, until};
   }
   static session_event hello() { return session_events::established{1, 256, 7420, "test"}; }
 

@@ -244,6 +244,32 @@ TEST_F(node_rules, a_refused_certificate_is_not_redialed) {
   EXPECT_NE(net.members[f].ended[0].why.message.find("refused"), std::string::npos);
 }
 
+// Issue 18, finding 8: admission was checked only at the handshake, and a transfer went on for
+// 90 s past the fetcher's certificate expiry.
+TEST_F(node_rules, a_connection_is_closed_when_a_certificate_on_it_expires) {
+  const std::size_t a = net.add({}, 1), b = net.add({}, 2), c = net.add({}, 3);
+  net.expires[b] = net.now + std::chrono::seconds(5);
+  net.connect(a, b);
+  net.connect(a, c);
+  net.advance(std::chrono::seconds(4));
+  EXPECT_EQ(net.connections(a), 2u);
+  net.advance(std::chrono::seconds(2));
+  EXPECT_EQ(net.connections(a), 1u);  // b's is closed; c's certificate holds
+  ASSERT_EQ(net.members[a].closes.size(), 1u);
+  EXPECT_EQ(net.members[a].closes[0].code, wire::reason::expired);
+  EXPECT_TRUE(std::any_of(net.members[a].logs.begin(), net.members[a].logs.end(), [](auto& l) {
+    return l.find("certificate of") != std::string::npos && l.find("(m1)") != std::string::npos;
+  })) << ::testing::PrintToString(net.members[a].logs);
+  // Our own certificate expiring closes every connection, and says so once.
+  net[c].handle_own_certificate(net.now, net.now + std::chrono::seconds(1));
+  net.advance(std::chrono::seconds(2));
+  EXPECT_EQ(net.connections(a), 0u);
+  EXPECT_TRUE(has_close(net.members[c], "our certificate expired"));
+  EXPECT_EQ(std::count_if(net.members[c].logs.begin(), net.members[c].logs.end(),
+                          [](auto& l) { return l.find("this node's certificate") == 0; }),
+            1);
+}
+
 TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_redialed) {
   const std::size_t liar = holder();
   const std::size_t f = net.add({}, 2);

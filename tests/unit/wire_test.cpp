@@ -463,6 +463,7 @@ TEST(wire, names) {
   EXPECT_STREQ(reason_name(reason::version_mismatch), "version_mismatch");
   EXPECT_STREQ(reason_name(reason::internal), "internal");
   EXPECT_STREQ(reason_name(reason::done), "done");
+  EXPECT_STREQ(reason_name(reason::expired), "expired");
   EXPECT_STREQ(reason_name(static_cast<reason>(999)), "unknown");
   for (const auto& m : samples()) EXPECT_EQ(body(m)[0], static_cast<std::uint8_t>(type_of(m)));
 }
