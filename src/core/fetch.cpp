@@ -562,7 +562,7 @@ void fetch::handle_block(time_point now, peer_handle p, const wire::block& b) {
   const hash256& piece_hash = piece_hashes_[b.ref.piece.value];
   const bool valid =
       cfg_.synthetic_blocks
-          ? b.data.empty() && b.proof[0] == synthetic_tag(piece_hash, b.ref.block)
+          ? b.data.size() == 1 && b.proof[0] == synthetic_tag(piece_hash, b.ref.block)
           : b.data.size() == expected &&
                 merkle::verify_in_piece(hasher_, piece_hash, b.ref.block, b.data, b.proof);
   if (!valid) {

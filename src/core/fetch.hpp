@@ -97,7 +97,8 @@ struct fetch_config {
   // refuser sent it to a peer we may not know (a 100 ms retry there cost the simulator's
   // 100-node swarm 1.68 -> 1.88 x the bound).
   duration busy_backoff = std::chrono::milliseconds(100);
-  // The simulator's content (docs/simulation.md): blocks carry no bytes and their first proof
+  // The simulator's content (docs/simulation.md): blocks carry one byte (a valid frame's
+  // least: the simulator runs real sessions, which encode it) and their first proof
   // hash is synthetic_tag(piece hash, block) in place of a proof, so that a thousand simulated
   // nodes neither hold nor hash real gigabytes. Everything else (what is asked of whom and when,
   // the endgame, a wrong block cutting its sender off) runs as with real blocks; write_piece then

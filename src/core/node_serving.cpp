@@ -130,9 +130,10 @@ void node::serve_block(time_point now, peer_handle p, const wire::block_ref& ref
   if (const auto* no = std::get_if<block_answers::refuse>(&a)) return send(p, no->reject);
   if (const auto* bad = std::get_if<block_answers::violation>(&a))
     return close_link(now, p, wire::reason::protocol_violation, bad->text);
-  if (cfg_.fetch.synthetic_blocks) {  // the simulator's content: no bytes, a tag for a proof
+  if (cfg_.fetch.synthetic_blocks) {  // the simulator's content: one byte, a tag for a proof
     wire::block b;
     b.ref = ref;
+    b.data.assign(1, 0);
     b.proof[0] = synthetic_tag(h->piece_hashes[ref.piece.value], ref.block);
     return send(p, std::move(b));
   }

@@ -354,6 +354,43 @@ void session::finish(wire::reason code, std::string text, bool by_peer) {
   events_.push_back(session_events::closed{code, std::move(text), by_peer});
 }
 
+void session::send_message(time_point now, wire::message m) {
+  std::visit(
+      [&](auto&& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, wire::get_manifest>)
+          send_get_manifest(now, x.content, x.offset);
+        else if constexpr (std::is_same_v<T, wire::get_hashes>)
+          send_get_hashes(now, x.content, x.first, x.count);
+        else if constexpr (std::is_same_v<T, wire::request>)
+          send_request(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::cancel>)
+          send_cancel(now, x.ref);
+        else if constexpr (std::is_same_v<T, wire::manifest_part>)
+          send_manifest_part(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::hashes>)
+          send_hashes(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::block>)
+          send_block(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::reject>)
+          send_reject(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::bitfield>)
+          send_bitfield(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::have>)
+          send_have(now, x.content, x.piece);
+        else if constexpr (std::is_same_v<T, wire::peers>)
+          send_peers(now, std::move(x));
+        else if constexpr (std::is_same_v<T, wire::dht_query> ||
+                           std::is_same_v<T, wire::dht_nodes> ||
+                           std::is_same_v<T, wire::dht_announce> ||
+                           std::is_same_v<T, wire::dht_ack>)
+          send_dht(now, x);
+        else  // hello, keepalive and goodbye are the session's own
+          SHOAL_ASSERT(false && "the node sends no session-level message");
+      },
+      std::move(m));
+}
+
 std::vector<std::uint8_t> session::poll_output() {
   unpolled_hello_ = 0;
   return std::exchange(out_, {});

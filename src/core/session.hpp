@@ -110,6 +110,10 @@ class session {
   static constexpr int dht_burst = 200;
   static constexpr int dht_per_second = 100;
 
+  // Any message the node sends (node_actions::send), by the method above that fits it. The node
+  // sends no hello, keepalive or goodbye: those are the session's own.
+  void send_message(time_point now, wire::message m);
+
   // Sends goodbye and closes. Output queued and not yet polled is dropped (the goodbye goes
   // first); further input is ignored; output still drains the goodbye.
   void close(time_point now, wire::reason code, std::string text);

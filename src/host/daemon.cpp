@@ -200,7 +200,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       } else if (auto* s = std::get_if<node_actions::send>(&*a)) {
         auto c = find(s->peer);
         if (!c || !c->sess() || c->sess()->closed()) continue;
-        send_on(*c->sess(), now, std::move(s->msg));
+        c->sess()->send_message(now, std::move(s->msg));
         touch(c);
       } else if (auto* cl = std::get_if<node_actions::close>(&*a)) {
         auto c = find(cl->peer);

@@ -21,43 +21,6 @@ spdlog::level::level_enum level_of(log_level l) {
   return spdlog::level::info;
 }
 
-void send_on(session& s, time_point now, wire::message m) {
-  std::visit(
-      [&](auto&& x) {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, wire::get_manifest>)
-          s.send_get_manifest(now, x.content, x.offset);
-        else if constexpr (std::is_same_v<T, wire::get_hashes>)
-          s.send_get_hashes(now, x.content, x.first, x.count);
-        else if constexpr (std::is_same_v<T, wire::request>)
-          s.send_request(now, x.ref);
-        else if constexpr (std::is_same_v<T, wire::cancel>)
-          s.send_cancel(now, x.ref);
-        else if constexpr (std::is_same_v<T, wire::manifest_part>)
-          s.send_manifest_part(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::hashes>)
-          s.send_hashes(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::block>)
-          s.send_block(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::reject>)
-          s.send_reject(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::bitfield>)
-          s.send_bitfield(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::have>)
-          s.send_have(now, x.content, x.piece);
-        else if constexpr (std::is_same_v<T, wire::peers>)
-          s.send_peers(now, std::move(x));
-        else if constexpr (std::is_same_v<T, wire::dht_query> ||
-                           std::is_same_v<T, wire::dht_nodes> ||
-                           std::is_same_v<T, wire::dht_announce> ||
-                           std::is_same_v<T, wire::dht_ack>)
-          s.send_dht(now, x);
-        else  // hello, keepalive and goodbye are the session's own
-          SHOAL_ASSERT(false && "the node sends no session-level message");
-      },
-      std::move(m));
-}
-
 std::optional<wire::peer_entry> ip_of(net::connection& c) {
   if (!c.peer() || !c.remote_endpoint()) return std::nullopt;
   wire::peer_entry e;

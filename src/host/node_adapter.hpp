@@ -1,6 +1,5 @@
-// Translations between the core node's types and the daemon's: the node's messages onto a
-// session, a connection's peer address as the node keeps it, the node's log levels and its
-// configuration from the daemon's options.
+// Translations between the core node's types and the daemon's: a connection's peer address as the
+// node keeps it, the node's log levels and its configuration from the daemon's options.
 //
 // Thread safety: plain functions.
 #pragma once
@@ -17,9 +16,6 @@
 namespace shoal::host {
 
 spdlog::level::level_enum level_of(log_level l);
-
-// Sends a wire message the node queued on a session.
-void send_on(session& s, time_point now, wire::message m);
 
 // The peer's IP address as the node keeps it (port 0 until its hello says where it listens).
 std::optional<wire::peer_entry> ip_of(net::connection& c);

@@ -14,9 +14,13 @@ namespace shoal::sim {
 
 namespace {
 
-// What the daemon's sessions offer as their request bound (session_config::max_requests).
-constexpr std::uint16_t peer_max_requests = session_config{}.max_requests;
 constexpr std::uint16_t listen_port = 7420;
+constexpr auto block_type = static_cast<std::uint8_t>(wire::msg_type::block);
+
+// A frame's message type (its first body byte, after the 4-byte length).
+std::uint8_t type_of_frame(const std::vector<std::uint8_t>& f) {
+  return f.size() > 4 ? f[4] : 0;
+}
 // --progress describes the fetching nodes once this few are left (swarm_progress::stragglers).
 constexpr std::size_t stragglers_shown = 2;
 
@@ -127,12 +131,15 @@ class swarm_sim {
   struct conn {
     std::size_t a = 0, b = 0;
     peer_handle pa, pb;
-    bool open = false;              // both sides were told it is established
+    bool open = false;              // TCP and TLS are done: each side has its session
     bool gone[2] = {false, false};  // the side has forgotten it (handle_closed)
-    // What each side has sent on it and its upload has not yet carried, in order: the session's
-    // output, TLS's and TCP's send buffers, one byte stream (so a request waits behind the
-    // blocks sent before it, as it does on a real connection).
-    std::deque<wire::message> queued[2];
+    // Each side's session, the real one (core/session.hpp), as the daemon's connections hold.
+    std::optional<session> s[2];
+    bool dropped[2] = {false, false};  // at its session's close, what was queued went
+    // What each side's session has output and its upload has not yet carried, in order, frame
+    // by frame: the session's output, TLS's and TCP's send buffers, one byte stream (so a
+    // request waits behind the blocks sent before it, as it does on a real connection).
+    std::deque<std::vector<std::uint8_t>> queued[2];
     int side(std::size_t me) const { return me == a ? 0 : 1; }
     std::size_t other(std::size_t me) const { return me == a ? b : a; }
     peer_handle handle(std::size_t me) const { return me == a ? pa : pb; }
@@ -157,9 +164,9 @@ class swarm_sim {
     std::uint64_t duplicate_blocks = 0;
   };
 
-  static std::uint64_t blocks_in(const std::deque<wire::message>& q) {
+  static std::uint64_t blocks_in(const std::deque<std::vector<std::uint8_t>>& q) {
     return static_cast<std::uint64_t>(std::count_if(
-        q.begin(), q.end(), [](const auto& m) { return std::holds_alternative<wire::block>(m); }));
+        q.begin(), q.end(), [](const auto& f) { return type_of_frame(f) == block_type; }));
   }
 
   double bound_seconds(bool survivors_only) const {
@@ -288,19 +295,62 @@ class swarm_sim {
     k.open = true;
     w_.trace("open", k.a, k.b);
     const time_point now = w_.now();
+    session_config sc;
+    sc.listen_port = listen_port;
+    sc.agent = "shoal-sim";
     for (std::size_t me : {k.a, k.b}) {
       const std::size_t them = k.other(me);
       wire::peer_entry ip = members_[them].entry;
       ip.port = 0;
       members_[me].n->handle_authenticated(
           now, k.handle(me), authenticated_peer{members_[them].entry.node, "n", ip, std::nullopt});
+      k.s[k.side(me)].emplace(sc, now);  // queues its hello
     }
-    for (std::size_t me : {k.a, k.b})
-      members_[me].n->handle_session_event(
-          now, k.handle(me),
-          session_events::established{1, peer_max_requests, listen_port, "shoal-sim"});
-    pump(k.a);
-    pump(k.b);
+    flush(k.a, c);
+    flush(k.b, c);
+  }
+
+  // Hands what the side's session reported to its node.
+  void dispatch(std::size_t me, std::uint64_t c) {
+    conn& k = cn(c);
+    auto& sess = k.s[k.side(me)];
+    if (!sess || k.gone[k.side(me)]) return;
+    const peer_handle p = k.handle(me);
+    while (auto ev = sess->poll_event()) members_[me].n->handle_session_event(w_.now(), p, *ev);
+  }
+
+  // Queues what the side's session output at its upload, frame by frame. A closed session's
+  // backlog goes first (its goodbye is next, as net::connection does), and once the last frame
+  // has left, the side forgets the connection.
+  void flush(std::size_t me, std::uint64_t c) {
+    conn& k = cn(c);
+    const int side = k.side(me);
+    auto& sess = k.s[side];
+    if (!sess || k.gone[side]) return;
+    auto& q = k.queued[side];
+    const std::vector<std::uint8_t> bytes = sess->poll_output();
+    if (sess->closed() && !k.dropped[side]) {
+      k.dropped[side] = true;
+      q.clear();
+    }
+    const bool was_empty = q.empty();
+    for (std::size_t at = 0; at + 4 <= bytes.size();) {
+      const std::size_t len = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                              (std::size_t{bytes[at + 2]} << 8) | bytes[at + 3];
+      q.emplace_back(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(at + 4 + len));
+      at += 4 + len;
+    }
+    if (was_empty && !q.empty()) members_[me].ready.push_back(c);
+    if (sess->closed() && q.empty()) return forget(me, c);
+    upload(me);
+  }
+
+  // After input to the side's session: its events to the node, the node's actions, its output.
+  void settle(std::size_t me, std::uint64_t c) {
+    dispatch(me, c);
+    pump(me);
+    flush(me, c);
   }
 
   // `me` forgets the connection: what waits at its upload for it goes.
@@ -314,29 +364,26 @@ class swarm_sim {
     members_[me].n->handle_closed(w_.now(), k.handle(me));
   }
 
-  // `me` closes the connection with a goodbye (or, not yet open, drops it): the other side
-  // learns it one latency later.
+  // `me` closes the connection with a goodbye (or, not yet open, drops it): its session says
+  // goodbye, which reaches the other side behind what has already left.
   void hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text) {
     auto c = conn_of(me, p);
     if (!c) return;
     conn& k = cn(*c);
-    const std::uint64_t id = *c;
-    if (k.open)
-      members_[me].n->handle_session_event(w_.now(), p, session_events::closed{code, text, false});
-    forget(me, id);
-    if (!k.open) return;
-    const std::size_t them = k.other(me);
-    w_.after(one_way(k.a, k.b), [this, id, them, code, text] {
-      told_closed(id, them, session_events::closed{code, text, true});
-    });
+    auto& sess = k.s[k.side(me)];
+    if (!k.open || !sess) return forget(me, *c);
+    sess->close(w_.now(), code, text);
+    dispatch(me, *c);
+    flush(me, *c);
   }
 
-  void told_closed(std::uint64_t c, std::size_t me, session_events::closed why) {
+  // The other side was killed: its kernel resets the connection.
+  void reset(std::uint64_t c, std::size_t me) {
     conn& k = cn(c);
-    if (k.gone[k.side(me)] || !members_[me].alive) return;
-    members_[me].n->handle_session_event(w_.now(), k.handle(me), std::move(why));
-    forget(me, c);
-    pump(me);
+    auto& sess = k.s[k.side(me)];
+    if (k.gone[k.side(me)] || !members_[me].alive || !sess) return;
+    sess->handle_eof(w_.now());
+    settle(me, c);
   }
 
   // --- messages ------------------------------------------------------------------------------
@@ -345,34 +392,28 @@ class swarm_sim {
     auto c = conn_of(me, p);
     if (!c) return;
     conn& k = cn(*c);
-    if (!k.open) return;
+    auto& sess = k.s[k.side(me)];
+    if (!k.open || !sess || sess->closed()) return;
     if (auto* r = std::get_if<wire::reject>(&msg); r && r->code == wire::reason::elsewhere)
       ++report_.elsewhere;
     if (auto* b = std::get_if<wire::block>(&msg); b && members_[me].liar) b->proof[0].bytes[1] ^= 1;
-    auto& q = k.queued[k.side(me)];
-    q.push_back(std::move(msg));
-    if (q.size() == 1) members_[me].ready.push_back(*c);
-    upload(me);
+    sess->send_message(w_.now(), std::move(msg));
+    flush(me, *c);
   }
 
-  void deliver(std::size_t me, std::uint64_t c, wire::message msg) {
+  void deliver(std::size_t me, std::uint64_t c, const std::vector<std::uint8_t>& frame) {
     conn& k = cn(c);
     member& m = members_[me];
-    if (k.gone[k.side(me)] || !m.alive) return;
-    // A cancel comes too late for a block already queued: the session sent it the moment its
-    // piece was read, which here is at once.
-    if (std::holds_alternative<wire::cancel>(msg)) return;
-    const bool announce =
-        std::holds_alternative<wire::bitfield>(msg) || std::holds_alternative<wire::have>(msg);
-    std::visit(
-        [&](auto&& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_constructible_v<session_event, T>)
-            m.n->handle_session_event(w_.now(), k.handle(me), session_event(std::move(x)));
-        },
-        std::move(msg));
+    auto& sess = k.s[k.side(me)];
+    if (k.gone[k.side(me)] || !m.alive || !sess) return;
+    const std::uint8_t type = type_of_frame(frame);
+    const bool announce = type == static_cast<std::uint8_t>(wire::msg_type::bitfield) ||
+                          type == static_cast<std::uint8_t>(wire::msg_type::have);
+    sess->handle_bytes(w_.now(), frame);
+    dispatch(me, c);
     if (announce && me == 0) note_first_copy();
     pump(me);
+    flush(me, c);
   }
 
   // The first time the origin hears that every piece is held by some node: what it had sent by
@@ -387,14 +428,19 @@ class swarm_sim {
 
   // --- the upload and download ---------------------------------------------------------------
 
-  // What a message costs on the links: a block its framed size (block_wire_bytes), any other
-  // its encoded frame with the same record and packet overheads.
-  double wire_bytes(const wire::message& msg, std::uint64_t block_data) {
-    if (std::holds_alternative<wire::block>(msg)) return block_wire_bytes(block_data, p_.mtu);
-    frame_.clear();
-    wire::encode(msg, frame_);
-    const double frame = static_cast<double>(frame_.size());
-    return p_.mtu == 0 ? frame : block_wire_bytes(0, p_.mtu) / (4 + 170) * frame;
+  // What a frame costs on the links: a block its framed size with the data it stands for
+  // (block_wire_bytes; synthetic blocks carry none), any other frame its size with the same
+  // record and packet overheads. `len` is set to a block's data length.
+  double wire_bytes(const std::vector<std::uint8_t>& frame, std::uint64_t& len) {
+    len = 0;
+    if (type_of_frame(frame) == block_type) {
+      auto m = wire::decode_body({frame.data() + 4, frame.size() - 4});
+      SHOAL_ASSERT(m.ok());
+      len = block_data(std::get<wire::block>(*m));
+      return block_wire_bytes(len, p_.mtu);
+    }
+    const double size = static_cast<double>(frame.size());
+    return p_.mtu == 0 ? size : block_wire_bytes(0, p_.mtu) / (4 + 170) * size;
   }
 
   std::uint64_t block_data(const wire::block& b) const {
@@ -403,7 +449,7 @@ class swarm_sim {
                                    piece - std::uint64_t{b.ref.block} * merkle::block_size);
   }
 
-  // The upload sends one message at a time, from the connections with messages queued, in turn.
+  // The upload sends one frame at a time, from the connections with frames queued, in turn.
   void upload(std::size_t me) {
     member& m = members_[me];
     while (!m.sending && m.alive && !m.ready.empty()) {
@@ -412,46 +458,48 @@ class swarm_sim {
       conn& k = cn(c);
       auto& q = k.queued[k.side(me)];
       if (k.gone[k.side(me)] || q.empty()) continue;
-      wire::message msg = std::move(q.front());
+      std::vector<std::uint8_t> frame = std::move(q.front());
       q.pop_front();
       if (!q.empty()) m.ready.push_back(c);
       std::uint64_t len = 0;
-      if (const auto* b = std::get_if<wire::block>(&msg)) {
-        len = block_data(*b);
-        report_.block_bytes += len;
-        if (me == 0) report_.origin_bytes += len;
-      }
-      const double bytes = wire_bytes(msg, len);
+      const double bytes = wire_bytes(frame, len);
+      report_.block_bytes += len;
+      if (me == 0) report_.origin_bytes += len;
       m.sending = true;
       const auto took =
           std::chrono::duration_cast<duration>(std::chrono::duration<double>(bytes / m.up));
-      w_.after(took, [this, me, c, msg = std::move(msg), bytes]() mutable {
+      w_.after(took, [this, me, c, frame = std::move(frame), bytes]() mutable {
         members_[me].sending = false;
-        in_flight(me, c, std::move(msg), bytes);
+        in_flight(me, c, std::move(frame), bytes);
+        // A closed session's last frame has left: the side forgets the connection.
+        conn& kk = cn(c);
+        const int side = kk.side(me);
+        if (!kk.gone[side] && kk.s[side] && kk.s[side]->closed() && kk.queued[side].empty())
+          forget(me, c);
         upload(me);
       });
     }
   }
 
-  // The message crossed `me`'s upload: it arrives one latency later and queues for the
-  // receiver's download (computed now, in the order messages leave their senders: one event
-  // each).
-  void in_flight(std::size_t me, std::uint64_t c, wire::message msg, double bytes) {
+  // The frame crossed `me`'s upload: it arrives one latency later and queues for the
+  // receiver's download (computed now, in the order frames leave their senders: one event
+  // each). It arrives even if the sender has closed since (TCP delivers what was sent before a
+  // FIN), but not from a member that was killed or powered off meanwhile.
+  void in_flight(std::size_t me, std::uint64_t c, std::vector<std::uint8_t> frame, double bytes) {
     conn& k = cn(c);
-    if (k.gone[k.side(me)] || !members_[me].alive) return;
+    if (!members_[me].alive) return;
     const std::size_t to = k.other(me);
     member& r = members_[to];
     const auto took =
         std::chrono::duration_cast<duration>(std::chrono::duration<double>(bytes / r.down));
     r.down_free = std::max(r.down_free, w_.now() + one_way(me, to)) + took;
-    w_.at(r.down_free, [this, c, to, msg = std::move(msg)]() mutable {
-      const auto* b = std::get_if<wire::block>(&msg);
-      if (!b) return deliver(to, c, std::move(msg));
-      w_.trace("block", to, (b->ref.piece.value << 8) | b->ref.block);
+    w_.at(r.down_free, [this, c, to, frame = std::move(frame)]() mutable {
+      if (type_of_frame(frame) != block_type) return deliver(to, c, frame);
       const conn& kk = cn(c);
       const bool liar = members_[kk.other(to)].liar;
       const std::uint64_t before = liar ? bytes_from(to, kk.other(to)) : 0;
-      deliver(to, c, std::move(msg));
+      w_.trace("block", to, frame.size());
+      deliver(to, c, frame);
       if (liar && bytes_from(to, kk.other(to)) > before)
         report_.violations.push_back("node " + std::to_string(to) +
                                      " accepted a forged block from a liar");
@@ -483,11 +531,24 @@ class swarm_sim {
     tick(i);
   }
 
+  // The node's tick, and its sessions' timers (hello, keepalive, idle, request deadlines): the
+  // daemon runs those at each session's next deadline, at least once a second.
   void tick(std::size_t i) {
     member& m = members_[i];
     if (!m.alive) return;
     m.n->handle_tick(w_.now());
     pump(i);
+    std::vector<std::uint64_t> cs;
+    for (const auto& [p, c] : m.conns) cs.push_back(c);
+    for (std::uint64_t c : cs) {
+      conn& k = cn(c);
+      auto& sess = k.s[k.side(i)];
+      if (!sess || k.gone[k.side(i)] || sess->closed()) continue;
+      if (auto due = sess->next_deadline(); due && *due <= w_.now()) {
+        sess->handle_tick(w_.now());
+        settle(i, c);
+      }
+    }
     w_.after(m.n->cfg().tick_interval, [this, i] { tick(i); });
   }
 
@@ -504,13 +565,11 @@ class swarm_sim {
       conn& k = cn(c);
       k.gone[k.side(i)] = true;
       k.queued[k.side(i)].clear();
-      if (!k.open) continue;
+      // Powered off, it says nothing: its peers' sessions time out. Killed, its kernel resets
+      // each connection.
+      if (!k.open || powered_off) continue;
       const std::size_t them = k.other(i);
-      const duration noticed = powered_off ? session_config{}.idle_timeout : one_way(k.a, k.b);
-      session_events::closed why =
-          powered_off ? session_events::closed{wire::reason::timeout, "the peer went silent", false}
-                      : session_events::closed{wire::reason::none, "connection reset", true};
-      w_.after(noticed, [this, c, them, why] { told_closed(c, them, why); });
+      w_.after(one_way(k.a, k.b), [this, c, them] { reset(c, them); });
     }
     m.conns.clear();
   }

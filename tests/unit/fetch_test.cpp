@@ -102,7 +102,7 @@ struct harness {
         f.handle_bitfield(now, p, *bf);
       } else if (auto* bl = std::get_if<wire::block>(&m)) {
         if (synthetic) {
-          bl->data.clear();
+          bl->data.assign(1, 0);  // one byte, as node::serve_block sends them
           bl->proof[0] = synthetic_tag(c.piece_hashes[bl->ref.piece.value], bl->ref.block);
           if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) bl->proof[0].bytes[1] ^= 1;
         } else if (b == behaviour::corrupt && corrupt_refs.contains(bl->ref)) {
