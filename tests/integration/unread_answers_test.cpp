@@ -16,9 +16,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
+content_id add_content(test_network& net, test_node& n);
+
+// A daemon (node-a) holding a 16 MiB content, and a certified member (node-m) to misbehave.
 class unread_answers_test : public ::testing::Test {
  protected:
+  void SetUp() override {
+    c_ = add_content(net_, a_);
+    net_.start(a_);
+    port_ = std::stoi(a_.listen.substr(a_.listen.rfind(':') + 1));
+  }
   test_network net_;
+  test_node& a_ = net_.add_node("node-a");
+  test_node& m_ = net_.add_node("node-m");
+  content_id c_;
+  int port_ = 0;
 };
 
 // Resident memory of a process, in KiB (VmRSS in /proc).
@@ -68,15 +80,12 @@ content_id add_content(test_network& net, test_node& n) {
 }
 
 TEST_F(unread_answers_test, a_member_that_never_reads_is_not_buffered_without_bound) {
-  auto& a = net_.add_node("node-a");
-  auto& m = net_.add_node("node-m");
-  const content_id c = add_content(net_, a);
-  net_.start(a);
-  const int port = std::stoi(a.listen.substr(a.listen.rfind(':') + 1));
+  auto& a = a_;
+  const content_id c = c_;
   const std::uint64_t before = resident_kib(a.daemon);
   ASSERT_GT(before, 0u);
 
-  raw_member_client rogue(m.dir, "127.0.0.1", port);
+  raw_member_client rogue(m_.dir, "127.0.0.1", port_);
   ASSERT_TRUE(rogue.send(wire::hello{1, 1, 16, 0, "never-reads"}));
   // 20,000 requests (312 MiB of answers) at a steady pace, 100 at a time: never more
   // outstanding than the daemon allows, and nothing read back. Once the daemon stops reading,
@@ -100,16 +109,13 @@ TEST_F(unread_answers_test, a_member_that_never_reads_is_not_buffered_without_bo
 }
 
 TEST_F(unread_answers_test, a_member_cut_off_with_answers_backed_up_still_hears_goodbye) {
-  auto& a = net_.add_node("node-a");
-  auto& m = net_.add_node("node-m");
-  const content_id c = add_content(net_, a);
-  net_.start(a);
-  const int port = std::stoi(a.listen.substr(a.listen.rfind(':') + 1));
+  auto& a = a_;
+  const content_id c = c_;
 
   // Three times: before the fix the goodbye was lost in most runs, not all.
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    raw_member_client rogue(m.dir, "127.0.0.1", port);
+    raw_member_client rogue(m_.dir, "127.0.0.1", port_);
     ASSERT_TRUE(rogue.send(wire::hello{1, 1, 16, 0, "floods"}));
     // 16 MiB of answers backed up (asked 200 at a time, under the bound of 256 outstanding),
     // then a DHT flood (over the burst of 200: cut off as overloaded), then more requests that
@@ -145,7 +151,9 @@ TEST_F(unread_answers_test, a_member_cut_off_with_answers_backed_up_still_hears_
                             << wire::type_name(wire::type_of(*last));
     EXPECT_EQ(bye->code, wire::reason::overloaded) << bye->text;
   }
-  EXPECT_TRUE(net_.log_shows(a, "DHT requests in a burst")) << cli::slurp(a.log);
+  // Cut off for the DHT flood, or (on a loaded machine, where the daemon reads several batches
+  // of requests at once) for requests over the bound: overloaded either way.
+  EXPECT_TRUE(net_.log_shows(a, "(overloaded)")) << cli::slurp(a.log);
 }
 
 }  // namespace
