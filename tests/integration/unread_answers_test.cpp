@@ -87,11 +87,11 @@ TEST_F(unread_answers_test, a_member_that_never_reads_is_not_buffered_without_bo
 
   raw_member_client rogue(m_.dir, "127.0.0.1", port_);
   ASSERT_TRUE(rogue.send(wire::hello{1, 1, 16, 0, "never-reads"}));
-  // 20,000 requests (312 MiB of answers) at a steady pace, 100 at a time: never more
+  // 20,000 requests (312 MiB of answers) at a steady pace, 50 at a time: never more
   // outstanding than the daemon allows, and nothing read back. Once the daemon stops reading,
   // they wait in the kernel; a write that blocks past the client's timeout ends the loop.
-  for (std::uint64_t sent = 0; sent < 20000; sent += 100) {
-    if (!rogue.write(requests(c, 100, sent))) break;
+  for (std::uint64_t sent = 0; sent < 20000; sent += 50) {
+    if (!rogue.write(requests(c, 50, sent))) break;
     std::this_thread::sleep_for(10ms);
   }
   std::this_thread::sleep_for(1s);
