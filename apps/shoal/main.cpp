@@ -3,15 +3,22 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 
 #include "commands.hpp"
 #include "core/swarm.hpp"
 
 int main(int argc, char** argv) {
   using shoal::host::progress_style;
-  CLI::App app{"Shoal: a peer-to-peer data network for organizations"};
+  CLI::App app{"Shoal: a peer-to-peer data network for organizations", "shoal"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "shoal 0.1.0");
+  // The global flags below work after the subcommand too (`shoal ls --json`): each subcommand,
+  // created after this, inherits it and hands what it does not know to its parent.
+  app.fallthrough();
+  app.footer(
+      "Global flags (before or after the subcommand): --data-dir DIR, --config FILE, --json, "
+      "-q/--quiet. `shoal help COMMAND` or `shoal COMMAND --help` shows a command's flags.");
 
   std::string data_dir, config_file;
   bool json = false, quiet = false;
@@ -201,6 +208,35 @@ int main(int argc, char** argv) {
       ->add_option("--crash", swarm_sim.crash,
                    "Share of the nodes killed during the transfer (default 0)")
       ->check(CLI::Range(0.0, 0.9));
+
+  // The first word that is not a global flag names the command: an unknown one (or `help`) is
+  // said so here, where CLI11 would only say that a subcommand is required.
+  const auto command = [&](const std::string& name) -> CLI::App* {
+    auto found = app.get_subcommands([&](CLI::App* sub) { return sub->check_name(name); });
+    return found.empty() ? nullptr : found.front();
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--data-dir" || word == "--config") {
+      ++i;
+      continue;
+    }
+    if (word.starts_with("-")) continue;
+    if (word == "help") {
+      CLI::App* topic = i + 1 < argc ? command(argv[i + 1]) : nullptr;
+      std::fputs((topic ? topic->help() : app.help()).c_str(), stdout);
+      return 0;
+    }
+    if (!command(word)) {
+      std::string names;
+      for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      std::fprintf(stderr, "shoal: unknown command '%s'; the commands are: %s\n", word.c_str(),
+                   names.c_str());
+      return 2;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);

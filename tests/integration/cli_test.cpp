@@ -239,6 +239,23 @@ TEST_F(cli_test, usage_errors_and_data_directory_hygiene) {
   EXPECT_EQ(shoal_.run({"export"}).exit_code, 2);
   EXPECT_EQ(shoal_.run({"add"}).exit_code, 2);
   EXPECT_EQ(shoal_.run({"--help"}).exit_code, 0);
+  // Issue 22, items 1 and 2: global flags after the subcommand; unknown commands named.
+  auto after = shoal_.run({"ls", "--data-dir", (dir_ / "never").string(), "--json"});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(trim(after.out), "[]");
+  for (const std::string word : {"foo", "peers", "cat"}) {
+    auto unknown = shoal_.run({"--json", word});
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_NE(unknown.err.find("unknown command '" + word + "'"), std::string::npos) << unknown.err;
+    EXPECT_NE(unknown.err.find("add, ls, export"), std::string::npos) << unknown.err;
+  }
+  auto help = shoal_.run({"help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: shoal"), std::string::npos) << help.out;
+  auto help_get = shoal_.run({"help", "get"});
+  EXPECT_EQ(help_get.exit_code, 0);
+  EXPECT_NE(help_get.out.find("--from"), std::string::npos) << help_get.out;
+  EXPECT_NE(help_get.out.find("Global flags"), std::string::npos) << help_get.out;
   // Listing a directory where nothing was stored creates nothing.
   auto ls = shoal_.run(in(dir_ / "never", {"--json", "ls"}));
   EXPECT_EQ(ls.exit_code, 0) << ls.err;
