@@ -75,7 +75,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         limits_(limits_for(descriptors, opts_.max_peer_connections, opts_.max_control_connections)),
         acceptor_(io_),
         control_(io_, limits_.control),
-        signals_(io_, SIGINT, SIGTERM),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP),
         ticker_(io_),
         accept_retry_(io_.get_executor()),
         up_(opts_.upload_limit),
@@ -124,11 +124,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     drain();
     accept_peers();
     control_.start([this](const auto& client, const json& req) { handle_control(client, req); });
-    signals_.async_wait([this](boost::system::error_code ec, int sig) {
-      if (ec) return;
-      spdlog::info("signal {}: shutting down", sig);
-      shutdown();
-    });
+    wait_for_signals();
     tick();
     io_.run();
     // Writes still queued finish, and their results are recorded.
@@ -608,6 +604,24 @@ class daemon_impl final : public daemon, public net::connection_handler {
       node_.handle_tick(now);
       drain();
       tick();
+    });
+  }
+
+  // SIGINT and SIGTERM stop the daemon. SIGHUP (a closed terminal, or a service manager's
+  // "reload") used to end it with no log line and its control socket left behind: there is
+  // nothing to reload, so it says so and goes on.
+  void wait_for_signals() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        spdlog::info(
+            "signal {} (SIGHUP): nothing to reload, the daemon goes on; restart it to apply a "
+            "changed configuration",
+            sig);
+        return wait_for_signals();
+      }
+      spdlog::info("signal {}: shutting down", sig);
+      shutdown();
     });
   }
 

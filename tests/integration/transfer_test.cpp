@@ -194,6 +194,19 @@ TEST_F(transfer_test, a_transfer_stops_when_the_fetchers_certificate_expires) {
   EXPECT_FALSE(listed.at(0).at("complete")) << ls.out;
 }
 
+// Issue 22, item 8: SIGHUP ended the daemon with no log line and left control.sock behind.
+TEST_F(transfer_test, sighup_is_logged_and_the_daemon_goes_on_and_sigterm_cleans_up) {
+  auto& a = net_.add_node("node-a");
+  net_.start(a);
+  ASSERT_EQ(::kill(a.daemon, SIGHUP), 0);
+  EXPECT_TRUE(net_.log_shows(a, "SIGHUP")) << cli::slurp(a.log);
+  auto st = net_.shoal(&a, {"--json", "status"});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_EQ(net_.stop(a, SIGTERM), 0) << cli::slurp(a.log);
+  EXPECT_FALSE(fs::exists(a.dir / "control.sock"));
+  EXPECT_TRUE(net_.log_shows(a, "shutting down")) << cli::slurp(a.log);
+}
+
 TEST_F(transfer_test, peer_serving_corrupted_blocks_is_disconnected_and_the_fetch_completes) {
   auto& a = net_.add_node("node-a");
   auto& b = net_.add_node("node-b");
