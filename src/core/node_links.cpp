@@ -76,9 +76,15 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
     job& j = it->second;
     if (auto px = j.pex_dials.find(p);
         px != j.pex_dials.end() && l->who && l->who->id != px->second) {
-      // A member, but not the one announced at that address: not this swarm's peer.
-      return close_link(now, p, wire::reason::done,
-                        "this is not the node announced at this address");
+      // A member, but not the one announced at that address: not this swarm's peer. The fetch
+      // lets go of the connection; other fetches may have dialed the same address and use it.
+      j.pex_dials.erase(px);
+      j.dialed.erase(p);
+      l->jobs.erase(c);
+      if (l->jobs.empty() && !l->dht_dial)
+        return close_link(now, p, wire::reason::done,
+                          "this is not the node announced at this address");
+      continue;
     }
     attach(now, j, p);
   }

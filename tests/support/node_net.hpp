@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/node.hpp"
@@ -48,6 +49,17 @@ class node_net {
   // picks the order in which each side sees its connections open.
   bool hold_hellos = false;
   std::vector<std::pair<std::size_t, peer_handle>> held_hellos;
+  // Dials to these addresses wait, still in their handshake (the peer not yet known), until
+  // finish_dials().
+  std::set<std::string> slow_dials;
+  std::vector<std::pair<std::size_t, node_actions::dial>> held_dials;
+
+  // Completes the dials slow_dials held.
+  void finish_dials() {
+    auto held = std::exchange(held_dials, {});
+    for (auto& [i, d] : held) complete_dial(i, d);
+    run();
+  }
 
   // A member whose ID is drawn from `seed`; its address is 10.0.0.<index>:7420.
   std::size_t add(node_config cfg, std::uint64_t seed) {
@@ -162,21 +174,28 @@ class node_net {
     members[i].n->handle_closed(now, p);
   }
 
+  void complete_dial(std::size_t i, const node_actions::dial& d) {
+    const std::string to = d.to.str();
+    if (refusing.contains(to)) return fail_dial(i, d.peer, true, "certificate refused");
+    std::optional<std::size_t> j;
+    if (auto it = answering.find(to); it != answering.end()) j = it->second;
+    for (std::size_t k = 0; !j && k < members.size(); ++k)
+      if (members[k].at.str() == to) j = k;
+    if (!j || unreachable.contains(to)) return fail_dial(i, d.peer, false, "connection refused");
+    const peer_handle q = members[*j].n->handle_accepted(now, members[i].at.str());
+    open(i, d.peer, *j, q);
+  }
+
   void act(std::size_t i, node_action a) {
     member& m = members[i];
     node& n = *m.n;
     if (auto* d = std::get_if<node_actions::dial>(&a)) {
       m.dials.push_back(*d);
       m.dial_times.push_back(now);
-      const std::string to = d->to.str();
-      if (refusing.contains(to)) return fail_dial(i, d->peer, true, "certificate refused");
-      std::optional<std::size_t> j;
-      if (auto it = answering.find(to); it != answering.end()) j = it->second;
-      for (std::size_t k = 0; !j && k < members.size(); ++k)
-        if (members[k].at.str() == to) j = k;
-      if (!j || unreachable.contains(to)) return fail_dial(i, d->peer, false, "connection refused");
-      const peer_handle q = members[*j].n->handle_accepted(now, m.at.str());
-      open(i, d->peer, *j, q);
+      if (slow_dials.contains(d->to.str()))
+        held_dials.emplace_back(i, *d);
+      else
+        complete_dial(i, *d);
     } else if (auto* s = std::get_if<node_actions::send>(&a)) {
       m.sent.emplace_back(s->peer, s->msg);
       deliver(i, s->peer, std::move(s->msg));

@@ -331,6 +331,38 @@ TEST_F(node_rules, a_peer_exchange_dial_that_reaches_another_node_is_closed) {
   (void)at_f;
 }
 
+// The same, but another fetch dialed that address first and its handshake was not done when
+// peer exchange named another node there: that fetch keeps the connection (the whole link was
+// closed, and its source redialed a second later).
+TEST_F(node_rules, a_peer_exchange_dial_to_the_wrong_node_leaves_a_shared_connection_alone) {
+  const std::size_t f = net.add({}, 2);
+  const std::size_t x = partial_holder(3);
+  auto other = sim::make_synthetic_content(rng, merkle::piece_size);
+  const std::size_t h = net.add({}, 4);
+  net.members[h].store.emplace(other.id, other.held);
+  net[h].handle_held(net.now, other.id, other.held.layout.piece_count(), true);
+  const address nowhere{"10.9.9.9", 7420};
+  net.unreachable.insert(nowhere.str());
+  net.slow_dials.insert(net.members[h].at.str());
+  fetch_request r;
+  r.id = other.id;
+  r.name = "other";
+  r.sources = {net.members[h].at};
+  net[f].start_fetch(net.now, r);  // its dial to h waits in its handshake
+  fetch(f, {nowhere});
+  wire::peer_entry wrong = net.members[h].entry;
+  wrong.node = id_with(0x77);  // peer exchange says another node listens at h's address
+  const auto [at_x, at_f] = net.connect(x, f);
+  net.deliver(x, at_x, wire::peers{content.id, {wrong}});
+  net.run();
+  net.finish_dials();
+  ASSERT_EQ(net.members[f].ended.size(), 1u) << ::testing::PrintToString(net.members[f].logs);
+  EXPECT_EQ(net.members[f].ended[0].id, other.id);
+  EXPECT_EQ(net.members[f].ended[0].why.code, errc::ok) << net.members[f].ended[0].why.message;
+  EXPECT_FALSE(has_close(net.members[f], "this is not the node announced at this address"));
+  (void)at_f;
+}
+
 TEST_F(node_rules, a_fetching_node_whose_swarm_is_full_hangs_up_on_a_newcomer) {
   node_config cfg;
   cfg.max_swarm_peers = 1;
