@@ -39,10 +39,11 @@ void node::close_expired(time_point now) {
         "closed; sign a new one for it (shoal network sign) and restart the daemon";
     if (!own_expired_) note(log_level::error, what);
     own_expired_ = true;
-    // No fetch can go on (every dial would be refused): each ends now, saying why.
-    for (const content_id& id : fetches()) finish_job(now, id, error{errc::untrusted, what});
+    // The peers are told why first; then no fetch can go on (every dial would be refused), and
+    // each ends now, saying why.
     for (const auto& [p, l] : links_)
       if (l.who) close_link(now, p, wire::reason::expired, "our certificate expired");
+    for (const content_id& id : fetches()) finish_job(now, id, error{errc::untrusted, what});
   }
   for (auto& [p, l] : links_) {
     if (l.closed || !l.who || !l.who->expires || now < *l.who->expires) continue;
