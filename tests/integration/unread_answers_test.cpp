@@ -105,7 +105,14 @@ TEST_F(unread_answers_test, a_member_that_never_reads_is_not_buffered_without_bo
                  << cli::slurp(a.log);
   EXPECT_EQ(cli::slurp(a.log).find("disconnected"), std::string::npos) << cli::slurp(a.log);
   // Before the fix: 338 MiB more at 20,000 requests. Now the queued answers stop at 8 MiB.
-  EXPECT_LT(after, before + 64 * 1024) << "resident " << before << " KiB -> " << after << " KiB";
+  // AddressSanitizer keeps freed memory in quarantine and pads every allocation: 74 MiB more
+  // was seen there, still well under what buffering every answer costs.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr std::uint64_t allowed_kib = 160 * 1024;
+#else
+  constexpr std::uint64_t allowed_kib = 64 * 1024;
+#endif
+  EXPECT_LT(after, before + allowed_kib) << "resident " << before << " KiB -> " << after << " KiB";
 
   // Meanwhile the daemon serves everyone else.
   auto& b = net_.add_node("node-b");
