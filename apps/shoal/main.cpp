@@ -128,8 +128,10 @@ int main(int argc, char** argv) {
                 "Fetch from the --from peers alone: no swarm (for comparison)");
   auto* limit = app.add_subcommand(
       "limit", "Change the running daemon's rate limits at once (none given: show them)");
-  limit->add_option("--upload", limits.upload, "Upload limit, e.g. 40mbit, 5MB/s; 0 for none");
-  limit->add_option("--download", limits.download, "Download limit; 0 for none");
+  // The daemon's own flag names work here too.
+  limit->add_option("--upload,--upload-limit", limits.upload,
+                    "Upload limit, e.g. 40mbit, 5MB/s; 0 for none");
+  limit->add_option("--download,--download-limit", limits.download, "Download limit; 0 for none");
   auto* status = app.add_subcommand("status", "What the running daemon is doing: peers, fetches");
 
   auto* id_cmd = app.add_subcommand("id", "Show this node's ID, name, network and certificate");

@@ -78,15 +78,24 @@ result<std::uint64_t> parse_rate(std::string_view text, std::string_view what) {
 
 std::string rate_text(std::uint64_t bytes_per_second) {
   if (bytes_per_second == 0) return "unlimited";
-  const double bits = static_cast<double>(bytes_per_second) * 8;
-  char buf[64];
+  // In bits, as links are sold, and in bytes, as files are sized: `limit --upload 1MB/s` reads
+  // back as "8 Mbit/s (1 MB/s)", not as a number the user must convert to check.
+  const double bytes = static_cast<double>(bytes_per_second);
+  const double bits = bytes * 8;
+  char in_bits[32], in_bytes[32];
   if (bits >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.3g Gbit/s", bits / 1e9);
+    std::snprintf(in_bits, sizeof in_bits, "%.3g Gbit/s", bits / 1e9);
   else if (bits >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.3g Mbit/s", bits / 1e6);
+    std::snprintf(in_bits, sizeof in_bits, "%.3g Mbit/s", bits / 1e6);
   else
-    std::snprintf(buf, sizeof buf, "%.3g kbit/s", bits / 1e3);
-  return buf;
+    std::snprintf(in_bits, sizeof in_bits, "%.3g kbit/s", bits / 1e3);
+  if (bytes >= 1e9)
+    std::snprintf(in_bytes, sizeof in_bytes, "%.3g GB/s", bytes / 1e9);
+  else if (bytes >= 1e6)
+    std::snprintf(in_bytes, sizeof in_bytes, "%.3g MB/s", bytes / 1e6);
+  else
+    std::snprintf(in_bytes, sizeof in_bytes, "%.3g kB/s", bytes / 1e3);
+  return std::string(in_bits) + " (" + in_bytes + ")";
 }
 
 result<config> load_config(const config_overrides& flags) {

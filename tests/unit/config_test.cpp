@@ -78,7 +78,9 @@ TEST(parse_rate, units_of_bits_and_bytes) {
   EXPECT_EQ(*parse_rate("512KiB", "upload"), 524'288u);
   EXPECT_EQ(*parse_rate("1.5MiB/s", "upload"), 1'572'864u);
   EXPECT_EQ(*parse_rate("100000", "upload"), 100'000u);
-  EXPECT_EQ(rate_text(5'000'000), "40 Mbit/s");
+  EXPECT_EQ(rate_text(5'000'000), "40 Mbit/s (5 MB/s)");
+  EXPECT_EQ(rate_text(1'000'000), "8 Mbit/s (1 MB/s)");  // issue 22, item 7: `--upload 1MB/s`
+  EXPECT_EQ(rate_text(2048), "16.4 kbit/s (2.05 kB/s)");
   EXPECT_EQ(rate_text(0), "unlimited");
 }
 
