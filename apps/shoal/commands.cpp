@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "store/store.hpp"
 
@@ -177,10 +178,23 @@ int verify(const context& c, const std::string& id_text) {
   auto r = (*s)->verify(*id, reporter_fn(progress));
   progress.finish();
   if (!r) return fail(c, r.err());
+  // After the check: a content with pieces missing (found bad now or before, or never fetched)
+  // is not whole, and a check that passes must not let that go unsaid (issue 22, item 6).
+  std::optional<store::content_summary> summary;
+  if (auto all = (*s)->list())
+    for (const auto& e : *all)
+      if (e.id == *id) summary = e;
+  const bool whole = summary && summary->complete();
   if (c.json) {
     json bad = json::array();
     for (auto p : r->bad_pieces) bad.push_back(p.value);
-    print_json(json{{"id", id->str()}, {"pieces_checked", r->pieces_checked}, {"bad_pieces", bad}});
+    json out{{"id", id->str()}, {"pieces_checked", r->pieces_checked}, {"bad_pieces", bad}};
+    if (summary) {
+      out["pieces"] = summary->piece_count;
+      out["pieces_held"] = summary->have_count;
+      out["complete"] = whole;
+    }
+    print_json(out);
   } else {
     std::printf("%s: %llu pieces checked, %zu bad%s\n", id->str().c_str(),
                 static_cast<unsigned long long>(r->pieces_checked), r->bad_pieces.size(),
@@ -190,8 +204,14 @@ int verify(const context& c, const std::string& id_text) {
                     : " (another process, such as the "
                       "daemon, holds the store; they are "
                       "dropped when next read for writing)");
+    if (summary && !whole)
+      std::printf(
+          "%s: incomplete: %llu of %llu pieces held; `shoal get %s` fetches the missing "
+          "ones from the network (or `shoal add` the original again)\n",
+          id->str().c_str(), static_cast<unsigned long long>(summary->have_count),
+          static_cast<unsigned long long>(summary->piece_count), id->str().c_str());
   }
-  return r->bad_pieces.empty() ? 0 : 1;
+  return r->bad_pieces.empty() && whole ? 0 : 1;
 }
 
 int repair_store(const context& c) {

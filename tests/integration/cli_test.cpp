@@ -304,6 +304,13 @@ TEST_F(cli_test, damaged_data_file_is_caught_on_export) {
   auto ls = shoal_.run(in(dir_ / "d", {"--json", "ls"}));
   EXPECT_FALSE(json::parse(ls.out).at(0).at("complete"))
       << "the damaged piece is no longer claimed";
+  // Issue 22, item 6: a later verify passed with no word that the content is now partial.
+  auto v = shoal_.run(in(dir_ / "d", {"verify", id}));
+  EXPECT_EQ(v.exit_code, 1) << v.out;
+  EXPECT_NE(v.out.find("incomplete"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("shoal get " + id), std::string::npos) << v.out;
+  auto vj = shoal_.run(in(dir_ / "d", {"--json", "verify", id}));
+  EXPECT_FALSE(json::parse(vj.out).at("complete")) << vj.out;
   // Adding the original again repairs the content.
   EXPECT_EQ(add(dir_ / "d", dir_ / "release"), id);
   ASSERT_EQ(shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "out").string()})).exit_code, 0);
