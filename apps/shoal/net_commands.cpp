@@ -104,6 +104,11 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
         const std::filesystem::path& out, bool origin_only) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
+  if (out == "-")  // the daemon writes the output, and it has no terminal or pipe of ours
+    return fail(c, {errc::invalid_argument,
+                    "get writes to a file or directory, not to stdout (-o -): fetch it, then "
+                    "`shoal export " +
+                        id->str() + " -o -`"});
   auto conn = host::control_connection::open(c.config.data_dir);
   if (!conn) return fail(c, conn.err());
   // Checked now rather than after the transfer: a target that is taken by a file will not be

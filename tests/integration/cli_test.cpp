@@ -301,6 +301,11 @@ TEST_F(cli_test, damaged_data_file_is_caught_on_export) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("failed verification"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "out"));
+  // Issue 22, item 5: `-o -` of a tree is refused (a single file goes to stdout, below).
+  auto to_stdout = shoal_.run(in(dir_ / "d", {"export", id, "-o", "-"}));
+  EXPECT_EQ(to_stdout.exit_code, 1);
+  EXPECT_NE(to_stdout.err.find("single file"), std::string::npos) << to_stdout.err;  // a tree
+  EXPECT_FALSE(fs::exists(fs::current_path() / "-"));
   auto ls = shoal_.run(in(dir_ / "d", {"--json", "ls"}));
   EXPECT_FALSE(json::parse(ls.out).at(0).at("complete"))
       << "the damaged piece is no longer claimed";
@@ -315,6 +320,25 @@ TEST_F(cli_test, damaged_data_file_is_caught_on_export) {
   EXPECT_EQ(add(dir_ / "d", dir_ / "release"), id);
   ASSERT_EQ(shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "out").string()})).exit_code, 0);
   expect_same_tree(dir_ / "release", dir_ / "out");
+}
+
+// Issue 22, item 5: `-o -` made a file named `-`. Now a file content's verified bytes go to
+// stdout, and a damaged piece ends the stream with an error and a non-zero status.
+TEST_F(cli_test, a_file_exported_to_stdout_is_its_verified_bytes) {
+  const auto bytes = pattern_bytes(3 * piece + 77, 9);
+  write_bytes(dir_ / "f.bin", bytes);
+  const std::string id = add(dir_ / "d", dir_ / "f.bin");
+  auto r = shoal_.run(in(dir_ / "d", {"export", id, "-o", "-"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::vector<std::uint8_t>(r.out.begin(), r.out.end()) == bytes);
+  EXPECT_FALSE(fs::exists(fs::current_path() / "-"));
+  auto data = read_bytes(dir_ / "d" / "data" / id);
+  data[2 * piece + 5] ^= 0xFF;  // the third piece
+  write_bytes(dir_ / "d" / "data" / id, data);
+  r = shoal_.run(in(dir_ / "d", {"export", id, "-o", "-"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out.size(), 2 * piece) << "the two good pieces, then the stream ends";
+  EXPECT_NE(r.err.find("verification"), std::string::npos) << r.err;
 }
 
 TEST_F(cli_test, rm_and_gc_reclaim_space) {
