@@ -1,6 +1,10 @@
 #include "host/progress.hpp"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 
 namespace shoal::host {
@@ -29,11 +33,54 @@ progress_reporter::~progress_reporter() {
   finish();
 }
 
+std::string progress_text(progress_style style, const std::string& label, std::uint64_t done,
+                          std::uint64_t total, double rate, std::size_t width) {
+  std::string text;
+  const std::string rate_part = rate > 0 ? format_bytes(rate) + "/s" : "";
+  if (total == 0) {
+    text = label + ": waiting for the content's size";
+    if (done > 0) text += " (" + format_bytes(static_cast<double>(done)) + ")";
+  } else {
+    const double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    const double eta = rate > 0 && total > done ? static_cast<double>(total - done) / rate : -1;
+    if (style == progress_style::bar) {
+      constexpr int bar_width = 30;
+      const int filled = static_cast<int>(fraction * bar_width);
+      const std::string bar = std::string(static_cast<std::size_t>(filled), '#') +
+                              std::string(static_cast<std::size_t>(bar_width - filled), '.');
+      text = fmt::format("{} [{}] {:3.0f}%  {} / {}", label, bar, fraction * 100,
+                         format_bytes(static_cast<double>(done)),
+                         format_bytes(static_cast<double>(total)));
+      if (!rate_part.empty()) text += "  " + rate_part + "  ETA " + format_duration(eta);
+    } else {
+      text = fmt::format("{}: {:.0f}% ({} of {})", label, fraction * 100,
+                         format_bytes(static_cast<double>(done)),
+                         format_bytes(static_cast<double>(total)));
+      if (!rate_part.empty()) text += " at " + rate_part + ", ETA " + format_duration(eta);
+    }
+  }
+  // Cut to the terminal (a bar only: a plain line may wrap, it is not redrawn).
+  if (style == progress_style::bar && width > 1 && text.size() >= width) text.resize(width - 1);
+  return text;
+}
+
+namespace {
+
+// The terminal's width from stderr, 0 if it is not a terminal.
+std::size_t terminal_width() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0) return 0;
+  return ws.ws_col;
+}
+
+}  // namespace
+
 void progress_reporter::update(std::uint64_t done, std::uint64_t total) {
   done_ = done;
   total_ = total;
   if (style_ == progress_style::quiet) return;
   const auto now = clock::now();
+  if (!first_ || done < first_->second) first_ = {now, done};
   const auto interval = style_ == progress_style::bar ? std::chrono::milliseconds(100)
                                                       : std::chrono::milliseconds(2000);
   if (drawn_ && now - last_draw_ < interval) return;
@@ -41,25 +88,14 @@ void progress_reporter::update(std::uint64_t done, std::uint64_t total) {
   last_draw_ = now;
   drawn_ = true;
 
-  const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-  const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1;
-  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : -1;
-  if (style_ == progress_style::bar) {
-    constexpr int width = 30;
-    const int filled = static_cast<int>(fraction * width);
-    std::string bar = std::string(static_cast<std::size_t>(filled), '#') +
-                      std::string(static_cast<std::size_t>(width - filled), '.');
-    std::fprintf(stderr, "\r\033[K%s [%s] %3.0f%%  %s / %s  %s/s  ETA %s", label_.c_str(),
-                 bar.c_str(), fraction * 100, format_bytes(static_cast<double>(done)).c_str(),
-                 format_bytes(static_cast<double>(total)).c_str(), format_bytes(rate).c_str(),
-                 format_duration(eta).c_str());
-  } else {
-    std::fprintf(stderr, "%s: %.0f%% (%s of %s) at %s/s, ETA %s\n", label_.c_str(), fraction * 100,
-                 format_bytes(static_cast<double>(done)).c_str(),
-                 format_bytes(static_cast<double>(total)).c_str(), format_bytes(rate).c_str(),
-                 format_duration(eta).c_str());
-  }
+  const double elapsed = std::chrono::duration<double>(now - first_->first).count();
+  const double rate = elapsed > 0.5 ? static_cast<double>(done - first_->second) / elapsed : 0;
+  const std::string text = progress_text(style_, label_, done, total, rate,
+                                         style_ == progress_style::bar ? terminal_width() : 0);
+  if (style_ == progress_style::bar)
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+  else
+    std::fprintf(stderr, "%s\n", text.c_str());
   std::fflush(stderr);
 }
 

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace shoal::host {
 
@@ -17,6 +19,13 @@ enum class progress_style { bar, lines, quiet };
 std::string format_bytes(double bytes);
 // "0:42", "1:02:03".
 std::string format_duration(double seconds);
+
+// One progress report as text, without the redraw codes: `rate` in bytes per second (0: not
+// known yet), `width` the terminal's columns for a bar (0: unknown; a line is cut to fit, so a
+// narrow terminal does not wrap every redraw). With total 0 the size is not known yet, and the
+// text says so instead of "100% (0 B of 0 B)".
+std::string progress_text(progress_style style, const std::string& label, std::uint64_t done,
+                          std::uint64_t total, double rate, std::size_t width);
 
 class progress_reporter {
  public:
@@ -31,6 +40,9 @@ class progress_reporter {
   std::string label_;
   progress_style style_;
   clock::time_point start_ = clock::now();
+  // The rate counts from the first report: a client that attaches to a fetch already under way
+  // must not count what was stored before it came (issue 22, item 4).
+  std::optional<std::pair<clock::time_point, std::uint64_t>> first_;
   clock::time_point last_draw_{};
   std::uint64_t done_ = 0;
   std::uint64_t total_ = 0;
