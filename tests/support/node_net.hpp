@@ -35,6 +35,7 @@ class node_net {
     std::vector<time_point> dial_times;                       // and when
     std::vector<std::pair<peer_handle, wire::message>> sent;  // every message it sent
     std::vector<std::string> logs;
+    std::vector<log_level> log_levels;  // of each line in logs
     std::uint64_t loads = 0;
   };
 
@@ -212,6 +213,7 @@ class node_net {
       members[o->first].n->handle_closed(now, o->second);
     } else if (auto* l = std::get_if<node_actions::log>(&a)) {
       m.logs.push_back(l->text);
+      m.log_levels.push_back(l->level);
     } else if (auto* lc = std::get_if<node_actions::load_content>(&a)) {
       ++m.loads;
       auto it = m.store.find(lc->id);

@@ -270,6 +270,24 @@ TEST_F(node_rules, a_connection_is_closed_when_a_certificate_on_it_expires) {
             1);
 }
 
+// Issue 22, item 12: a clean stop logged a warning per connection, on both sides.
+TEST_F(node_rules, a_node_that_stops_is_logged_at_info_level_on_both_sides) {
+  const std::size_t a = net.add({}, 1), b = net.add({}, 2);
+  net.connect(a, b);
+  net[a].shutdown(net.now, error{errc::busy, "stopping"});
+  net.run();
+  EXPECT_EQ(net.connections(b), 0u);
+  for (std::size_t i : {a, b}) {
+    const auto& m = net.members[i];
+    ASSERT_FALSE(m.logs.empty());
+    for (std::size_t k = 0; k < m.logs.size(); ++k) {
+      if (m.logs[k].starts_with("disconnected")) {
+        EXPECT_EQ(m.log_levels[k], log_level::info) << m.logs[k];
+      }
+    }
+  }
+}
+
 TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_redialed) {
   const std::size_t liar = holder();
   const std::size_t f = net.add({}, 2);
