@@ -6,7 +6,6 @@
 #include <string>
 
 #include "commands.hpp"
-#include "core/swarm.hpp"
 
 int main(int argc, char** argv) {
   using shoal::host::progress_style;
@@ -111,11 +110,11 @@ int main(int argc, char** argv) {
   daemon->add_option("--bootstrap", bootstrap,
                      "A member to join the DHT through, HOST:PORT (repeatable; config key "
                      "`bootstrap`). Without one the node finds others only through --from");
-  std::size_t max_swarm_peers = shoal::swarm::max_fetch_members;
+  std::size_t max_swarm_peers = 0;  // 0: not given, the config's
   daemon
       ->add_option("--max-swarm-peers", max_swarm_peers,
                    "Peers a fetch keeps in a content's swarm: it dials at most this many and "
-                   "turns away dialers past it (default 64)")
+                   "turns away dialers past it (config key `max_swarm_peers`; default 64)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
   auto* get = app.add_subcommand(
       "get", "Fetch a content through the running daemon and write it out (atomically)");

@@ -57,7 +57,7 @@ int run_daemon(const context& c, const std::string& listen, const rate_flags& li
                             c.config.upload_limit,
                             c.config.download_limit,
                             bootstrap.empty() ? c.config.bootstrap : bootstrap,
-                            max_swarm_peers,
+                            max_swarm_peers > 0 ? max_swarm_peers : c.config.max_swarm_peers,
                             c.config.max_peer_connections,
                             c.config.max_control_connections};
   for (const auto& b : opts.bootstrap)

@@ -167,6 +167,13 @@ result<config> load_config(const config_overrides& flags) {
                                                    " must be an integer from 1 to 1000000"};
         (key.str() == "max_peer_connections" ? c.max_peer_connections : c.max_control_connections) =
             static_cast<std::size_t>(n->get());
+      } else if (key.str() == "max_swarm_peers") {
+        const auto* n = value.as_integer();
+        if (n == nullptr || n->get() < 1 || n->get() > 4096)
+          return error{errc::invalid_argument, "config file \"" + file->string() +
+                                                   "\": max_swarm_peers must be an integer from "
+                                                   "1 to 4096"};
+        c.max_swarm_peers = static_cast<std::size_t>(n->get());
       } else {
         return error{errc::invalid_argument, "config file \"" + file->string() + "\" line " +
                                                  std::to_string(value.source().begin.line) +

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/swarm.hpp"
 #include "shoal/error.hpp"
 
 namespace shoal::host {
@@ -33,6 +34,8 @@ struct config {
   // (`max_peer_connections`, `max_control_connections`).
   std::size_t max_peer_connections = 1024;
   std::size_t max_control_connections = 64;
+  // Peers a fetch keeps in a content's swarm (`max_swarm_peers`; --max-swarm-peers overrides it).
+  std::size_t max_swarm_peers = swarm::max_fetch_members;
 };
 
 // A rate as people write it: "0" (no limit), "40mbit" / "1gbit" / "500kbit" (bits per second),

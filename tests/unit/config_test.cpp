@@ -66,6 +66,15 @@ TEST_F(config_test, errors_name_the_problem) {
   EXPECT_NE(typo.err().message.find("line 3"), std::string::npos);
   write(dir_ / "type.toml", "data_dir = 5\n");
   EXPECT_FALSE(load_config({.data_dir = {}, .config_file = dir_ / "type.toml"}).ok());
+  // Issue 22, item 12: max_swarm_peers had no config key.
+  write(dir_ / "swarm.toml", "max_swarm_peers = 32\n");
+  auto swarm = load_config({.data_dir = {}, .config_file = dir_ / "swarm.toml"});
+  ASSERT_TRUE(swarm.ok()) << swarm.err().message;
+  EXPECT_EQ(swarm->max_swarm_peers, 32u);
+  write(dir_ / "swarm0.toml", "max_swarm_peers = 0\n");
+  auto zero = load_config({.data_dir = {}, .config_file = dir_ / "swarm0.toml"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.err().message.find("max_swarm_peers must be"), std::string::npos);
 }
 
 TEST(parse_rate, units_of_bits_and_bytes) {
