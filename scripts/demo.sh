@@ -103,7 +103,8 @@ fetch_all() {
     gets+=("$!")
     view+=("$n=$work/$n")
   done
-  python3 scripts/swarm_view.py "$shoal" 1 "$(IFS=,; echo "${gets[*]}")" "${view[@]}"
+  python3 scripts/swarm_view.py "$shoal" 1 "$(IFS=,; echo "${gets[*]}")" "127.0.0.1:${port[origin]}" \
+    "${view[@]}"
   for i in "${!gets[@]}"; do
     if ! wait "${gets[$i]}"; then
       echo "   ${fetchers[$i]}: get failed:"; cat "$work/$prefix-${fetchers[$i]}.err"; exit 1

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Live view of fetches in progress, for the demo: polls each node's daemon (`shoal --json
 status`) and prints one line per interval with every node's progress, its download rate and
-how much of what it received came from the origin (the --from peers) rather than the swarm.
+the share of what it received that came from the other nodes rather than the origin (by the
+origin's address, however the node found it: --from or the DHT).
 Runs until the given `shoal get` processes have all exited.
 
-Usage: swarm_view.py SHOAL INTERVAL PIDS NAME=DATA_DIR ...   (PIDS: comma-separated)
+Usage: swarm_view.py SHOAL INTERVAL PIDS ORIGIN NAME=DATA_DIR ...
+       (PIDS: comma-separated; ORIGIN: the origin's HOST:PORT)
 """
 import json
 import os
@@ -37,7 +39,8 @@ def alive(pid):
 
 def main():
     shoal, interval, pids = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-    nodes = [a.split("=", 1) for a in sys.argv[4:]]
+    origin = sys.argv[4]
+    nodes = [a.split("=", 1) for a in sys.argv[5:]]
     pids = [int(p) for p in pids.split(",") if p]
     start = time.monotonic()
     last = {}
@@ -65,8 +68,10 @@ def main():
             prev = last.get(name)
             rate = (received - prev[1]) / (now - prev[0]) if prev and now > prev[0] else 0
             last[name] = (now, received)
-            peers = fetch.get("from_peers", 0)
-            share = f"{100 * peers / received:3.0f}%" if received else "  - "
+            # Not from_peers: a fetch by ID alone finds the origin in the DHT, and then its bytes
+            # count as from a peer (every row read 100%).
+            from_origin = fetch.get("from", {}).get(origin, 0)
+            share = f"{100 * (received - from_origin) / received:3.0f}%" if received else "  - "
             cells.append(f"{name} {100 * stored / total:3.0f}% {rate / 1e6:4.1f}MB/s {share}")
         print(f"  {now - start:5.1f} s  " + " | ".join(cells), flush=True)
         if not running:
