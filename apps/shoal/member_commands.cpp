@@ -69,7 +69,8 @@ int network_create(const context& c, const std::string& name, const fs::path& di
   std::printf(
       "Keep %s secret (mode 0600, ideally offline): whoever holds it can admit nodes to the "
       "network.\nGive %s to every node: shoal init --network %s\n",
-      files->key.c_str(), files->cert.c_str(), files->cert.filename().c_str());
+      files->key.c_str(), files->cert.c_str(),
+      fs::absolute(files->cert).lexically_normal().c_str());
   return 0;
 }
 
@@ -116,7 +117,10 @@ int network_sign(const context& c, const sign_args& a) {
   std::printf("  expires:      %s (in %s)\n", member::format_utc(info.not_after_unix).c_str(),
               duration_text(expires_in->count()).c_str());
   std::printf("  certificate:  %s\n", out.c_str());
-  std::printf("Install it on the node: shoal init --certificate %s\n", out.filename().c_str());
+  // Paths in full, so that the line can be pasted (on the node, the certificate's own path
+  // there replaces this one).
+  std::printf("Install it on the node: shoal init --certificate %s\n",
+              fs::absolute(out).lexically_normal().c_str());
   return 0;
 }
 
@@ -135,13 +139,19 @@ int init_node(const context& c, const fs::path& network_cert, const std::string&
   std::printf("name:     %s\n", r->name.c_str());
   std::printf("network:  %s\n", r->network_name.c_str());
   std::printf("request:  %s\n", r->csr.c_str());
+  // Lines that can be pasted as they are: the request's full path, and this data directory
+  // (the default one too: the command may be run from another shell or user).
+  const fs::path csr = fs::absolute(r->csr).lexically_normal();
+  fs::path cert = csr;
+  cert.replace_extension(".cert");
   std::printf(
-      "Next: copy the request to where the authority key is kept and sign it there:\n"
+      "Next: copy the request to where the authority key is kept and sign it there (give the "
+      "key's path there):\n"
       "  shoal network sign %s --authority %s.key\n"
-      "then bring the certificate back and install it here:\n"
-      "  shoal init --certificate %s\n",
-      r->csr.filename().c_str(), r->network_name.c_str(),
-      r->csr.filename().replace_extension(".cert").c_str());
+      "then bring the certificate back (to %s) and install it here:\n"
+      "  shoal --data-dir %s init --certificate %s\n",
+      csr.c_str(), r->network_name.c_str(), cert.c_str(),
+      fs::absolute(c.config.data_dir).lexically_normal().c_str(), cert.c_str());
   return 0;
 }
 

@@ -68,6 +68,13 @@ TEST_F(member_cli_test, create_init_sign_install_id) {
   EXPECT_NE(r.out.find("nd1"), std::string::npos);
   EXPECT_NE(r.out.find(identity("node.csr").string()), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("shoal network sign"), std::string::npos) << r.out;
+  // Issue 22, item 10: the hints can be pasted (full paths, this data directory).
+  EXPECT_NE(r.out.find("shoal network sign " + identity("node.csr").string()), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("shoal --data-dir " + data().string() + " init --certificate " +
+                       identity("node.cert").string()),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(mode_of(data() / "identity"), 0700u);
   EXPECT_EQ(mode_of(identity("node.key")), 0600u);
   EXPECT_EQ(mode_of(identity("node.csr")), 0644u);
