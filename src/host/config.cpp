@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "net/address.hpp"
 
@@ -76,26 +77,25 @@ result<std::uint64_t> parse_rate(std::string_view text, std::string_view what) {
   return static_cast<std::uint64_t>(bytes);
 }
 
+namespace {
+// "%.3g" of `v` in the largest of giga, mega and kilo that it reaches: "40 Mbit/s".
+std::string in_units(double v, const char* giga, const char* mega, const char* kilo) {
+  char buf[32];
+  const auto [scale, unit] = v >= 1e9   ? std::pair{1e9, giga}
+                             : v >= 1e6 ? std::pair{1e6, mega}
+                                        : std::pair{1e3, kilo};
+  std::snprintf(buf, sizeof buf, "%.3g %s", v / scale, unit);
+  return buf;
+}
+}  // namespace
+
 std::string rate_text(std::uint64_t bytes_per_second) {
   if (bytes_per_second == 0) return "unlimited";
   // In bits, as links are sold, and in bytes, as files are sized: `limit --upload 1MB/s` reads
   // back as "8 Mbit/s (1 MB/s)", not as a number the user must convert to check.
   const double bytes = static_cast<double>(bytes_per_second);
-  const double bits = bytes * 8;
-  char in_bits[32], in_bytes[32];
-  if (bits >= 1e9)
-    std::snprintf(in_bits, sizeof in_bits, "%.3g Gbit/s", bits / 1e9);
-  else if (bits >= 1e6)
-    std::snprintf(in_bits, sizeof in_bits, "%.3g Mbit/s", bits / 1e6);
-  else
-    std::snprintf(in_bits, sizeof in_bits, "%.3g kbit/s", bits / 1e3);
-  if (bytes >= 1e9)
-    std::snprintf(in_bytes, sizeof in_bytes, "%.3g GB/s", bytes / 1e9);
-  else if (bytes >= 1e6)
-    std::snprintf(in_bytes, sizeof in_bytes, "%.3g MB/s", bytes / 1e6);
-  else
-    std::snprintf(in_bytes, sizeof in_bytes, "%.3g kB/s", bytes / 1e3);
-  return std::string(in_bits) + " (" + in_bytes + ")";
+  return in_units(bytes * 8, "Gbit/s", "Mbit/s", "kbit/s") + " (" +
+         in_units(bytes, "GB/s", "MB/s", "kB/s") + ")";
 }
 
 result<config> load_config(const config_overrides& flags) {
