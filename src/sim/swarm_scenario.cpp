@@ -362,6 +362,10 @@ class swarm_sim {
     k.queued[s].clear();
     members_[me].conns.erase(k.handle(me));
     members_[me].n->handle_closed(w_.now(), k.handle(me));
+    // What the node does about it (another connection takes the fetch's requests, a redial is
+    // timed) is carried out at once, as the daemon drains after each close; as an event of its
+    // own, since a close can come in the middle of carrying out the node's actions.
+    w_.after(duration::zero(), [this, me] { pump(me); });
   }
 
   // `me` closes the connection with a goodbye (or, not yet open, drops it): its session says
