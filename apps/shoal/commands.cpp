@@ -227,9 +227,7 @@ int verify(const context& c, const std::string& id_text) {
   // After the check: a content with pieces missing (found bad now or before, or never fetched)
   // is not whole, and a check that passes must not let that go unsaid (issue 22, item 6).
   std::optional<store::content_summary> summary;
-  if (auto all = (*s)->list())
-    for (const auto& e : *all)
-      if (e.id == *id) summary = e;
+  if (auto found = (*s)->info(*id)) summary = *found;
   const bool whole = summary && summary->complete();
   if (c.json) {
     json bad = json::array();
