@@ -342,8 +342,17 @@ class swarm_sim {
       at += 4 + len;
     }
     if (was_empty && !q.empty()) members_[me].ready.push_back(c);
-    if (sess->closed() && q.empty()) return forget(me, c);
+    if (forget_if_done(me, c)) return;
     upload(me);
+  }
+
+  // A closed session whose last frame has left: the side forgets the connection.
+  bool forget_if_done(std::size_t me, std::uint64_t c) {
+    conn& k = cn(c);
+    const int side = k.side(me);
+    if (k.gone[side] || !k.s[side] || !k.s[side]->closed() || !k.queued[side].empty()) return false;
+    forget(me, c);
+    return true;
   }
 
   // After input to the side's session: its events to the node, the node's actions, its output.
@@ -433,7 +442,7 @@ class swarm_sim {
   // --- the upload and download ---------------------------------------------------------------
 
   // What a frame costs on the links: a block its framed size with the data it stands for
-  // (block_wire_bytes; synthetic blocks carry none), any other frame its size with the same
+  // (block_wire_bytes; a synthetic block carries one byte), any other frame its size with the same
   // record and packet overheads. `len` is set to a block's data length.
   double wire_bytes(const std::vector<std::uint8_t>& frame, std::uint64_t& len) {
     len = 0;
@@ -475,11 +484,7 @@ class swarm_sim {
       w_.after(took, [this, me, c, frame = std::move(frame), bytes]() mutable {
         members_[me].sending = false;
         in_flight(me, c, std::move(frame), bytes);
-        // A closed session's last frame has left: the side forgets the connection.
-        conn& kk = cn(c);
-        const int side = kk.side(me);
-        if (!kk.gone[side] && kk.s[side] && kk.s[side]->closed() && kk.queued[side].empty())
-          forget(me, c);
+        forget_if_done(me, c);
         upload(me);
       });
     }
@@ -696,7 +701,6 @@ class swarm_sim {
   synthetic_content content_;
   std::vector<member> members_;
   std::map<std::string, std::size_t> by_address_;
-  std::vector<std::uint8_t> frame_;  // scratch for wire_bytes
   std::deque<conn> conns_;
   std::size_t remaining_ = 0;  // honest nodes neither finished nor crashed
 };
