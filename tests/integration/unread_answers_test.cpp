@@ -61,19 +61,7 @@ std::vector<std::uint8_t> requests(const content_id& c, std::uint64_t blocks, st
 // Adds a 16 MiB file (64 pieces of 16 blocks) to `n` and returns its ID.
 content_id add_content(test_network& net, test_node& n) {
   const auto file = net.dir() / "big.bin";
-  {
-    std::ofstream out(file, std::ios::binary);
-    std::uint64_t x = 0x9e3779b97f4a7c15ull;  // xorshift: not compressible, not all one byte
-    std::vector<std::uint64_t> words(2u << 20);
-    for (auto& w : words) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      w = x;
-    }
-    out.write(reinterpret_cast<const char*>(words.data()),
-              static_cast<std::streamsize>(words.size() * sizeof words[0]));
-  }
+  write_bytes(file, pattern_bytes(16u << 20, 11));
   auto id = content_id::parse(net.add(n, file));
   EXPECT_TRUE(id.ok());
   return *id;
