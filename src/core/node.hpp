@@ -171,12 +171,20 @@ struct fetch_ended {
   error why;
   fetch_report report;
 };
+// A lookup the host started (node::lookup) ended.
+struct lookup_ended {
+  dht::lookup_id id = 0;
+  lookup_summary summary;
+  std::vector<wire::peer_entry> closest;        // answered members, closest first
+  std::vector<wire::provider_entry> providers;  // get_providers: holders found
+};
 }  // namespace node_actions
 
 using node_action =
     std::variant<node_actions::dial, node_actions::send, node_actions::close, node_actions::log,
                  node_actions::load_content, node_actions::read_piece, node_actions::open_content,
-                 node_actions::write_piece, node_actions::piece_stored, node_actions::fetch_ended>;
+                 node_actions::write_piece, node_actions::piece_stored, node_actions::fetch_ended,
+                 node_actions::lookup_ended>;
 
 // Who a connection's TLS handshake authenticated.
 struct authenticated_peer {
@@ -257,6 +265,13 @@ class node {
   void stop_fetch(time_point now, const content_id& id, const error& why);
   // Ends every fetch with `why` (the node shuts down) and says goodbye on every connection.
   void shutdown(time_point now, const error& why);
+
+  // --- the DHT -------------------------------------------------------------------------------
+  // Starts a lookup of `target` for the host (a diagnostic; the simulator's DHT scenario), over
+  // the node's own connections as a fetch's discovery is; its end comes out as lookup_ended.
+  // Nothing if the DHT runs max_lookups already.
+  std::optional<dht::lookup_id> lookup(time_point now, dht::lookup_kind kind,
+                                       const dht::key& target);
 
   std::optional<node_action> poll_action();
 
@@ -471,6 +486,7 @@ class node {
   // The DHT's connections and discovery.
   std::map<node_id, std::deque<wire::message>> dht_outbox_;
   std::map<dht::lookup_id, content_id> discovery_;
+  std::set<dht::lookup_id> host_lookups_;  // lookup()
   std::deque<lookup_summary> recent_lookups_;
   std::map<std::string, std::string> bootstrap_problems_;  // address: why its last dial failed
   time_point next_bootstrap_{};

@@ -126,6 +126,10 @@ void node::on_lookup_done(time_point now, const dht::actions::lookup_done& done)
   fig.providers = done.providers.size();
   recent_lookups_.push_back(fig);
   if (recent_lookups_.size() > cfg_.recent_lookups_kept) recent_lookups_.pop_front();
+  if (host_lookups_.erase(done.id) > 0) {
+    actions_.push_back(node_actions::lookup_ended{done.id, fig, done.closest, done.providers});
+    return;
+  }
   auto d = discovery_.find(done.id);
   if (d == discovery_.end()) return;
   const content_id cid = d->second;
@@ -195,6 +199,15 @@ void node::discover(time_point now, job& j) {
   j.lookup = *id;
   discovery_[*id] = j.f.id();
   pump_dht(now);
+}
+
+std::optional<dht::lookup_id> node::lookup(time_point now, dht::lookup_kind kind,
+                                           const dht::key& target) {
+  auto id = dht_.lookup(now, kind, target);
+  if (!id) return std::nullopt;
+  host_lookups_.insert(*id);
+  pump_dht(now);
+  return id;
 }
 
 std::string node::bootstrap_text() const {

@@ -10,10 +10,10 @@
 // queued in turn, charged its frame, TLS records and packet headers (swarm_params::mtu); a
 // message then crosses the latency and queues for the receiver's download. Messages reach the
 // node as the session events they would become: the session itself (its timers) is not run. A
-// connection opens after a TCP and TLS 1.3 handshake (two round trips). A crash is a process killed: its peers see the connection reset
-// one latency later (mixed faults add power-offs, slowed links and liars: swarm_params::mixed).
-// Storage is simulated: blocks carry no bytes (fetch_config::
-// synthetic_blocks), so a thousand nodes fetch a gigabyte each without holding one.
+// connection opens after a TCP and TLS 1.3 handshake (two round trips). A crash is a process
+// killed: its peers see the connection reset one latency later (mixed faults add power-offs, slowed
+// links and liars: swarm_params::mixed). Storage is simulated: blocks carry no bytes
+// (fetch_config:: synthetic_blocks), so a thousand nodes fetch a gigabyte each without holding one.
 //
 // The figure is the last surviving node's finishing time against the fluid bound
 //   max(F / u_origin, F / d_min, N F / (u_origin + sum of u_i))
@@ -29,6 +29,7 @@
 
 #include "core/fetch.hpp"
 #include "core/swarm.hpp"
+#include "sim/network.hpp"  // block_wire_bytes
 
 namespace shoal::sim {
 
@@ -112,13 +113,6 @@ struct swarm_report {
   std::vector<std::string> violations;
   double ratio() const { return bound_seconds > 0 ? last_seconds / bound_seconds : 0; }
 };
-
-// What a block of `data` bytes costs on a link with this MTU: its frame (the length prefix, the
-// type, the reference, the proof), split into TLS 1.3 records of at most 16 KiB (5 bytes of
-// header, 1 of content type, 16 of tag each), sent in TCP segments of MTU - 52 bytes (IPv4 20,
-// TCP 20, timestamps 12) that each carry those 52 and Ethernet's 14. Averaged over a stream of
-// blocks, so fractional. mtu 0: `data` alone.
-double block_wire_bytes(std::uint64_t data, std::uint32_t mtu);
 
 // Runs the scenario to the end. Deterministic: the same parameters give the same report.
 swarm_report run_swarm(const swarm_params& p);

@@ -30,6 +30,7 @@ class node_net {
     wire::peer_entry entry;
     std::map<content_id, held_content> store;
     std::vector<node_actions::fetch_ended> ended;
+    std::vector<node_actions::lookup_ended> lookups;          // lookups it started (node::lookup)
     std::vector<node_actions::close> closes;                  // every close it asked for
     std::vector<node_actions::dial> dials;                    // every dial it asked for
     std::vector<time_point> dial_times;                       // and when
@@ -226,6 +227,8 @@ class node_net {
       n.handle_piece_written(now, w->id, n.fetch_seq(w->id), w->piece, {});
     } else if (auto* e = std::get_if<node_actions::fetch_ended>(&a)) {
       m.ended.push_back(std::move(*e));
+    } else if (auto* le = std::get_if<node_actions::lookup_ended>(&a)) {
+      m.lookups.push_back(std::move(*le));
     }  // read_piece: synthetic blocks are never read; piece_stored: nothing to refresh
   }
 

@@ -505,6 +505,33 @@ TEST_F(node_rules, discovery_with_no_reachable_bootstrap_peer_gives_up_with_the_
       << why.message;
 }
 
+// A lookup the host starts goes over the node's own connections (dialed for the DHT as a
+// fetch's discovery would) and ends as a lookup_ended of its own, not as a fetch's.
+TEST(node_lookups, a_host_lookup_finds_a_member_it_was_never_told_of) {
+  test::node_net net;
+  const std::size_t a = net.add({}, 1);
+  node_config through_a;
+  through_a.bootstrap = {net.members[a].at};
+  const std::size_t b = net.add(through_a, 2), c = net.add(through_a, 3);
+  for (std::size_t i : {b, c}) net[i].handle_tick(net.now);
+  net.run();
+  net.advance(std::chrono::seconds(2));
+  ASSERT_TRUE(net.members[c].lookups.empty());
+  const auto target = dht::key_of(net.members[b].entry.node);
+  const auto id = net[c].lookup(net.now, dht::lookup_kind::find_node, target);
+  ASSERT_TRUE(id);
+  net.run();
+  net.advance(std::chrono::seconds(2));
+  ASSERT_EQ(net.members[c].lookups.size(), 1u);
+  const auto& end = net.members[c].lookups[0];
+  EXPECT_EQ(end.id, *id);
+  ASSERT_FALSE(end.closest.empty());
+  EXPECT_EQ(end.closest.front().node, net.members[b].entry.node);
+  EXPECT_EQ(end.summary.target, target.hex());
+  EXPECT_GE(end.summary.answered, 1u);
+  EXPECT_TRUE(net.members[c].ended.empty());
+}
+
 TEST(node_boundaries, a_fetch_with_no_source_and_no_way_to_find_one_is_impossible) {
   node n(node_config{}, 1);
   fetch_request r;
