@@ -62,6 +62,7 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
            {"crashed_nodes", r.crashed_nodes},
            {"messages", r.messages},
            {"lost", r.lost},
+           {"dials", r.dials},
            {"events", r.events},
            {"virtual_seconds", r.virtual_seconds},
            {"wall_seconds", wall},
@@ -94,10 +95,11 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
       print_figures("across the old split, at once", r.healed);
     }
     std::printf(
-        "%llu messages (%llu lost), %llu events in %.0f s of virtual time; %.1f s of wall "
-        "time, %.0f events/s\n",
+        "%llu messages (%llu lost), %llu connections dialed, %llu events in %.0f s of virtual "
+        "time; %.1f s of wall time, %.0f events/s\n",
         static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.lost),
-        static_cast<unsigned long long>(r.events), r.virtual_seconds, wall, rate);
+        static_cast<unsigned long long>(r.dials), static_cast<unsigned long long>(r.events),
+        r.virtual_seconds, wall, rate);
     for (const auto& v : r.violations) std::printf("BOUND EXCEEDED: %s\n", v.c_str());
     std::printf("trace %s\n", r.trace_hash.c_str());
   }

@@ -1,6 +1,7 @@
 #include "core/dht.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/random.hpp"
 #include "shoal/error.hpp"
@@ -27,18 +28,34 @@ node::node(node_id self, config cfg, std::uint64_t seed)
 
 void node::handle_connected(time_point now, const wire::peer_entry& at) {
   last_now_ = std::max(last_now_, now);
-  const bool was_empty = table_.size() == 0;
+  const std::size_t before = table_.size();
   table_.seen(now, at);
-  if (!was_empty || table_.size() == 0) return;
-  // The first member we know: look ourselves up, which fills the buckets near us and tells the
-  // nodes near us that we exist (they see our queries).
+  if (table_.size() == before || before >= cfg_.k) return;
+  // Joining (we know fewer than k members and this one is new): look ourselves up, which fills
+  // the buckets near us and tells the nodes near us that we exist (they see our queries). Again
+  // after each such contact, one lookup at a time: the first contact may be a member that has
+  // just joined through us and knows nobody else, and its empty answer must not end our join
+  // before our own bootstrap peer has been asked.
   if (!started_) {
     started_ = true;
     next_refresh_ = now + cfg_.refresh_interval;
     next_expiry_ = now + expiry_sweep;
   }
-  start(now, lookup_kind::find_node, key_of(self_), true);
-  run_announcements(now);
+  if (before == 0) run_announcements(now);
+  if (join_lookup_ && lookups_.contains(*join_lookup_)) {
+    join_again_ = true;
+    return;
+  }
+  join_again_ = false;
+  rejoin_after_ = cfg_.rejoin_interval;  // a new contact: the back-off starts again
+  start_join(now);
+}
+
+void node::start_join(time_point now) {
+  rejoin_at_.reset();
+  join_known_ = table_.size();
+  if (lookups_.size() < cfg_.max_lookups)
+    join_lookup_ = start(now, lookup_kind::find_node, key_of(self_), true);
 }
 
 void node::handle_message(time_point now, const wire::peer_entry& from, const wire::message& m) {
@@ -71,6 +88,12 @@ void node::handle_unreachable(time_point now, const node_id& n) {
   if (tags.empty()) table_.failed(n, cfg_.max_failures);
 }
 
+void node::handle_reconnected(time_point now, const node_id& n) {
+  last_now_ = std::max(last_now_, now);
+  for (const auto& [tag, p] : pending_)
+    if (p.to == n) actions_.push_back(actions::send{p.at, p.msg});  // same tag: one answer counts
+}
+
 void node::handle_tick(time_point now) {
   last_now_ = std::max(last_now_, now);
   std::vector<std::uint32_t> late;
@@ -93,6 +116,8 @@ void node::handle_tick(time_point now) {
     expire_records(now);
   }
   run_announcements(now);
+  if (rejoin_at_ && now >= *rejoin_at_ && !(join_lookup_ && lookups_.contains(*join_lookup_)))
+    start_join(now);
   if (started_ && now >= next_refresh_) {
     next_refresh_ = now + cfg_.refresh_interval;
     refresh(now);
@@ -216,6 +241,18 @@ void node::finish(time_point now, lookup_id id) {
     }
   }
   if (!l.internal) actions_.push_back(std::move(done));
+  if (join_lookup_ == id) {
+    join_lookup_.reset();
+    // New contacts came while it ran: look again while we still know fewer than k.
+    if (std::exchange(join_again_, false) && table_.size() < cfg_.k) {
+      start_join(now);
+    } else if (table_.size() <= join_known_ && table_.size() < cfg_.k) {
+      // It learned of no one: the members we know may have joined no better than we have (two
+      // that joined through each other at once). Again later, backing off.
+      rejoin_at_ = now + rejoin_after_;
+      rejoin_after_ = std::min<duration>(2 * rejoin_after_, cfg_.refresh_interval);
+    }
+  }
 }
 
 void node::on_nodes(time_point now, const wire::peer_entry& from, const wire::dht_nodes& m) {
@@ -283,7 +320,7 @@ std::uint32_t node::send_query(time_point now, const wire::peer_entry& to, wire:
         if constexpr (requires { m.tag; }) m.tag = tag;
       },
       msg);
-  pending_[tag] = {to.node, why, l, now + cfg_.query_timeout};
+  pending_[tag] = {to.node, why, l, now + cfg_.query_timeout, to, msg};
   ++stats_.queries_sent;
   actions_.push_back(actions::send{to, std::move(msg)});
   return tag;
@@ -434,6 +471,7 @@ std::optional<time_point> node::next_deadline() const {
   if (started_) {
     at(next_expiry_);
     at(next_refresh_);
+    if (rejoin_at_) at(*rejoin_at_);
   }
   return t;
 }

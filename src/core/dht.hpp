@@ -42,9 +42,12 @@ struct config {
   duration record_ttl = 30min;
   duration republish_interval = 10min;  // our own records, well inside the TTL
   duration retry_interval = 5s;         // an announcement that reached nobody
-  std::size_t max_announcing = 4;       // announcement lookups at once
-  duration refresh_interval = 15min;    // buckets, and a ping of each bucket's oldest member
-  std::size_t want_providers = 20;      // a provider lookup stops early with this many
+  // A join's self-lookup that learned of no new member is repeated after this, doubling up to
+  // refresh_interval: the members we know may have joined no better than we have.
+  duration rejoin_interval = 5s;
+  std::size_t max_announcing = 4;     // announcement lookups at once
+  duration refresh_interval = 15min;  // buckets, and a ping of each bucket's oldest member
+  std::size_t want_providers = 20;    // a provider lookup stops early with this many
 };
 
 using lookup_id = std::uint64_t;
@@ -106,6 +109,9 @@ class node {
   // The member cannot be reached (the dial failed, or its certificate named another node):
   // its queries fail now rather than at their deadline.
   void handle_unreachable(time_point now, const node_id& n);
+  // The connection to the member was replaced by another (a duplicate closed): answers on their
+  // way over the closed one are lost with it, so what it has not answered is asked again.
+  void handle_reconnected(time_point now, const node_id& n);
   // Deadlines, record expiry, republishing and refreshes.
   void handle_tick(time_point now);
 
@@ -156,6 +162,8 @@ class node {
     purpose why;
     lookup_id lookup = 0;
     time_point deadline;
+    wire::peer_entry at;  // where it went, and what, for handle_reconnected
+    wire::message msg;
   };
   struct record {
     wire::peer_entry at;
@@ -182,6 +190,7 @@ class node {
   void expire_records(time_point now);
   void run_announcements(time_point now);
   void refresh(time_point now);
+  void start_join(time_point now);  // the self-lookup of a join
   void forget_record(const content_id& c, const node_id& n);
   void sample_rtt(duration sample);
   duration stall_after() const;
@@ -193,6 +202,12 @@ class node {
   std::uint32_t next_tag_;
   lookup_id next_lookup_ = 1;
   std::map<lookup_id, lookup_state> lookups_;
+  // The self-lookup of a join (handle_connected), and whether contacts came while it ran.
+  std::optional<lookup_id> join_lookup_;
+  bool join_again_ = false;
+  std::size_t join_known_ = 0;           // members known when it started
+  std::optional<time_point> rejoin_at_;  // a join that learned of no one is repeated then
+  duration rejoin_after_{};
   std::map<std::uint32_t, pending_query> pending_;
   std::map<content_id, std::map<node_id, record>> records_;
   std::map<node_id, std::size_t> records_per_node_;

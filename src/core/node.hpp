@@ -487,6 +487,9 @@ class node {
   std::map<node_id, std::deque<wire::message>> dht_outbox_;
   std::map<dht::lookup_id, content_id> discovery_;
   std::set<dht::lookup_id> host_lookups_;  // lookup()
+  // Members whose duplicate connection closed before the one that stays opened: the DHT asks
+  // them again once it does (close_if_duplicate).
+  std::set<node_id> dht_reask_;
   std::deque<lookup_summary> recent_lookups_;
   std::map<std::string, std::string> bootstrap_problems_;  // address: why its last dial failed
   time_point next_bootstrap_{};

@@ -40,6 +40,7 @@ bool node::dht_established(time_point now, peer_handle p) {
   if (!l->who) return true;
   const wire::peer_entry at = dht_entry_of(*l);
   if (at.port != 0) dht_.handle_connected(now, at);
+  if (dht_reask_.erase(l->who->id) > 0) dht_.handle_reconnected(now, l->who->id);
   if (auto box = dht_outbox_.find(l->who->id); box != dht_outbox_.end()) {
     for (auto& m : box->second) send(p, std::move(m));
     dht_outbox_.erase(box);
@@ -49,7 +50,8 @@ bool node::dht_established(time_point now, peer_handle p) {
 }
 
 // A connection ended: one dialed for the DHT that never opened means its node is unreachable,
-// unless another connection to that node is open (a duplicate closed), which takes its mail.
+// unless another connection to that node is open or opening (a duplicate closed), which takes
+// its mail.
 void node::dht_connection_closed(time_point now, peer_handle, const link& l) {
   if (!l.dht_dial) return;
   const node_id n = *l.dht_dial;
@@ -59,6 +61,12 @@ void node::dht_connection_closed(time_point now, peer_handle, const link& l) {
       for (auto& m : box->second) send(*other, std::move(m));
       dht_outbox_.erase(box);
     }
+    return;
+  }
+  // Closed as the duplicate of a connection from that node still opening: the messages wait for
+  // that one, which now answers for them (opened, or failed as this dial would have).
+  if (auto other = link_to(n)) {
+    links_.at(*other).dht_dial = n;
     return;
   }
   if (box != dht_outbox_.end()) dht_outbox_.erase(box);

@@ -141,6 +141,14 @@ bool node::close_if_duplicate(time_point now, peer_handle p) {
       loser = id;
     }
     close_link(now, loser, wire::reason::done, "a duplicate connection");
+    // What the DHT asked over the closed one may have been answered there, and the answer is
+    // lost with it: it is asked again over the one that stays, now or once that one opens.
+    if (loser != p || d.open) {
+      dht_.handle_reconnected(now, other);
+      pump_dht(now);
+    } else {
+      dht_reask_.insert(other);
+    }
     return loser == p;
   }
   return false;

@@ -1,11 +1,11 @@
-// The DHT scenario (docs/simulation.md): N members running the real dht::node, joined one by one
-// through one earlier member each, then lookups of random live members' IDs from random live
-// members; again after a share of the members crash. Messages cross a simulated network: each
-// node has a one-way latency share (the latency of a pair is the sum), a loss rate applies to
-// every message (as TCP does: a lost packet arrives late, after a retransmission timeout), the
-// first message between two nodes waits for a TCP and TLS 1.3 handshake (two round trips), and
-// a crashed node neither sends nor answers (its peers' queries time out).
-// Every message is encoded and decoded with the wire codec and recorded in the trace.
+// The DHT scenario (docs/simulation.md): N members running the real node (core/node.hpp), each
+// configured with one earlier member as its bootstrap peer and started one by one, then lookups
+// of random live members' IDs from random live members (node::lookup); again after a share of
+// the members crash. The members' connections, sessions, TLS handshakes (two round trips before
+// the first message), latencies and faults are the simulated network's (sim/network.hpp): a loss
+// rate makes a lost packet arrive late, after a retransmission timeout, as TCP does, and a
+// crashed member neither sends nor answers (its peers' queries time out).
+// Every frame that arrives is recorded in the trace.
 //
 // Thread safety: one thread.
 #pragma once
@@ -51,8 +51,9 @@ struct dht_report {
   lookup_figures split;      // within each side of a split (params.partition > 0)
   lookup_figures healed;     // across the old split, at once after it healed
   std::size_t crashed_nodes = 0;
-  std::uint64_t messages = 0;
-  std::uint64_t lost = 0;  // packets retransmitted, and messages to crashed nodes
+  std::uint64_t messages = 0;  // frames sent (DHT messages, hellos, keepalives, goodbyes)
+  std::uint64_t lost = 0;      // packets retransmitted, frames to crashed nodes or across a split
+  std::uint64_t dials = 0;     // connections dialed
   std::uint64_t events = 0;
   double virtual_seconds = 0;
   std::string trace_hash;  // hex

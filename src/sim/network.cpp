@@ -242,6 +242,7 @@ void network::send(std::size_t me, peer_handle p, wire::message msg) {
 void network::deliver(std::size_t me, std::uint64_t c, const std::vector<std::uint8_t>& frame) {
   conn& k = conns_[c];
   auto& sess = k.s[k.side(me)];
+  if (!members_[me].alive) ++stats_.lost;
   if (k.gone[k.side(me)] || !members_[me].alive || !sess) return;
   sess->handle_bytes(w_.now(), frame);
   dispatch(me, c);

@@ -491,6 +491,56 @@ TEST(dht_lookup, silent_nodes_cost_a_lookup_round_trips_not_the_query_timeout) {
   EXPECT_GE(lookup_past_silent_nodes(patient).stats.elapsed, cfg.query_timeout);
 }
 
+// Found by the DHT scenario on the real node: a member that had just joined through node a
+// reached a first, before a's own bootstrap connection opened. a's self-lookup then asked only
+// that newcomer, which knew nobody, and ended; when the bootstrap peer connected a moment later,
+// a knew someone already and did not look itself up again, so it stayed known to almost nobody
+// and lookups of it missed (1% of them among 300 members).
+TEST(dht_join, a_member_whose_first_contact_knows_nobody_still_joins_through_its_bootstrap) {
+  sim_net net(12, 21);
+  std::mt19937_64 rng(4);
+  // Members 2 to 11 form a network; 0 will join it through 2, but 1 (new, knowing nobody)
+  // reaches 0 first.
+  for (std::size_t i = 3; i < net.size(); ++i) {
+    net.bootstrap(i, 2 + rng() % (i - 2));
+    net.run_for(300ms);
+  }
+  net.run_for(5s);
+  net.bootstrap(1, 0);
+  net.run_for(2s);
+  ASSERT_EQ(net.at(0).table().size(), 1u);  // the newcomer only
+  net.bootstrap(0, 2);
+  net.run_for(5s);
+  EXPECT_GE(net.at(0).table().size(), 8u);
+  std::size_t know_zero = 0;
+  for (std::size_t i = 2; i < net.size(); ++i)
+    know_zero += net.at(i).table().contains(net.entry(0).node) ? 1 : 0;
+  EXPECT_GE(know_zero, 5u) << "the members near 0 never heard of it";
+}
+
+// Also found there: two members that joined through each other at once (the second's bootstrap
+// peer was the first, not yet connected to its own) asked only each other and learned nothing.
+// The first then joined through its bootstrap peer; the second knew no one new, so nothing made
+// it look again, and it stayed unknown to the network.
+TEST(dht_join, a_member_that_joined_through_an_empty_one_looks_again_until_it_knows_k) {
+  sim_net net(60, 23);  // enough that the others know k members each and stop joining
+  std::mt19937_64 rng(5);
+  for (std::size_t i = 3; i < net.size(); ++i) {
+    net.bootstrap(i, 2 + rng() % (i - 2));
+    net.run_for(300ms);
+  }
+  net.run_for(5s);
+  net.bootstrap(1, 0);  // both know nobody
+  net.run_for(1s);
+  net.bootstrap(0, 2);
+  net.run_for(20s);  // within the rejoin back-off's first steps
+  EXPECT_GE(net.at(1).table().size(), 8u);
+  std::size_t know_one = 0;
+  for (std::size_t i = 2; i < net.size(); ++i)
+    know_one += net.at(i).table().contains(net.entry(1).node) ? 1 : 0;
+  EXPECT_GE(know_one, 5u) << "the members near 1 never heard of it";
+}
+
 TEST(dht_lookup, empty_table_ends_at_once) {
   sim_net net(1, 5);
   auto done = net.lookup(0, lookup_kind::get_providers, hash256{});
