@@ -588,6 +588,34 @@ TEST(dht_bounds, a_flooding_member_cannot_grow_the_records) {
   EXPECT_EQ(victim.records_from(silent.node), 0u);
 }
 
+// The node closed the connection that carried a query as a duplicate: the answer may have been
+// lost with it, so the query goes again, with its tag; the first answer counts, a second is a
+// stray.
+TEST(dht_lookup, a_query_whose_connection_was_replaced_is_asked_again_with_its_tag) {
+  std::mt19937_64 rng(6);
+  node n(node_id{random_hash(rng)}, config{}, 3);
+  const auto peer = entry_for(node_id{random_hash(rng)}, 1);
+  n.handle_connected(t0, peer);  // the join's self-lookup asks it
+  std::vector<actions::send> sent;
+  while (auto a = n.poll_action())
+    if (auto* s = std::get_if<actions::send>(&*a)) sent.push_back(*s);
+  ASSERT_EQ(sent.size(), 1u);
+  const auto& q = std::get<wire::dht_query>(sent[0].msg);
+  n.handle_reconnected(t0 + 10ms, peer.node);
+  auto again = n.poll_action();
+  ASSERT_TRUE(again);
+  const auto& resent = std::get<actions::send>(*again);
+  EXPECT_EQ(resent.to.node, peer.node);
+  EXPECT_EQ(std::get<wire::dht_query>(resent.msg).tag, q.tag);
+  EXPECT_FALSE(n.poll_action());
+  n.handle_reconnected(t0 + 20ms, node_id{random_hash(rng)});  // nothing asked of that one
+  EXPECT_FALSE(n.poll_action());
+  n.handle_message(t0 + 30ms, peer, wire::dht_nodes{q.tag, false, false, {}, {}});
+  n.handle_message(t0 + 40ms, peer, wire::dht_nodes{q.tag, false, false, {}, {}});
+  EXPECT_EQ(n.stats().stray_answers, 1u);
+  EXPECT_EQ(n.pending_queries(), 0u);
+}
+
 TEST(dht_bounds, records_expire_and_a_refresh_keeps_one_record) {
   std::mt19937_64 rng(2);
   node n(node_id{random_hash(rng)}, config{}, 2);
