@@ -302,6 +302,7 @@ void node::attach_all(time_point now, const content_id& cid, const std::vector<p
 // The fetch of `j` uses connection `p` from now on.
 void node::attach(time_point now, job& j, peer_handle p) {
   if (!j.attached.insert(p).second) return;
+  j.pex_dials.erase(p);  // a dial no longer: counted once against the bound, as attached
   const content_id cid = j.f.id();
   link& l = links_.at(p);
   l.jobs.insert(cid);

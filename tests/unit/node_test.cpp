@@ -408,6 +408,34 @@ TEST_F(node_rules, a_fetching_node_whose_swarm_is_full_hangs_up_on_a_newcomer) {
   (void)b2;
 }
 
+// A peer that peer exchange named and that the fetch dialed counted twice against the fetch's
+// bound once attached (in its connections and again in its peer-exchange dials), so a fetch
+// stopped taking holders at about half of max_swarm_peers.
+TEST_F(node_rules, a_peer_exchange_peer_counts_once_against_the_fetchs_bound) {
+  node_config cfg;
+  cfg.max_swarm_peers = 4;
+  const std::size_t f = net.add(cfg, 2);
+  const std::size_t x = partial_holder(3);
+  const std::size_t y1 = partial_holder(4), y2 = partial_holder(5), y3 = partial_holder(6);
+  const address nowhere{"10.9.9.9", 7420};
+  net.unreachable.insert(nowhere.str());
+  fetch(f, {nowhere});
+  const auto [at_x, at_f] = net.connect(x, f);
+  net.deliver(x, at_x, wire::get_manifest{content.id, 0});
+  net.deliver(x, at_x, wire::peers{content.id, {net.members[y1].entry, net.members[y2].entry}});
+  net.run();
+  net.deliver(x, at_x, wire::peers{content.id, {net.members[y3].entry}});
+  net.run();
+  const auto dialed = [&](std::size_t y) {
+    return std::any_of(net.members[f].dials.begin(), net.members[f].dials.end(),
+                       [&](const auto& d) { return d.to.str() == net.members[y].at.str(); });
+  };
+  EXPECT_TRUE(dialed(y1));
+  EXPECT_TRUE(dialed(y2));
+  EXPECT_TRUE(dialed(y3)) << "x, y1 and y2 are three connections of four";
+  (void)at_f;
+}
+
 TEST_F(node_rules, requests_past_the_end_are_protocol_violations_and_unheld_content_is_refused) {
   const std::size_t h = holder();
   const std::size_t x = net.add({}, 3);
