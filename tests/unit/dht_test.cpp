@@ -196,10 +196,11 @@ class sim_net {
   std::uint64_t messages_ = 0;
 };
 
-// Every node bootstraps from one node that joined before it, as a fleet started one by one.
-void join_all(sim_net& net, std::mt19937_64& rng) {
-  for (std::size_t i = 1; i < net.size(); ++i) {
-    net.bootstrap(i, rng() % i);
+// Every node from `first` on bootstraps from one node that joined before it (and not before
+// `first`), as a fleet started one by one.
+void join_all(sim_net& net, std::mt19937_64& rng, std::size_t first = 0) {
+  for (std::size_t i = first + 1; i < net.size(); ++i) {
+    net.bootstrap(i, first + rng() % (i - first));
     net.run_for(300ms);
   }
   net.run_for(10s);
@@ -501,11 +502,7 @@ TEST(dht_join, a_member_whose_first_contact_knows_nobody_still_joins_through_its
   std::mt19937_64 rng(4);
   // Members 2 to 11 form a network; 0 will join it through 2, but 1 (new, knowing nobody)
   // reaches 0 first.
-  for (std::size_t i = 3; i < net.size(); ++i) {
-    net.bootstrap(i, 2 + rng() % (i - 2));
-    net.run_for(300ms);
-  }
-  net.run_for(5s);
+  join_all(net, rng, 2);
   net.bootstrap(1, 0);
   net.run_for(2s);
   ASSERT_EQ(net.at(0).table().size(), 1u);  // the newcomer only
@@ -525,11 +522,7 @@ TEST(dht_join, a_member_whose_first_contact_knows_nobody_still_joins_through_its
 TEST(dht_join, a_member_that_joined_through_an_empty_one_looks_again_until_it_knows_k) {
   sim_net net(60, 23);  // enough that the others know k members each and stop joining
   std::mt19937_64 rng(5);
-  for (std::size_t i = 3; i < net.size(); ++i) {
-    net.bootstrap(i, 2 + rng() % (i - 2));
-    net.run_for(300ms);
-  }
-  net.run_for(5s);
+  join_all(net, rng, 2);
   net.bootstrap(1, 0);  // both know nobody
   net.run_for(1s);
   net.bootstrap(0, 2);
