@@ -4,6 +4,7 @@
 // is held to the same rules, or its runs would not replay from their seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -101,6 +102,22 @@ TEST(core_boundary, core_does_no_io_and_reads_no_clock) {
 
 TEST(core_boundary, the_simulator_reads_no_clock_either) {
   EXPECT_GE(scan_dir("sim"), 4u);
+}
+
+// Small files of one concept each (issue 19): a file past this has grown a second concept.
+TEST(source_layout, no_source_file_is_over_700_lines) {
+  constexpr std::size_t max_lines = 700;
+  std::size_t files = 0;
+  for (const char* dir : {"src", "apps"})
+    for (const auto& entry : fs::recursive_directory_iterator(source_root / dir)) {
+      const auto ext = entry.path().extension();
+      if (ext != ".cpp" && ext != ".hpp") continue;
+      ++files;
+      const std::string text = read_file(entry.path());
+      const auto lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+      EXPECT_LE(lines, max_lines) << entry.path().string() << " has " << lines << " lines";
+    }
+  EXPECT_GT(files, 50u);
 }
 
 // The checker must be able to fail: each rule fires on a line written to break it.
