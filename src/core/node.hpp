@@ -57,6 +57,11 @@ struct node_config {
   // connections being dialed for the DHT at once.
   std::size_t max_dht_outbox = 16;
   std::size_t max_dht_dials = 32;
+  // Members waiting for one of those dials to free up (their messages wait in their outbox):
+  // beyond this, a message to a member with no connection is dropped and its query times out.
+  // Dials to unreachable members can hold every slot for seconds (a split, powered-off hosts),
+  // and a query to a reachable one must not be dropped for it.
+  std::size_t max_dht_dial_queue = 256;
   // A fetch looks for more holders in the DHT this often (a rollout adds holders as it goes),
   // and gives up after this many lookups in a row leave it nothing to fetch from.
   duration rediscover_interval = std::chrono::seconds(30);
@@ -456,6 +461,8 @@ class node {
   void dht_connection_closed(time_point now, peer_handle p, const link& l);
   void pump_dht(time_point now);
   void send_dht(time_point now, const wire::peer_entry& to, wire::message m);
+  std::size_t dht_dials() const;
+  void dial_queued_dht(time_point now);  // a DHT dial slot may be free
   void on_providers_found(time_point now, const dht::actions::providers_found& found);
   void on_lookup_done(time_point now, const dht::actions::lookup_done& done);
   void discover(time_point now, job& j);
@@ -487,6 +494,8 @@ class node {
   std::map<node_id, std::deque<wire::message>> dht_outbox_;
   std::map<dht::lookup_id, content_id> discovery_;
   std::set<dht::lookup_id> host_lookups_;  // lookup()
+  std::deque<node_id> dht_dial_queue_;     // waiting for a DHT dial slot, oldest first
+  std::map<node_id, wire::peer_entry> dht_dial_address_;  // and where each listens
   // Members whose duplicate connection closed before the one that stays opened: the DHT asks
   // them again once it does (close_if_duplicate).
   std::set<node_id> dht_reask_;

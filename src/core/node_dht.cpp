@@ -22,6 +22,8 @@ bool node::dht_established(time_point now, peer_handle p) {
   if (l->dht_dial) {
     const node_id want = *l->dht_dial;
     l->dht_dial.reset();
+    dial_queued_dht(now);  // its slot is free
+    l = find_link(p);
     if (l->who && l->who->id != want) {
       close_link(now, p, wire::reason::done, "this is not the node the DHT named here");
       dht_outbox_.erase(want);
@@ -55,6 +57,7 @@ bool node::dht_established(time_point now, peer_handle p) {
 void node::dht_connection_closed(time_point now, peer_handle, const link& l) {
   if (!l.dht_dial) return;
   const node_id n = *l.dht_dial;
+  dial_queued_dht(now);  // its slot is free (the link is forgotten already)
   auto box = dht_outbox_.find(n);
   if (auto other = open_to(n)) {
     if (box != dht_outbox_.end()) {
@@ -85,25 +88,53 @@ void node::pump_dht(time_point now) {
   }
 }
 
-// Over a pooled connection to the node if there is one, else queued while one is dialed.
+// Over a pooled connection to the node if there is one, else queued while one is dialed (or,
+// with every DHT dial slot taken, until one frees up).
 void node::send_dht(time_point now, const wire::peer_entry& to, wire::message m) {
   if (to.node == cfg_.self) return;
   if (auto c = open_to(to.node)) return send(*c, std::move(m));
-  // A member that does not listen is reached only over its own connection; without one, or with
-  // too many dials out already, the message is dropped and its query times out.
+  // A member that does not listen is reached only over its own connection; without one the
+  // message is dropped and its query times out.
   if (to.port == 0) return;
-  std::size_t dials = 0;
-  bool dialing = false;
-  for (const auto& [p, l] : links_) {
-    if (!l.dht_dial) continue;
-    ++dials;
-    dialing = dialing || *l.dht_dial == to.node;
+  const bool dialing = std::any_of(links_.begin(), links_.end(),
+                                   [&](const auto& e) { return e.second.dht_dial == to.node; });
+  if (!dialing && !dht_dial_address_.contains(to.node)) {
+    if (dht_dials() < cfg_.max_dht_dials) {
+      links_.at(open_link(now, address_of(to))).dht_dial = to.node;
+    } else {
+      if (dht_dial_queue_.size() >= cfg_.max_dht_dial_queue) return;
+      dht_dial_queue_.push_back(to.node);
+      dht_dial_address_[to.node] = to;
+    }
   }
-  if (!dialing && dials >= cfg_.max_dht_dials) return;
   auto& box = dht_outbox_[to.node];
   if (box.size() >= cfg_.max_dht_outbox) box.pop_front();
   box.push_back(std::move(m));
-  if (!dialing) links_.at(open_link(now, address_of(to))).dht_dial = to.node;
+}
+
+std::size_t node::dht_dials() const {
+  return static_cast<std::size_t>(std::count_if(
+      links_.begin(), links_.end(), [](const auto& e) { return e.second.dht_dial.has_value(); }));
+}
+
+// Dials the members waiting for a DHT dial slot, oldest first, while slots are free. One whose
+// messages found a connection meanwhile (or were dropped) is skipped.
+void node::dial_queued_dht(time_point now) {
+  while (!dht_dial_queue_.empty() && dht_dials() < cfg_.max_dht_dials) {
+    const node_id n = dht_dial_queue_.front();
+    dht_dial_queue_.pop_front();
+    auto at = dht_dial_address_.find(n);
+    auto box = dht_outbox_.find(n);
+    if (at == dht_dial_address_.end() || box == dht_outbox_.end()) continue;
+    const wire::peer_entry to = at->second;
+    dht_dial_address_.erase(at);
+    if (auto c = open_to(n)) {
+      for (auto& m : box->second) send(*c, std::move(m));
+      dht_outbox_.erase(box);
+      continue;
+    }
+    links_.at(open_link(now, address_of(to))).dht_dial = n;
+  }
 }
 
 // Holders a running lookup has found so far: dialed at once.
