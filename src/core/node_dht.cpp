@@ -124,10 +124,11 @@ void node::dial_queued_dht(time_point now) {
     const node_id n = dht_dial_queue_.front();
     dht_dial_queue_.pop_front();
     auto at = dht_dial_address_.find(n);
-    auto box = dht_outbox_.find(n);
-    if (at == dht_dial_address_.end() || box == dht_outbox_.end()) continue;
+    if (at == dht_dial_address_.end()) continue;
     const wire::peer_entry to = at->second;
     dht_dial_address_.erase(at);
+    auto box = dht_outbox_.find(n);
+    if (box == dht_outbox_.end()) continue;
     if (auto c = open_to(n)) {
       for (auto& m : box->second) send(*c, std::move(m));
       dht_outbox_.erase(box);

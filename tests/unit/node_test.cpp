@@ -598,6 +598,45 @@ TEST(node_lookups, a_dht_message_waits_for_a_dial_slot_rather_than_being_dropped
   EXPECT_EQ(net.members[a].lookups[0].closest.front().node, net.members[c].entry.node);
 }
 
+// A member waiting for a slot that connects meanwhile gets its messages over that connection,
+// and is dialed again the next time one is needed (it was left marked as waiting, so no dial
+// to it was made again and its messages piled up).
+TEST(node_lookups, a_member_that_connected_while_waiting_for_a_slot_is_dialed_again_later) {
+  test::node_net net;
+  node_config one_dial;
+  one_dial.max_dht_dials = 1;
+  const std::size_t a = net.add(one_dial, 1), b = net.add({}, 2), c = net.add({}, 3);
+  net.connect(a, b);
+  net.connect(a, c);
+  net.run();
+  net.advance(std::chrono::seconds(25));
+  ASSERT_EQ(net.connections(a), 0u);
+  const auto dials_to = [&](std::size_t x) {
+    return std::count_if(net.members[a].dials.begin(), net.members[a].dials.end(),
+                         [&](const auto& d) { return d.to.str() == net.members[x].at.str(); });
+  };
+  net.slow_dials.insert(net.members[c].at.str());
+  ASSERT_TRUE(
+      net[a].lookup(net.now, dht::lookup_kind::find_node, dht::key_of(net.members[c].entry.node)));
+  net.run();
+  net.connect(b, a);  // b, waiting for the slot, comes by itself
+  net.run();
+  net.finish_dials();
+  net.run();
+  net.slow_dials.clear();
+  net.advance(std::chrono::seconds(25));  // idle again
+  ASSERT_EQ(net.connections(a), 0u);
+  const auto before = dials_to(b);
+  ASSERT_TRUE(
+      net[a].lookup(net.now, dht::lookup_kind::find_node, dht::key_of(net.members[b].entry.node)));
+  net.run();
+  net.advance(std::chrono::seconds(1));
+  EXPECT_GT(dials_to(b), before);
+  ASSERT_EQ(net.members[a].lookups.size(), 2u);
+  ASSERT_FALSE(net.members[a].lookups[1].closest.empty());
+  EXPECT_EQ(net.members[a].lookups[1].closest.front().node, net.members[b].entry.node);
+}
+
 TEST(node_boundaries, a_fetch_with_no_source_and_no_way_to_find_one_is_impossible) {
   node n(node_config{}, 1);
   fetch_request r;
