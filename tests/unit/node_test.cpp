@@ -566,29 +566,43 @@ TEST(node_lookups, a_host_lookup_finds_a_member_it_was_never_told_of) {
   EXPECT_TRUE(net.members[c].ended.empty());
 }
 
+// Member a may dial one member at a time for the DHT; it knows b and c from connections that
+// have since gone idle and closed.
+class one_dht_dial : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    node_config one_dial;
+    one_dial.max_dht_dials = 1;
+    a = net.add(one_dial, 1);
+    b = net.add({}, 2);
+    c = net.add({}, 3);
+    net.connect(a, b);
+    net.connect(a, c);
+    net.run();
+    net.advance(std::chrono::seconds(25));
+    ASSERT_EQ(net.connections(a), 0u);
+    ASSERT_EQ(net[a].dht().table().size(), 2u);
+  }
+  std::ptrdiff_t dials_to(std::size_t x) const {
+    return std::count_if(net.members[a].dials.begin(), net.members[a].dials.end(),
+                         [&](const auto& d) { return d.to.str() == net.members[x].at.str(); });
+  }
+  void look_up(std::size_t target) {
+    ASSERT_TRUE(net[a].lookup(net.now, dht::lookup_kind::find_node,
+                              dht::key_of(net.members[target].entry.node)));
+    net.run();
+  }
+  test::node_net net;
+  std::size_t a = 0, b = 0, c = 0;
+};
+
 // Found by the DHT scenario during a split: dials across it held every DHT dial slot for
 // seconds, and a query to a member on the node's own side was dropped for want of a slot, so
 // its lookup missed (1 or 2 lookups of 1,000 among 1,000 members). It waits for a slot now.
-TEST(node_lookups, a_dht_message_waits_for_a_dial_slot_rather_than_being_dropped) {
-  test::node_net net;
-  node_config one_dial;
-  one_dial.max_dht_dials = 1;
-  const std::size_t a = net.add(one_dial, 1), b = net.add({}, 2), c = net.add({}, 3);
-  net.connect(a, b);
-  net.connect(a, c);
-  net.run();
-  net.advance(std::chrono::seconds(25));  // idle: both connections closed, both kept in a's table
-  ASSERT_EQ(net.connections(a), 0u);
-  ASSERT_EQ(net[a].dht().table().size(), 2u);
+TEST_F(one_dht_dial, a_dht_message_waits_for_a_dial_slot_rather_than_being_dropped) {
   net.slow_dials.insert(net.members[c].at.str());  // the target, asked first
-  const auto dials_to = [&](std::size_t x) {
-    return std::count_if(net.members[a].dials.begin(), net.members[a].dials.end(),
-                         [&](const auto& d) { return d.to.str() == net.members[x].at.str(); });
-  };
   const auto before_b = dials_to(b);
-  ASSERT_TRUE(
-      net[a].lookup(net.now, dht::lookup_kind::find_node, dht::key_of(net.members[c].entry.node)));
-  net.run();
+  look_up(c);
   EXPECT_EQ(dials_to(b), before_b) << "the one slot is c's";
   net.finish_dials();  // c's dial opens: the slot frees, and b is dialed
   net.run();
@@ -601,24 +615,9 @@ TEST(node_lookups, a_dht_message_waits_for_a_dial_slot_rather_than_being_dropped
 // A member waiting for a slot that connects meanwhile gets its messages over that connection,
 // and is dialed again the next time one is needed (it was left marked as waiting, so no dial
 // to it was made again and its messages piled up).
-TEST(node_lookups, a_member_that_connected_while_waiting_for_a_slot_is_dialed_again_later) {
-  test::node_net net;
-  node_config one_dial;
-  one_dial.max_dht_dials = 1;
-  const std::size_t a = net.add(one_dial, 1), b = net.add({}, 2), c = net.add({}, 3);
-  net.connect(a, b);
-  net.connect(a, c);
-  net.run();
-  net.advance(std::chrono::seconds(25));
-  ASSERT_EQ(net.connections(a), 0u);
-  const auto dials_to = [&](std::size_t x) {
-    return std::count_if(net.members[a].dials.begin(), net.members[a].dials.end(),
-                         [&](const auto& d) { return d.to.str() == net.members[x].at.str(); });
-  };
+TEST_F(one_dht_dial, a_member_that_connected_while_waiting_for_a_slot_is_dialed_again_later) {
   net.slow_dials.insert(net.members[c].at.str());
-  ASSERT_TRUE(
-      net[a].lookup(net.now, dht::lookup_kind::find_node, dht::key_of(net.members[c].entry.node)));
-  net.run();
+  look_up(c);
   net.connect(b, a);  // b, waiting for the slot, comes by itself
   net.run();
   net.finish_dials();
@@ -627,9 +626,7 @@ TEST(node_lookups, a_member_that_connected_while_waiting_for_a_slot_is_dialed_ag
   net.advance(std::chrono::seconds(25));  // idle again
   ASSERT_EQ(net.connections(a), 0u);
   const auto before = dials_to(b);
-  ASSERT_TRUE(
-      net[a].lookup(net.now, dht::lookup_kind::find_node, dht::key_of(net.members[b].entry.node)));
-  net.run();
+  look_up(b);
   net.advance(std::chrono::seconds(1));
   EXPECT_GT(dials_to(b), before);
   ASSERT_EQ(net.members[a].lookups.size(), 2u);
