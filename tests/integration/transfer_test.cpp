@@ -149,13 +149,19 @@ TEST_F(transfer_test, expired_certificate_is_refused_on_both_sides) {
   net_.start(e);  // while its certificate is still valid
   std::this_thread::sleep_until(signed_at + std::chrono::seconds(11));
 
-  // E dials A: A refuses E's expired certificate.
+  // E fetches from A: E's daemon knows its own certificate has expired and refuses to fetch
+  // (issue 18, finding 8), or, if its once-a-tick check has not seen it yet, dials A and A
+  // refuses E's expired certificate. Either way nothing is fetched. (Under AddressSanitizer on
+  // a loaded machine the first happened, where the test expected only the second.)
   auto r = net_.get(e, id_a, {a.listen}, net_.dir() / "e-out");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
+  const bool knew = r.err.find("this node's certificate has expired") != std::string::npos;
+  EXPECT_TRUE(knew || r.err.find("refused") != std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(net_.dir() / "e-out"));
-  EXPECT_TRUE(net_.log_shows(a, "expired")) << cli::slurp(a.log);
-  EXPECT_TRUE(net_.log_shows(e, "refused")) << cli::slurp(e.log);
+  if (!knew) {
+    EXPECT_TRUE(net_.log_shows(a, "expired")) << cli::slurp(a.log);
+    EXPECT_TRUE(net_.log_shows(e, "refused")) << cli::slurp(e.log);
+  }
 
   // C dials E: C refuses to talk to a peer whose certificate has expired.
   r = net_.get(c, id_e, {e.listen}, net_.dir() / "c-out");
