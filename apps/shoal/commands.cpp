@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "host/content_json.hpp"
 #include "store/store.hpp"
 
 namespace shoal::cli {
@@ -33,19 +34,6 @@ result<std::unique_ptr<store::store>> open_store_to_read(const context& c) {
   return s;
 }
 
-json to_json(const store::content_summary& s) {
-  return json{{"id", s.id.str()},
-              {"name", s.name},
-              {"kind", s.kind == root_kind::file ? "file" : "directory"},
-              {"size", s.total_size},
-              {"files", s.file_count},
-              {"pieces", s.piece_count},
-              {"pieces_present", s.have_count},
-              {"complete", s.complete()},
-              {"pinned", s.pinned},
-              {"added_at", s.added_at}};
-}
-
 std::string state_of(const store::content_summary& s) {
   if (s.complete()) return "complete";
   return fmt::format("partial {:.0f}%", 100.0 * static_cast<double>(s.have_count) /
@@ -54,6 +42,20 @@ std::string state_of(const store::content_summary& s) {
 
 store::progress_fn reporter_fn(host::progress_reporter& r) {
   return [&r](std::uint64_t done, std::uint64_t total) { r.update(done, total); };
+}
+
+// A content operation on the store when this process can take it for writing, else through the
+// daemon that holds it (issue 21, item 1): the same JSON either way (host/content_json.hpp). If
+// the store is held by another process that is not a daemon, its error says which.
+result<json> on_store_or_daemon(const context& c, const json& req,
+                                host::progress_reporter* progress,
+                                const std::function<result<json>(store::store&)>& local) {
+  auto s = open_store(c, store::access::read_write);
+  if (s) return local(**s);
+  if (s.err().code != errc::busy) return std::move(s).err();
+  auto conn = host::control_connection::open(c.config.data_dir);
+  if (!conn) return std::move(s).err();
+  return daemon_op(*conn, req, progress);
 }
 
 }  // namespace
@@ -65,26 +67,31 @@ int fail(const context& c, const error& e) {
 }
 
 int add(const context& c, const std::filesystem::path& source, bool pin) {
-  auto s = open_store(c, store::access::read_write);
-  if (!s) return fail(c, s.err());
   host::progress_reporter progress("adding " + source.filename().string(), c.style);
-  auto r = (*s)->add(source, pin, reporter_fn(progress));
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(source, ec);
+  auto r = on_store_or_daemon(c, {{"op", "add"}, {"path", absolute.string()}, {"pin", pin}},
+                              &progress, [&](store::store& s) -> result<json> {
+                                auto a = s.add(source, pin, reporter_fn(progress));
+                                if (!a) return std::move(a).err();
+                                return host::add_json(*a);
+                              });
   progress.finish();
   if (!r) return fail(c, r.err());
-  const auto& info = r->content;
+  const json& j = *r;
   if (c.json) {
-    json j = to_json(info);
-    j["already_present"] = r->already_present;
     print_json(j);
-  } else {
-    if (c.style != host::progress_style::quiet)
-      std::fprintf(stderr, "%s %s: %s in %llu file%s%s\n",
-                   r->already_present ? "already held" : "added", info.name.c_str(),
-                   host::format_bytes(static_cast<double>(info.total_size)).c_str(),
-                   static_cast<unsigned long long>(info.file_count),
-                   info.file_count == 1 ? "" : "s", info.pinned ? ", pinned" : "");
-    std::printf("%s\n", info.id.str().c_str());
+    return 0;
   }
+  if (c.style != host::progress_style::quiet) {
+    const auto files = j.value("files", 0ull);
+    std::fprintf(stderr, "%s %s: %s in %llu file%s%s\n",
+                 j.value("already_present", false) ? "already held" : "added",
+                 j.value("name", "").c_str(), host::format_bytes(j.value("size", 0.0)).c_str(),
+                 static_cast<unsigned long long>(files), files == 1 ? "" : "s",
+                 j.value("pinned", false) ? ", pinned" : "");
+  }
+  std::printf("%s\n", j.value("id", "").c_str());
   return 0;
 }
 
@@ -95,7 +102,7 @@ int list(const context& c) {
   if (!all) return fail(c, all.err());
   if (c.json) {
     json arr = json::array();
-    for (const auto& x : *all) arr.push_back(to_json(x));
+    for (const auto& x : *all) arr.push_back(host::summary_json(x));
     print_json(arr);
     return 0;
   }
@@ -174,88 +181,112 @@ int export_content(const context& c, const std::string& id_text, const std::file
 int remove(const context& c, const std::string& id_text) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto s = open_store(c, store::access::read_write);
-  if (!s) return fail(c, s.err());
-  auto freed = (*s)->remove(*id);
-  if (!freed) return fail(c, freed.err());
+  auto r = on_store_or_daemon(c, {{"op", "rm"}, {"id", id->str()}}, nullptr,
+                              [&](store::store& s) -> result<json> {
+                                auto freed = s.remove(*id);
+                                if (!freed) return std::move(freed).err();
+                                return host::removed_json(*id, *freed);
+                              });
+  if (!r) return fail(c, r.err());
   if (c.json)
-    print_json(json{{"removed", id->str()}, {"bytes_freed", *freed}});
+    print_json(*r);
   else
     std::printf("removed %s (%s freed)\n", id->str().c_str(),
-                host::format_bytes(static_cast<double>(*freed)).c_str());
+                host::format_bytes(r->value("bytes_freed", 0.0)).c_str());
   return 0;
 }
 
 int pin(const context& c, const std::string& id_text, bool pinned) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto s = open_store(c, store::access::read_write);
-  if (!s) return fail(c, s.err());
-  if (auto r = (*s)->set_pinned(*id, pinned); !r) return fail(c, r.err());
+  auto r = on_store_or_daemon(c, {{"op", pinned ? "pin" : "unpin"}, {"id", id->str()}}, nullptr,
+                              [&](store::store& s) -> result<json> {
+                                SHOAL_TRY(s.set_pinned(*id, pinned));
+                                return host::pinned_json(*id, pinned);
+                              });
+  if (!r) return fail(c, r.err());
   if (c.json)
-    print_json(json{{"id", id->str()}, {"pinned", pinned}});
+    print_json(*r);
   else
     std::printf("%s %s\n", pinned ? "pinned" : "unpinned", id->str().c_str());
   return 0;
 }
 
 int gc(const context& c) {
-  auto s = open_store(c, store::access::read_write);
-  if (!s) return fail(c, s.err());
-  auto removed = (*s)->collect_garbage();
-  if (!removed) return fail(c, removed.err());
+  auto r = on_store_or_daemon(c, {{"op", "gc"}}, nullptr, [&](store::store& s) -> result<json> {
+    auto removed = s.collect_garbage();
+    if (!removed) return std::move(removed).err();
+    return host::gc_json(*removed);
+  });
+  if (!r) return fail(c, r.err());
   if (c.json) {
-    json arr = json::array();
-    for (const auto& x : *removed) arr.push_back(to_json(x));
-    print_json(json{{"removed", arr}});
+    print_json(*r);
     return 0;
   }
-  for (const auto& x : *removed) std::printf("removed %s %s\n", x.id.str().c_str(), x.name.c_str());
-  std::printf("%zu content%s removed\n", removed->size(), removed->size() == 1 ? "" : "s");
+  const json removed = r->value("removed", json::array());
+  for (const auto& x : removed)
+    std::printf("removed %s %s\n", x.value("id", "").c_str(), x.value("name", "").c_str());
+  std::printf("%zu content%s removed\n", removed.size(), removed.size() == 1 ? "" : "s");
   return 0;
 }
+
+namespace {
+
+// verify on a store this process opened: for writing (bad pieces are marked missing), or a
+// read-only view beside another process that holds it (they are only reported).
+result<json> verify_on(store::store& s, const content_id& id, host::progress_reporter& progress) {
+  auto r = s.verify(id, reporter_fn(progress));
+  if (!r) return std::move(r).err();
+  std::optional<store::content_summary> now;
+  if (auto found = s.info(id)) now = *found;
+  return host::verify_json(id, *r, now,
+                           r->bad_pieces.empty() || s.mode() == store::access::read_write);
+}
+
+}  // namespace
 
 int verify(const context& c, const std::string& id_text) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
-  auto s = open_store_to_read(c);
-  if (!s) return fail(c, s.err());
   host::progress_reporter progress("verifying " + id_text.substr(0, 12), c.style);
-  auto r = (*s)->verify(*id, reporter_fn(progress));
+  result<json> r = error{errc::io_error, "verify did not run"};
+  auto s = open_store(c, store::access::read_write);
+  if (s) {
+    r = verify_on(**s, *id, progress);
+  } else if (s.err().code != errc::busy) {
+    r = s.err();
+  } else if (auto conn = host::control_connection::open(c.config.data_dir)) {
+    // The daemon holds the store: it checks, marks what is bad missing and stops serving it.
+    r = daemon_op(*conn, {{"op", "verify"}, {"id", id->str()}}, &progress);
+  } else if (auto view = open_store(c, store::access::read_only)) {
+    r = verify_on(**view, *id, progress);
+  } else {
+    r = view.err();
+  }
   progress.finish();
   if (!r) return fail(c, r.err());
+  const json& j = *r;
   // After the check: a content with pieces missing (found bad now or before, or never fetched)
   // is not whole, and a check that passes must not let that go unsaid (issue 22, item 6).
-  std::optional<store::content_summary> summary;
-  if (auto found = (*s)->info(*id)) summary = *found;
-  const bool whole = summary && summary->complete();
+  const bool whole = j.value("complete", false);
+  const std::size_t bad = j.value("bad_pieces", json::array()).size();
   if (c.json) {
-    json bad = json::array();
-    for (auto p : r->bad_pieces) bad.push_back(p.value);
-    json out{{"id", id->str()}, {"pieces_checked", r->pieces_checked}, {"bad_pieces", bad}};
-    if (summary) {
-      out["pieces"] = summary->piece_count;
-      out["pieces_held"] = summary->have_count;
-      out["complete"] = whole;
-    }
-    print_json(out);
+    print_json(j);
   } else {
     std::printf("%s: %llu pieces checked, %zu bad%s\n", id->str().c_str(),
-                static_cast<unsigned long long>(r->pieces_checked), r->bad_pieces.size(),
-                r->bad_pieces.empty() ? ""
-                : (*s)->mode() == store::access::read_write
-                    ? " (now marked missing)"
-                    : " (another process, such as the "
-                      "daemon, holds the store; they are "
-                      "dropped when next read for writing)");
-    if (summary && !whole)
+                static_cast<unsigned long long>(j.value("pieces_checked", 0ull)), bad,
+                bad == 0                           ? ""
+                : j.value("marked_missing", false) ? " (now marked missing)"
+                                                   : " (another process holds the store; they "
+                                                     "are dropped when next read for writing)");
+    if (j.contains("pieces") && !whole)
       std::printf(
           "%s: incomplete: %llu of %llu pieces held; `shoal get %s` fetches the missing "
           "ones from the network (or `shoal add` the original again)\n",
-          id->str().c_str(), static_cast<unsigned long long>(summary->have_count),
-          static_cast<unsigned long long>(summary->piece_count), id->str().c_str());
+          id->str().c_str(), static_cast<unsigned long long>(j.value("pieces_held", 0ull)),
+          static_cast<unsigned long long>(j.value("pieces", 0ull)), id->str().c_str());
   }
-  return r->bad_pieces.empty() && whole ? 0 : 1;
+  return bad == 0 && whole ? 0 : 1;
 }
 
 int repair_store(const context& c) {
@@ -265,7 +296,7 @@ int repair_store(const context& c) {
   if (!r) return fail(c, r.err());
   if (c.json) {
     json adopted = json::array(), quarantined = json::array();
-    for (const auto& a : r->contents) adopted.push_back(to_json(a.content));
+    for (const auto& a : r->contents) adopted.push_back(host::summary_json(a.content));
     for (const auto& q : r->quarantined) quarantined.push_back(q.string());
     print_json(json{{"contents", adopted},
                     {"quarantined", quarantined},

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "host/config.hpp"
+#include "host/control_client.hpp"
 #include "host/progress.hpp"
 #include "sim/dht_scenario.hpp"
 #include "sim/swarm_scenario.hpp"
@@ -54,14 +56,23 @@ int run_daemon(const context& c, const std::string& listen, const rate_flags& li
                const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers);
 // Changes the running daemon's rate limits (or, with neither given, shows them).
 int limit(const context& c, const rate_flags& limits);
+// Ctrl-C cancels the fetch this get started, unless `detach`: then the get returns as soon as
+// the daemon has the fetch, which goes on (and writes `out`) without it.
 int get(const context& c, const std::string& id, const std::vector<std::string>& from,
-        const std::filesystem::path& out, bool origin_only);
+        const std::filesystem::path& out, bool origin_only, bool detach);
+// Ends the daemon's fetch of a content; its verified pieces stay in the store.
+int cancel(const context& c, const std::string& id);
 int status(const context& c);
 
 // `shoal sim dht`: runs the DHT scenario and prints its figures (docs/simulation.md).
 int simulate_dht(const context& c, const sim::dht_params& p);
 // `shoal sim swarm`: runs the swarm scenario and prints its figures against the fluid bound.
 int simulate_swarm(const context& c, sim::swarm_params p);
+
+// Sends a content operation (add, rm, pin, unpin, gc, verify) to the running daemon and waits
+// for its `done`, whose fields it returns; `progress` shows the daemon's progress messages.
+result<nlohmann::json> daemon_op(host::control_connection& conn, const nlohmann::json& req,
+                                 host::progress_reporter* progress);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

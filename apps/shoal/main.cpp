@@ -125,6 +125,13 @@ int main(int argc, char** argv) {
       ->required();
   get->add_flag("--origin-only", origin_only,
                 "Fetch from the --from peers alone: no swarm (for comparison)");
+  bool detach = false;
+  get->add_flag("--detach", detach,
+                "Return once the daemon has the fetch; it goes on and writes the output without "
+                "this command. Without it, Ctrl-C cancels the fetch (its verified pieces stay)");
+  auto* cancel = app.add_subcommand(
+      "cancel", "Stop the daemon's fetch of a content (its verified pieces stay; get resumes)");
+  cancel->add_option("id", id, "Content ID")->required();
   auto* limit = app.add_subcommand(
       "limit", "Change the running daemon's rate limits at once (none given: show them)");
   // The daemon's own flag names work here too.
@@ -286,7 +293,8 @@ int main(int argc, char** argv) {
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
   if (*daemon) return shoal::cli::run_daemon(c, listen, limits, bootstrap, max_swarm_peers);
-  if (*get) return shoal::cli::get(c, id, from, out, origin_only);
+  if (*get) return shoal::cli::get(c, id, from, out, origin_only, detach);
+  if (*cancel) return shoal::cli::cancel(c, id);
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);
   if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);

@@ -49,6 +49,28 @@ result<json> ask_daemon(const context& c, const json& req, const std::string& wh
 
 }  // namespace
 
+result<json> daemon_op(host::control_connection& conn, const json& req,
+                       host::progress_reporter* progress) {
+  if (auto r = conn.send(req); !r) return r.err();
+  while (true) {
+    auto msg = conn.next();
+    if (!msg) return std::move(msg).err();
+    if (!msg->has_value())
+      return error{errc::io_error, "the daemon closed the control channel before the " +
+                                       req.value("op", std::string("operation")) +
+                                       " finished (it may have stopped)"};
+    json reply = std::move(**msg);
+    const std::string ev = reply.value("event", "");
+    if (ev == "error") return error_from(reply);
+    if (ev == "progress" && progress)
+      progress->update(reply.value("done_bytes", 0ull), reply.value("total_bytes", 0ull));
+    if (ev == "done") {
+      reply.erase("event");
+      return reply;
+    }
+  }
+}
+
 int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
                const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
@@ -100,8 +122,63 @@ int limit(const context& c, const rate_flags& limits) {
   return 0;
 }
 
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_interrupt(int) {
+  interrupted = 1;
+}
+
+// While a `get` waits on the daemon, Ctrl-C (SIGINT) sets `interrupted` and ends the wait
+// instead of the process, so that the get can cancel the fetch it started. No SA_RESTART: the
+// blocking read returns EINTR.
+struct interrupt_guard {
+  struct sigaction before {};
+  interrupt_guard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &before);
+  }
+  ~interrupt_guard() { ::sigaction(SIGINT, &before, nullptr); }
+};
+
+// Ctrl-C on a `get`: the fetch it started is cancelled (its verified pieces stay); one that
+// another `get` started goes on without this watcher.
+int interrupted_get(const context& c, const content_id& id, bool started) {
+  if (!started) {
+    std::fprintf(stderr,
+                 "shoal: stopped watching %s; the fetch goes on in the daemon (another `shoal "
+                 "get` started it; `shoal cancel %s` stops it)\n",
+                 id.str().c_str(), id.str().c_str());
+    return 130;
+  }
+  auto reply = ask_daemon(c, json{{"op", "cancel"}, {"id", id.str()}}, "answer to cancel");
+  if (!reply && reply.err().code != errc::not_found) return fail(c, reply.err());
+  std::fprintf(stderr,
+               "shoal: cancelled the fetch of %s; its verified pieces are kept, and `shoal get "
+               "%s` resumes it\n",
+               id.str().c_str(), id.str().c_str());
+  return 130;
+}
+
+}  // namespace
+
+int cancel(const context& c, const std::string& id_text) {
+  auto id = content_id::parse(id_text);
+  if (!id) return fail(c, id.err());
+  auto reply = ask_daemon(c, json{{"op", "cancel"}, {"id", id->str()}}, "answer to cancel");
+  if (!reply) return fail(c, reply.err());
+  if (c.json)
+    std::printf("%s\n", reply->dump(2).c_str());
+  else
+    std::printf("cancelled the fetch of %s; `shoal get %s` resumes it\n", id->str().c_str(),
+                id->str().c_str());
+  return 0;
+}
+
 int get(const context& c, const std::string& id_text, const std::vector<std::string>& from,
-        const std::filesystem::path& out, bool origin_only) {
+        const std::filesystem::path& out, bool origin_only, bool detach) {
   auto id = content_id::parse(id_text);
   if (!id) return fail(c, id.err());
   if (out == "-")  // the daemon writes the output, and it has no terminal or pipe of ours
@@ -123,16 +200,25 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
            {"id", id->str()},
            {"from", from},
            {"output", std::filesystem::absolute(out).lexically_normal().string()},
-           {"origin_only", origin_only}};
+           {"origin_only", origin_only},
+           {"detach", detach}};
   // The catalog name of new content is the output's name, unless the output is a directory that
   // will hold it (then the daemon names it by its ID).
   if (!std::filesystem::is_directory(st) && !out.filename().empty())
     req["name"] = out.filename().string();
+  interrupt_guard on_ctrl_c;
+  conn->set_interrupt_flag(&interrupted);
   if (auto r = conn->send(req); !r) return fail(c, r.err());
   host::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
   json last;
+  // Until the daemon says otherwise, this request is taken to have started the fetch.
+  bool started = true;
   while (true) {
     auto msg = conn->next();
+    if (!msg && msg.err().code == errc::cancelled) {
+      progress.finish();
+      return interrupted_get(c, *id, started);
+    }
     if (!msg) return fail(c, msg.err());
     if (!msg->has_value())
       return fail(c, {errc::io_error,
@@ -141,6 +227,23 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
                       "resume)"});
     last = std::move(**msg);
     const std::string ev = last.value("event", "");
+    if (ev == "started" || ev == "watching") {
+      started = ev == "started";
+      if (!detach) continue;
+      progress.finish();
+      if (c.json) {
+        std::printf("%s\n", last.dump(2).c_str());
+      } else {
+        std::fprintf(stderr,
+                     "%s %s in the daemon; it writes %s when done. `shoal get %s -o PATH` "
+                     "watches it, `shoal cancel %s` stops it\n",
+                     started ? "fetching" : "already fetching", id->str().c_str(),
+                     started ? std::filesystem::absolute(out).string().c_str()
+                             : "the output of the get that started it",
+                     id->str().c_str(), id->str().c_str());
+      }
+      return 0;
+    }
     if (ev == "progress") {
       progress.update(last.value("stored_bytes", 0ull), last.value("total_bytes", 0ull));
     } else if (ev == "error") {

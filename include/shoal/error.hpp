@@ -34,6 +34,7 @@ enum class errc {
   limit_exceeded,        // an input is larger than a documented bound
   source_changed,        // a file changed while it was being imported
   untrusted,             // a certificate or signature that does not verify (expired, foreign)
+  cancelled,             // the user or the daemon stopped the operation before it finished
 };
 
 const std::error_category& shoal_category() noexcept;

@@ -30,6 +30,7 @@ constexpr errc_text texts[] = {
     {errc::limit_exceeded, "limit_exceeded", "limit exceeded"},
     {errc::source_changed, "source_changed", "source changed"},
     {errc::untrusted, "untrusted", "untrusted"},
+    {errc::cancelled, "cancelled", "cancelled"},
 };
 
 const errc_text* find_text(int code) {

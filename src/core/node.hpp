@@ -242,9 +242,13 @@ class node {
   void handle_own_certificate(time_point now, std::optional<time_point> expires);
 
   // --- the store ------------------------------------------------------------------------------
-  // The store holds `pieces_held` pieces of this content (complete: all of them). Said once per
-  // content at start; contents with pieces are announced in the DHT.
+  // The store holds `pieces_held` pieces of this content (complete: all of them): said for every
+  // content at start, and again whenever the store changes other than by a fetch (an add, a
+  // verify that found damaged pieces). Contents with pieces are announced in the DHT; what the
+  // node kept of the content's metadata is loaded again when next needed.
   void handle_held(time_point now, const content_id& id, std::uint64_t pieces_held, bool complete);
+  // The store no longer holds this content (it was removed): it is neither served nor announced.
+  void handle_dropped(time_point now, const content_id& id);
   // Answers to load_content (nullopt: not held after all), read_piece, open_content and
   // write_piece. `fetch_seq` is the fetch's number (fetch_seq()), so that an answer for a fetch
   // that ended is dropped.

@@ -18,10 +18,22 @@ constexpr std::size_t max_waiting_per_content = 4096;
 
 void node::handle_held(time_point now, const content_id& id, std::uint64_t pieces_held,
                        bool complete) {
-  bool& c = held_[id];
-  c = c || complete;
+  // A running fetch keeps its own count (the store's may lag behind the pieces it wrote).
+  if (jobs_.contains(id)) return;
+  held_[id] = complete;
+  forget_content(id);
   // An empty content has no piece to hold, and is held all the same (complete).
-  if (pieces_held > 0 || complete) dht_.provide(now, id, complete);
+  if (pieces_held > 0 || complete)
+    dht_.provide(now, id, complete);
+  else
+    dht_.stop_providing(id);
+}
+
+void node::handle_dropped(time_point /*now*/, const content_id& id) {
+  if (jobs_.contains(id)) return;  // the store refuses to remove what a fetch has open
+  held_.erase(id);
+  forget_content(id);
+  dht_.stop_providing(id);
 }
 
 bool node::holds(const content_id& id) const {

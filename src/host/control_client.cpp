@@ -53,7 +53,8 @@ result<control_connection> control_connection::open(const std::filesystem::path&
 control_connection::control_connection(control_connection&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
       data_dir_(std::move(o.data_dir_)),
-      buffer_(std::move(o.buffer_)) {}
+      buffer_(std::move(o.buffer_)),
+      interrupted_(o.interrupted_) {}
 
 control_connection& control_connection::operator=(control_connection&& o) noexcept {
   if (this != &o) {
@@ -61,6 +62,7 @@ control_connection& control_connection::operator=(control_connection&& o) noexce
     fd_ = std::exchange(o.fd_, -1);
     data_dir_ = std::move(o.data_dir_);
     buffer_ = std::move(o.buffer_);
+    interrupted_ = o.interrupted_;
   }
   return *this;
 }
@@ -96,6 +98,8 @@ result<std::optional<nlohmann::json>> control_connection::next() {
     char chunk[4096];
     const ssize_t n = ::read(fd_, chunk, sizeof chunk);
     if (n < 0) {
+      if (errno == EINTR && interrupted_ && *interrupted_)
+        return error{errc::cancelled, "interrupted"};
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return timed_out(data_dir_);
       return system_error(errno, "read from the daemon");

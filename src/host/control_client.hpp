@@ -5,6 +5,7 @@
 // Thread safety: one thread at a time.
 #pragma once
 
+#include <csignal>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -23,8 +24,11 @@ class control_connection {
   ~control_connection();
 
   result<void> send(const nlohmann::json& request);
-  // The next message, or nothing when the daemon closed the channel.
+  // The next message, or nothing when the daemon closed the channel. With an interrupt flag
+  // set (a signal handler's), a wait that a signal interrupts ends with `cancelled` once the flag
+  // is nonzero.
   result<std::optional<nlohmann::json>> next();
+  void set_interrupt_flag(const volatile std::sig_atomic_t* flag) { interrupted_ = flag; }
 
  private:
   control_connection(int fd, std::filesystem::path data_dir)
@@ -32,6 +36,7 @@ class control_connection {
   int fd_ = -1;
   std::filesystem::path data_dir_;
   std::string buffer_;
+  const volatile std::sig_atomic_t* interrupted_ = nullptr;
 };
 
 }  // namespace shoal::host

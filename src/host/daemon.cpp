@@ -17,11 +17,13 @@
 #include "core/node.hpp"
 #include "core/token_bucket.hpp"
 #include "host/config.hpp"
+#include "host/content_service.hpp"
 #include "host/control_server.hpp"
 #include "host/daemon_json.hpp"
 #include "host/disk_worker.hpp"
 #include "host/limits.hpp"
 #include "host/node_adapter.hpp"
+#include "host/watched_fetch.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
 #include "net/connection.hpp"
@@ -33,35 +35,6 @@ namespace {
 namespace asio = boost::asio;
 using net::connection;
 using nlohmann::json;
-
-// A certificate's notAfter (Unix seconds, wall clock) on the core's monotonic clock, as of now.
-// A later jump of the wall clock is not followed: the connection is closed when the time it had
-// left at the handshake has passed.
-time_point expiry_on_core_clock(std::int64_t not_after_unix) {
-  const auto wall = std::chrono::system_clock::now();
-  const auto left =
-      std::chrono::system_clock::from_time_t(static_cast<std::time_t>(not_after_unix)) - wall;
-  return net::now() + std::chrono::duration_cast<duration>(left);
-}
-
-// What the daemon keeps beside the node's fetch of a content: who watches it, the store's
-// partial content, and the output the first `get` asked for.
-struct watched_fetch {
-  std::uint64_t seq = 0;  // the node's number for the fetch (node::fetch_seq)
-  std::vector<std::shared_ptr<control_session>> watchers;
-  // Shared with the disk worker's writes in flight; released on the io thread only.
-  std::shared_ptr<store::partial_content> partial;
-  // The output the first `get` asked for, written as pieces are stored (export_writer.hpp), so
-  // that it is ready when the fetch is; shared with the disk worker. Dropped, with its temporary
-  // tree, if that client goes away first.
-  std::filesystem::path output_path;
-  std::string name;
-  std::shared_ptr<control_session> output_owner;
-  // Writing the output failed (a full output disk): the fetch goes on into the store, and ends
-  // with this, saying how to write the output later (issue 18, finding 10).
-  std::optional<error> output_failed;
-  std::shared_ptr<store::export_writer> output;
-};
 
 class daemon_impl final : public daemon, public net::connection_handler {
  public:
@@ -127,7 +100,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
     wait_for_signals();
     tick();
     io_.run();
-    // Writes still queued finish, and their results are recorded.
+    // An add in progress is cancelled; writes still queued finish, and their results are
+    // recorded.
+    content_.stop();
     disk_.stop();
     io_.restart();
     io_.poll();
@@ -401,6 +376,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     r.name = req.value("name", id->str());
     const std::filesystem::path output = req.value("output", std::string());
     r.origin_only = req.value("origin_only", false);
+    const bool detach = req.value("detach", false);
     if (!output.empty() && !output.is_absolute())
       return reply_error(client, {errc::invalid_argument,
                                   "output \"" + output.string() + "\" is not an absolute path"});
@@ -416,6 +392,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     const auto now = net::now();
     if (node_.fetching(*id)) {  // already fetching: watch it too
       watched_[*id].watchers.push_back(client);
+      client->send(json{{"event", "watching"}, {"id", id->str()}});
       node_.start_fetch(now, std::move(r));
       return drain();
     }
@@ -433,6 +410,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
     watched_fetch f;
     f.watchers.push_back(client);
     f.name = r.name;
+    f.detached = detach;
     if (!output.empty()) {
       f.output_path = output;
       f.output_owner = client;
@@ -449,11 +427,43 @@ class daemon_impl final : public daemon, public net::connection_handler {
       r.resume = fetch_request::resume_state{rd.get_manifest(), rd.record().piece_hashes,
                                              f.partial->have()};
     }
+    client->send(json{{"event", "started"}, {"id", id->str()}, {"resumed", r.resume.has_value()}});
     node_.start_fetch(now, std::move(r));
     f.seq = node_.fetch_seq(*id);
     // The node may have ended the fetch already (its actions are drained below, and report to
     // the watchers kept here).
     watched_[*id] = std::move(f);
+    drain();
+  }
+
+  // `cancel`: ends a running fetch; its verified pieces stay in the store, so a `get` resumes.
+  void cancel_fetch(const std::shared_ptr<control_session>& client, const json& req) {
+    auto id = content_id::parse(req.value("id", std::string()));
+    if (!id) return reply_error(client, id.err());
+    if (!node_.fetching(*id))
+      return reply_error(client, {errc::not_found, "no fetch of " + id->str() + " is running"});
+    spdlog::info("fetch of {} cancelled by the control channel", id->str());
+    node_.stop_fetch(net::now(), *id,
+                     {errc::cancelled, "the fetch of " + id->str() +
+                                           " was cancelled; its verified pieces are kept, and "
+                                           "`shoal get " +
+                                           id->str() + "` resumes it"});
+    drain();
+    client->send(json{{"event", "cancelled"}, {"id", id->str()}});
+    client->close_after_writes();
+  }
+
+  // The store changed through content_service (an add, a removal, pieces found damaged): what
+  // the node serves and announces follows.
+  void store_changed(const std::vector<content_service::change>& changes) {
+    const auto now = net::now();
+    for (const auto& c : changes) {
+      readers_.erase(c.id);
+      if (c.held)
+        node_.handle_held(now, c.id, c.held->have_count, c.held->complete());
+      else
+        node_.handle_dropped(now, c.id);
+    }
     drain();
   }
 
@@ -485,23 +495,6 @@ class daemon_impl final : public daemon, public net::connection_handler {
   }
 
   json status_json() {
-    json peers = json::array();
-    for (const auto& [id, c] : connections_) {
-      if (!c->sess() || !c->peer()) continue;
-      peers.push_back({{"node", c->peer()->id.str()},
-                       {"name", c->peer()->name},
-                       {"address", c->remote()},
-                       {"direction", c->side() == connection::role::dialer ? "out" : "in"},
-                       {"bytes_in", c->sess()->bytes_received()},
-                       {"bytes_out", c->sess()->bytes_sent()}});
-      json fetching = json::array();
-      for (const auto& f : node_.fetches_of(id))
-        fetching.push_back({{"id", f.id.str()},
-                            {"requests_in_flight", f.in_flight},
-                            {"pipeline", f.capacity},
-                            {"pieces_announced", f.pieces}});
-      if (!fetching.empty()) peers.back()["fetching"] = std::move(fetching);
-    }
     const auto now = net::now();
     json fetches = json::array();
     for (const auto& id : node_.fetches())
@@ -512,7 +505,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
                 {"uploaded_bytes", uploaded_},
                 {"downloaded_bytes", downloaded_},
                 {"limits", limits_json()},
-                {"peers", peers},
+                {"peers", peers_json(connections_, node_)},
                 {"fetches", fetches},
                 {"swarms", swarms_json(node_.swarms())},
                 {"dht", dht_json(node_)}};
@@ -579,6 +572,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
     } else if (op == "status") {
       client->send(status_json());
       client->close_after_writes();
+    } else if (op == "cancel") {
+      cancel_fetch(client, req);
+    } else if (content_.handle(client, op, req)) {
+      // an add, rm, pin, unpin, gc or verify: content_service
     } else {
       reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
     }
@@ -591,7 +588,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
       const auto now = net::now();
       for (auto& [id, f] : watched_) {
         std::erase_if(f.watchers, [](const auto& w) { return !w->open(); });
-        if (f.output_owner && !f.output_owner->open()) {
+        if (f.output_owner && !f.output_owner->open() && !f.detached) {
           // Whoever asked for the output is gone: do not create it behind their back.
           f.output.reset();
           f.output_owner.reset();
@@ -668,6 +665,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::uint64_t uploaded_ = 0;    // bytes written to peers (TLS payload)
   std::uint64_t downloaded_ = 0;  // bytes read from peers
   node node_;                     // after opts_, identity_ and limits_, which it is made from
+  content_service content_{io_, *store_, [this](const auto& changes) { store_changed(changes); }};
 };
 
 }  // namespace

@@ -75,4 +75,26 @@ json dht_json(const node& n) {
               {"recent_lookups", recent}};
 }
 
+json peers_json(const std::map<peer_handle, std::shared_ptr<net::connection>>& conns,
+                const node& n) {
+  json peers = json::array();
+  for (const auto& [id, c] : conns) {
+    if (!c->sess() || !c->peer()) continue;
+    peers.push_back({{"node", c->peer()->id.str()},
+                     {"name", c->peer()->name},
+                     {"address", c->remote()},
+                     {"direction", c->side() == net::connection::role::dialer ? "out" : "in"},
+                     {"bytes_in", c->sess()->bytes_received()},
+                     {"bytes_out", c->sess()->bytes_sent()}});
+    json fetching = json::array();
+    for (const auto& f : n.fetches_of(id))
+      fetching.push_back({{"id", f.id.str()},
+                          {"requests_in_flight", f.in_flight},
+                          {"pipeline", f.capacity},
+                          {"pieces_announced", f.pieces}});
+    if (!fetching.empty()) peers.back()["fetching"] = std::move(fetching);
+  }
+  return peers;
+}
+
 }  // namespace shoal::host

@@ -4,9 +4,12 @@
 // Thread safety: plain functions.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/node.hpp"
+#include "net/connection.hpp"
 
 namespace shoal::host {
 
@@ -17,5 +20,8 @@ nlohmann::json lookup_json(const lookup_summary& l);
 // holds yet (0: the peers hold a full copy between them without this node).
 nlohmann::json swarms_json(const swarm& s);
 nlohmann::json dht_json(const node& n);
+// The authenticated connections, each with the fetches it carries (`status`).
+nlohmann::json peers_json(const std::map<peer_handle, std::shared_ptr<net::connection>>& conns,
+                          const node& n);
 
 }  // namespace shoal::host

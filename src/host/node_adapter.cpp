@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <ctime>
 
 #include "net/address.hpp"
 
@@ -37,6 +39,13 @@ std::optional<wire::peer_entry> ip_of(net::connection& c) {
     std::copy(b.begin(), b.end(), e.ip.begin());
   }
   return e;
+}
+
+time_point expiry_on_core_clock(std::int64_t not_after_unix) {
+  const auto wall = std::chrono::system_clock::now();
+  const auto left =
+      std::chrono::system_clock::from_time_t(static_cast<std::time_t>(not_after_unix)) - wall;
+  return net::now() + std::chrono::duration_cast<duration>(left);
 }
 
 node_config node_config_of(const daemon_options& opts, const node_id& self,

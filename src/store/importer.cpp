@@ -120,7 +120,7 @@ result<scanned_tree> scan_source(const fs::path& given) {
 }
 
 result<imported_tree> import_tree(const scanned_tree& tree, const fs::path& data_file,
-                                  const progress_fn& progress) {
+                                  const progress_fn& progress, const std::atomic<bool>* stop) {
   auto out = open_file(data_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (!out) return std::move(out).err();
   SHOAL_TRY(reserve_space(out->get(), tree.total_size, data_file));
@@ -164,6 +164,8 @@ result<imported_tree> import_tree(const scanned_tree& tree, const fs::path& data
             pwrite_all(out->get(), byte_span(buffer.data(), want), data_offset + pos, data_file));
         pos += want;
         if (progress) progress(data_offset + pos, tree.total_size);
+        if (stop && stop->load(std::memory_order_relaxed))
+          return error{errc::cancelled, "the add of \"" + tree.name + "\" was cancelled"};
       }
       char probe;
       struct stat after {};

@@ -4,6 +4,7 @@
 // Thread safety: a free function with no shared state.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -36,8 +37,10 @@ struct scanned_tree {
 };
 result<scanned_tree> scan_source(const std::filesystem::path& source);
 
-// Copies and hashes a scanned tree into `data_file` (created, sized, written).
+// Copies and hashes a scanned tree into `data_file` (created, sized, written). When `stop` is
+// given and becomes true, the import ends with `cancelled` after the chunk it is on.
 result<imported_tree> import_tree(const scanned_tree& tree, const std::filesystem::path& data_file,
-                                  const progress_fn& progress);
+                                  const progress_fn& progress,
+                                  const std::atomic<bool>* stop = nullptr);
 
 }  // namespace shoal::store

@@ -158,15 +158,33 @@ result<content_record> store::record(const content_id& id) {
   return std::move(**r);
 }
 
+staged_add::~staged_add() {
+  if (!tmp_.empty()) (void)remove_tree(tmp_);
+}
+
 result<add_result> store::add(const fs::path& source, bool pin, const progress_fn& progress) {
   SHOAL_TRY(require_write());
+  auto staged = stage_add(dir_, source, progress);
+  if (!staged) return std::move(staged).err();
+  return commit_add(std::move(*staged), pin);
+}
+
+result<staged_add> store::stage_add(const fs::path& dir, const fs::path& source,
+                                    const progress_fn& progress, const std::atomic<bool>* stop) {
   auto tree = scan_source(source);
   if (!tree) return std::move(tree).err();
-  const fs::path tmp = dir_ / "tmp" / ("add-" + random_token());
+  const fs::path tmp = dir / "tmp" / ("add-" + random_token());
   cleanup guard(tmp);
-  auto imported = import_tree(*tree, tmp, progress);
+  auto imported = import_tree(*tree, tmp, progress, stop);
   if (!imported) return std::move(imported).err();
+  guard.dismiss();
+  return staged_add(tmp, std::move(*imported));
+}
 
+result<add_result> store::commit_add(staged_add staged, bool pin) {
+  SHOAL_TRY(require_write());
+  imported_tree* imported = &staged.tree_;
+  const fs::path tmp = staged.tmp_;
   const auto manifest_bytes = encode(imported->m);
   const content_id id = content_id::of_manifest(manifest_bytes);
   if (fetching_.contains(id))
@@ -193,7 +211,7 @@ result<add_result> store::add(const fs::path& source, bool pin, const progress_f
   // no data, which describes nothing and is swept.
   SHOAL_TRY(write_record(rec));
   SHOAL_TRY(rename_path(tmp, data_path(id)));
-  guard.dismiss();
+  staged.tmp_.clear();
   if (auto r = catalog_->put(rec); !r) {
     (void)remove_tree(data_path(id));
     (void)remove_tree(meta_dir() / id.str());
@@ -301,6 +319,19 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
     if (progress) progress(done, rec->summary.total_size);
   }
   return out;
+}
+
+result<void> store::mark_missing(const content_id& id, const std::vector<piece_index>& pieces) {
+  SHOAL_TRY(require_write());
+  if (fetching_.contains(id)) return error{errc::busy, "content " + id.str() + " is being fetched"};
+  auto rec = record(id);
+  if (!rec) return std::move(rec).err();
+  auto have = piece_set::from_bytes(rec->summary.piece_count, rec->have);
+  if (!have)
+    return error{errc::store_corrupt, "catalog entry " + id.str() + ": " + have.err().message};
+  for (auto p : pieces)
+    if (p.value < have->size()) have->erase(p);
+  return catalog_->set_have(id, have->bytes(), have->count());
 }
 
 result<void> store::set_pinned(const content_id& id, bool pinned) {

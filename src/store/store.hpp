@@ -30,6 +30,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/piece_set.hpp"
@@ -57,6 +58,24 @@ struct verify_result {
 };
 
 enum class access { read_only, read_write };
+
+// An add whose bytes are copied and hashed (the long part) but not yet part of the store: made
+// by store::stage_add on any thread, taken in by store::commit_add on the store's own. One that
+// is dropped uncommitted deletes its temporary data file.
+class staged_add {
+ public:
+  staged_add(fs::path tmp, imported_tree tree) : tmp_(std::move(tmp)), tree_(std::move(tree)) {}
+  staged_add(staged_add&& o) noexcept
+      : tmp_(std::exchange(o.tmp_, {})), tree_(std::move(o.tree_)) {}
+  staged_add& operator=(staged_add&&) = delete;
+  ~staged_add();
+  const std::string& name() const { return tree_.name; }
+
+ private:
+  friend class store;
+  fs::path tmp_;  // empty once committed
+  imported_tree tree_;
+};
 
 // What `shoal store repair` found and did.
 struct repair_report {
@@ -92,7 +111,16 @@ class store {
   // Problems found and repaired by open(), for the caller to report.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
+  // stage_add, then commit_add.
   result<add_result> add(const fs::path& source, bool pin, const progress_fn& progress = {});
+  // Scans, copies and hashes `source` into the tmp/ directory of the store in `dir`. Touches
+  // nothing else of the store, so it may run on another thread while the store's owner goes
+  // on; `stop`, when it becomes true, ends it with `cancelled`.
+  static result<staged_add> stage_add(const fs::path& dir, const fs::path& source,
+                                      const progress_fn& progress = {},
+                                      const std::atomic<bool>* stop = nullptr);
+  // Makes a staged add part of the store (or pins what it already held complete).
+  result<add_result> commit_add(staged_add staged, bool pin);
   result<std::vector<content_summary>> list();
   result<content_summary> info(const content_id& id);
   result<manifest> manifest_of(const content_id& id);
@@ -101,8 +129,12 @@ class store {
   // its name.
   result<export_result> export_to(const content_id& id, const fs::path& out,
                                   const progress_fn& progress = {});
-  // Re-reads every present piece; pieces that fail are marked missing.
+  // Re-reads every present piece; pieces that fail are marked missing (read-only: reported).
   result<verify_result> verify(const content_id& id, const progress_fn& progress = {});
+  // Marks these pieces missing (a verify found them damaged through a read-only view).
+  result<void> mark_missing(const content_id& id, const std::vector<piece_index>& pieces);
+  // Whether a fetch has the content open (open_partial).
+  bool being_fetched(const content_id& id) const { return fetching_.contains(id); }
   result<void> set_pinned(const content_id& id, bool pinned);
   // Removes a content and its data; refuses pinned content and content being fetched.
   // Returns the bytes of data freed.
