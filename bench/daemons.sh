@@ -37,7 +37,7 @@ setup_node() {
 start_daemon() {
   local dir=$1 port=$2 log=$3
   shift 3
-  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" "$@" > "$log" 2>&1 &
+  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" --http-listen 127.0.0.1:0 "$@" > "$log" 2>&1 &
   pids+=($!)
   local i
   for ((i = 0; ; i++)); do

@@ -164,7 +164,7 @@ shoal_setup_node() {  # DATA_DIR NAME
 }
 # The readiness line is expected on stderr; stdout goes to the same log in case it moves there.
 start_daemon() {  # PID_VAR DATA_DIR PORT LOG; sets PID_VAR at once, so that cleanup stops it
-  "$shoal" --data-dir "$2" daemon --listen "127.0.0.1:$3" > "$4" 2>&1 &
+  "$shoal" --data-dir "$2" daemon --listen "127.0.0.1:$3" --http-listen 127.0.0.1:0 > "$4" 2>&1 &
   printf -v "$1" %s $!
   local i
   for ((i = 0; ; i++)); do

@@ -43,7 +43,7 @@ node() {
 start() {
   local dir=$1 port=$2
   shift 2
-  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" "$@" >"$dir.log" 2>&1 &
+  "$shoal" --data-dir "$dir" daemon --listen "127.0.0.1:$port" --http-listen 127.0.0.1:0 "$@" >"$dir.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 100); do
     [[ -S "$dir/control.sock" ]] && return 0

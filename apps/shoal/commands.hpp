@@ -52,8 +52,9 @@ struct rate_flags {
   std::string upload;
   std::string download;
 };
-int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
-               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers);
+int run_daemon(const context& c, const std::string& listen, const std::string& http_listen,
+               const rate_flags& limits, const std::vector<std::string>& bootstrap,
+               std::size_t max_swarm_peers);
 // Changes the running daemon's rate limits (or, with neither given, shows them).
 int limit(const context& c, const rate_flags& limits);
 // Ctrl-C cancels the fetch this get started, unless `detach`: then the get returns as soon as

@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
   daemon->add_option("--listen", listen,
                      "Address to accept peers on, HOST:PORT (config key `listen`; default "
                      "0.0.0.0:7420)");
+  std::string http_listen;
+  daemon->add_option("--http-listen", http_listen,
+                     "Where to serve HTTP (API, gateway, /metrics), HOST:PORT or off (config key "
+                     "`http_listen`; default 127.0.0.1:7421)");
   daemon->add_option("--upload-limit", limits.upload,
                      "Upload rate limit for the node, e.g. 40mbit or 5MB/s; 0 for none "
                      "(config key `upload_limit`)");
@@ -292,7 +296,8 @@ int main(int argc, char** argv) {
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
-  if (*daemon) return shoal::cli::run_daemon(c, listen, limits, bootstrap, max_swarm_peers);
+  if (*daemon)
+    return shoal::cli::run_daemon(c, listen, http_listen, limits, bootstrap, max_swarm_peers);
   if (*get) return shoal::cli::get(c, id, from, out, origin_only, detach);
   if (*cancel) return shoal::cli::cancel(c, id);
   if (*limit) return shoal::cli::limit(c, limits);

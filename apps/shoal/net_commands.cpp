@@ -71,8 +71,9 @@ result<json> daemon_op(host::control_connection& conn, const json& req,
   }
 }
 
-int run_daemon(const context& c, const std::string& listen, const rate_flags& limits,
-               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers) {
+int run_daemon(const context& c, const std::string& listen, const std::string& http_listen,
+               const rate_flags& limits, const std::vector<std::string>& bootstrap,
+               std::size_t max_swarm_peers) {
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   host::daemon_options opts{c.config.data_dir,
                             listen.empty() ? c.config.listen : listen,
@@ -82,6 +83,7 @@ int run_daemon(const context& c, const std::string& listen, const rate_flags& li
                             max_swarm_peers > 0 ? max_swarm_peers : c.config.max_swarm_peers,
                             c.config.max_peer_connections,
                             c.config.max_control_connections};
+  opts.http_listen = http_listen.empty() ? c.config.http_listen : http_listen;
   for (const auto& b : opts.bootstrap)
     if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
   if (!limits.upload.empty()) {

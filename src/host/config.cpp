@@ -134,6 +134,13 @@ result<config> load_config(const config_overrides& flags) {
           return error{errc::invalid_argument,
                        "config file \"" + file->string() + "\": listen must be a string HOST:PORT"};
         c.listen = s->get();
+      } else if (key.str() == "http_listen") {
+        const auto* s = value.as_string();
+        if (s == nullptr || s->get().empty())
+          return error{errc::invalid_argument, "config file \"" + file->string() +
+                                                   "\": http_listen must be a string HOST:PORT "
+                                                   "or \"off\""};
+        c.http_listen = s->get();
       } else if (key.str() == "bootstrap") {
         const auto* a = value.as_array();
         const std::string bad_type = "config file \"" + file->string() +

@@ -25,6 +25,9 @@ struct config {
   std::optional<std::filesystem::path> config_file;  // the file that was read, if any
   // Where `shoal daemon` accepts peers (the `listen` key; --listen overrides it).
   std::string listen = "0.0.0.0:7420";
+  // Where the daemon serves HTTP: the API, the gateway, /metrics (`http_listen`; --http-listen
+  // overrides it; "off" for none). Loopback by default: docs/protocol/http.md says why.
+  std::string http_listen = "127.0.0.1:7421";
   // Rate limits in bytes per second, 0 for none (`upload_limit`, `download_limit`).
   std::uint64_t upload_limit = 0;
   std::uint64_t download_limit = 0;

@@ -1,674 +1,430 @@
 // The daemon: a thin host for the core node (core/node.hpp). It owns the sockets, TLS, the
 // control channel, the store, the disk worker, logging and signals, feeds the node what happens
-// and carries out what the node asks for. No protocol rule lives here.
-#include "host/daemon.hpp"
-
-#include <malloc.h>
-#include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
-#include <boost/asio.hpp>
-#include <csignal>
-#include <map>
-#include <nlohmann/json.hpp>
-#include <random>
-
-#include "core/node.hpp"
-#include "core/token_bucket.hpp"
-#include "host/config.hpp"
-#include "host/content_service.hpp"
-#include "host/control_server.hpp"
-#include "host/daemon_json.hpp"
-#include "host/disk_worker.hpp"
-#include "host/limits.hpp"
-#include "host/node_adapter.hpp"
-#include "host/watched_fetch.hpp"
-#include "member/identity.hpp"
-#include "member/tls.hpp"
-#include "net/connection.hpp"
-#include "store/store.hpp"
+// and carries out what the node asks for. No protocol rule lives here. The class is in
+// daemon_impl.hpp; the control channel and HTTP parts are in daemon_control.cpp.
+#include "host/daemon_impl.hpp"
 
 namespace shoal::host {
-namespace {
+namespace detail {
 
-namespace asio = boost::asio;
-using net::connection;
-using nlohmann::json;
+result<void> daemon_impl::bind(const net::address& listen) {
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver(io_);
+  auto eps = resolver.resolve(listen.host, std::to_string(listen.port),
+                              asio::ip::tcp::resolver::passive, ec);
+  if (ec || eps.empty())
+    return error{errc::invalid_argument,
+                 "cannot resolve listen address " + listen.str() + ": " + ec.message()};
+  const auto ep = eps.begin()->endpoint();
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) net::tune_receive_buffer(acceptor_);  // inherited by every accepted socket
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return error{errc::io_error, "cannot listen on " + listen.str() + ": " + ec.message()};
+  // The bound address, so that port 0 shows the port the kernel picked (in the log and in
+  // `shoal status`).
+  const auto bound = acceptor_.local_endpoint(ec);
+  listen_text_ = ec ? listen.str() : net::address{bound.address().to_string(), bound.port()}.str();
+  // Told to peers in our hello, so that they can pass it on to others in the swarm.
+  session_cfg_.listen_port = ec ? listen.port : bound.port();
 
-class daemon_impl final : public daemon, public net::connection_handler {
- public:
-  daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
-              ssl_ctx_st* ctx, std::uint64_t descriptors)
-      : opts_(std::move(opts)),
-        store_(std::move(s)),
-        identity_(std::move(id)),
-        tls_(ctx, &SSL_CTX_free),
-        descriptors_(descriptors),
-        limits_(limits_for(descriptors, opts_.max_peer_connections, opts_.max_control_connections)),
-        acceptor_(io_),
-        control_(io_, limits_.control),
-        signals_(io_, SIGINT, SIGTERM, SIGHUP),
-        ticker_(io_),
-        accept_retry_(io_.get_executor()),
-        up_(opts_.upload_limit),
-        down_(opts_.download_limit),
-        node_(node_config_of(opts_, identity_.self.id, limits_), std::random_device{}()) {}
+  SHOAL_TRY(control_.listen(control_socket_path(opts_.data_dir)));
+  if (opts_.http_listen == "off") return {};
+  auto at = net::parse_address(opts_.http_listen, "http_listen", net::port_zero::means_any);
+  if (!at) return std::move(at).err();
+  auto token = load_or_make_http_token(opts_.data_dir);
+  if (!token) return std::move(token).err();
+  http_ = std::make_unique<http_server>(io_, max_http_clients);
+  SHOAL_TRY(http_->listen(*at));
+  http_api_.emplace(http_api{*store_, *token, [this] { return status_json(); },
+                             [this] { return metrics(); }, [this] { return not_ready(); }});
+  return {};
+}
 
-  result<void> bind(const net::address& listen) {
-    boost::system::error_code ec;
-    asio::ip::tcp::resolver resolver(io_);
-    auto eps = resolver.resolve(listen.host, std::to_string(listen.port),
-                                asio::ip::tcp::resolver::passive, ec);
-    if (ec || eps.empty())
-      return error{errc::invalid_argument,
-                   "cannot resolve listen address " + listen.str() + ": " + ec.message()};
-    const auto ep = eps.begin()->endpoint();
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-    if (!ec) net::tune_receive_buffer(acceptor_);  // inherited by every accepted socket
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return error{errc::io_error, "cannot listen on " + listen.str() + ": " + ec.message()};
-    // The bound address, so that port 0 shows the port the kernel picked (in the log and in
-    // `shoal status`).
-    const auto bound = acceptor_.local_endpoint(ec);
-    listen_text_ =
-        ec ? listen.str() : net::address{bound.address().to_string(), bound.port()}.str();
-    // Told to peers in our hello, so that they can pass it on to others in the swarm.
-    session_cfg_.listen_port = ec ? listen.port : bound.port();
-
-    return control_.listen(control_socket_path(opts_.data_dir));
-  }
-
-  int run() override {
-    spdlog::info("node {} listening on {} (control socket {})", identity_.self.id.str(),
-                 listen_text_, control_socket_path(opts_.data_dir).string());
-    if (up_.rate() || down_.rate())
-      spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
-                   rate_text(down_.rate()));
-    spdlog::info(
-        "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
-        "control connections, {} data files open for serving",
-        descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
-    tell_held();
-    node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
-    node_.handle_tick(net::now());
-    drain();
-    accept_peers();
-    control_.start([this](const auto& client, const json& req) { handle_control(client, req); });
-    wait_for_signals();
-    tick();
-    io_.run();
-    // An add in progress is cancelled; writes still queued finish, and their results are
-    // recorded.
-    content_.stop();
-    disk_.stop();
-    io_.restart();
-    io_.poll();
-    std::error_code fec;
-    std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
-    spdlog::info("stopped");
-    return 0;
-  }
-
-  // --- connection_handler: what the connections report goes to the node ----------------------
-
-  void on_established(connection& c) override {
-    if (!c.peer()) return;
-    node_.handle_authenticated(net::now(), c.id(),
-                               authenticated_peer{c.peer()->id, c.peer()->name, ip_of(c),
-                                                  expiry_on_core_clock(c.peer()->not_after_unix)});
-    drain();
-  }
-
-  void on_refused(connection& c, failure kind, const std::string& why) override {
-    if (c.side() == connection::role::acceptor) {
-      // Anyone can open connections to the peer port: what they cost in log lines is bounded.
-      log_limited(handshake_log_, spdlog::level::warn, "{}: {}: {}",
-                  kind == failure::untrusted ? "refused" : "handshake failed", c.remote(), why);
-      return;
-    }
-    node_.handle_dial_failed(net::now(), c.id(), kind == failure::untrusted, why);
-    drain();
-  }
-
-  void on_closed(connection& c) override {
-    auto keep = connections_[c.id()];  // the object lives until this function returns
-    connections_.erase(c.id());
-    node_.handle_closed(net::now(), c.id());
-    drain();
-  }
-
-  void on_event(connection& c, session_event ev) override {
-    node_.handle_session_event(net::now(), c.id(), std::move(ev));
-    drain();
-  }
-
-  duration upload_delay(std::size_t bytes) override {
-    uploaded_ += bytes;
-    return up_.take(net::now(), bytes);
-  }
-  duration download_delay(std::size_t bytes) override {
-    downloaded_ += bytes;
-    return down_.take(net::now(), bytes);
-  }
-
- private:
-  // --- what the node asks for ---------------------------------------------------------------
-
-  void drain() {
-    std::vector<std::shared_ptr<connection>> touched;
-    const auto touch = [&](const std::shared_ptr<connection>& c) {
-      if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
-    };
-    while (auto a = node_.poll_action()) {
-      const auto now = net::now();
-      if (auto* d = std::get_if<node_actions::dial>(&*a)) {
-        auto c = std::make_shared<connection>(io_, tls_.get(), d->to, *this, d->peer, session_cfg_);
-        connections_[d->peer] = c;
-        c->start();  // only posts its coroutine: nothing is reported before this returns
-      } else if (auto* s = std::get_if<node_actions::send>(&*a)) {
-        auto c = find(s->peer);
-        if (!c || !c->sess() || c->sess()->closed()) continue;
-        c->sess()->send_message(now, std::move(s->msg));
-        touch(c);
-      } else if (auto* cl = std::get_if<node_actions::close>(&*a)) {
-        auto c = find(cl->peer);
-        if (!c) continue;
-        if (c->sess() && !c->sess()->closed()) {
-          c->sess()->close(now, cl->code, cl->text);
-          touch(c);
-        } else if (!c->sess()) {
-          c->abort();
-        }
-      } else if (auto* l = std::get_if<node_actions::log>(&*a)) {
-        spdlog::log(level_of(l->level), "{}", l->text);
-      } else if (auto* lc = std::get_if<node_actions::load_content>(&*a)) {
-        node_.handle_content_loaded(now, lc->id, load(lc->id));
-      } else if (auto* rp = std::get_if<node_actions::read_piece>(&*a)) {
-        node_.handle_piece_read(now, rp->id, rp->piece, read(rp->id, rp->piece));
-      } else if (auto* o = std::get_if<node_actions::open_content>(&*a)) {
-        open_content(now, *o);
-      } else if (auto* w = std::get_if<node_actions::write_piece>(&*a)) {
-        write_piece(w->id, w->piece, std::move(w->data));
-      } else if (auto* st = std::get_if<node_actions::piece_stored>(&*a)) {
-        if (auto r = readers_.find(st->id); r != readers_.end()) (void)r->second->refresh();
-      } else if (auto* e = std::get_if<node_actions::fetch_ended>(&*a)) {
-        fetch_ended(std::move(*e));
-      }
-    }
-    for (auto& c : touched) c->flush();
-  }
-
-  std::shared_ptr<connection> find(peer_handle p) {
-    auto it = connections_.find(p);
-    return it == connections_.end() ? nullptr : it->second;
-  }
-
-  store::content_reader* reader(const content_id& id) {
-    if (auto it = readers_.find(id); it != readers_.end()) return it->second.get();
-    auto r = store_->open_reader(id);
-    if (!r) return nullptr;
-    if (readers_.size() >= limits_.readers) readers_.erase(readers_.begin());
-    return readers_.emplace(id, std::move(*r)).first->second.get();
-  }
-
-  std::optional<held_content> load(const content_id& id) {
-    store::content_reader* r = reader(id);
-    if (!r) return std::nullopt;
-    (void)r->refresh();
-    return held_content{r->record().manifest_bytes, r->record().piece_hashes, r->layout(),
-                        r->have()};
-  }
-
-  result<piece_data> read(const content_id& id, piece_index p) {
-    store::content_reader* r = reader(id);
-    if (!r) return error{errc::not_found, "the store no longer holds " + id.str()};
-    piece_data d;
-    auto bytes = r->read_piece(p, &d.leaves);
-    if (!bytes) return std::move(bytes).err();
-    d.bytes = std::move(*bytes);
-    return d;
-  }
-
-  // Every content the store holds, for the node to serve and announce.
-  void tell_held() {
-    auto held = store_->list();
-    if (!held) return spdlog::warn("cannot list the store to announce it: {}", held.err().message);
-    const auto now = net::now();
-    std::size_t n = 0;
-    for (const auto& s : *held) {
-      node_.handle_held(now, s.id, s.have_count, s.complete());
-      if (s.have_count > 0 || s.complete()) ++n;
-    }
-    if (n > 0) spdlog::info("announcing {} contents in the DHT", n);
-  }
-
-  // The node verified a fetch's manifest and piece layer: the content opens in the store, and
-  // the output begins.
-  void open_content(time_point now, const node_actions::open_content& o) {
-    auto w = watched_.find(o.id);
-    if (w == watched_.end() || w->second.seq != node_.fetch_seq(o.id)) return;
-    watched_fetch& f = w->second;
-    const std::uint64_t seq = f.seq;
-    if (auto r = begin_output(f, o.id, o.m); !r)
-      return node_.handle_opened(now, o.id, seq, r.err());
-    auto partial = store_->open_partial(o.m, o.name, o.piece_hashes);
-    if (!partial) return node_.handle_opened(now, o.id, seq, partial.err());
-    f.partial = std::move(*partial);
-    node_.handle_opened(now, o.id, seq, f.partial->have());
-  }
-
-  // The bytes go to disk on the worker thread; the piece is recorded and the node told on this
-  // one. The partial content travels with the write and back, so its last reference is always
-  // dropped here.
-  void write_piece(const content_id& cid, piece_index piece, aligned_bytes data) {
-    auto w = watched_.find(cid);
-    if (w == watched_.end() || !w->second.partial) return;
-    disk_.post([this, cid, seq = w->second.seq, partial = w->second.partial,
-                output = w->second.output, piece, data = std::move(data)]() mutable {
-      auto r = partial->write_verified_data(piece, data);
-      result<void> out_r;
-      if (r && output) out_r = output->write_piece(piece, data);
-      output.reset();
-      asio::post(io_, [this, cid, seq, partial = std::move(partial), piece, r = std::move(r),
-                       out_r = std::move(out_r)]() mutable {
-        piece_written(cid, seq, *partial, piece, std::move(r), out_r);
-      });
-    });
-  }
-
-  void piece_written(const content_id& cid, std::uint64_t seq, store::partial_content& partial,
-                     piece_index piece, result<void> r, const result<void>& out_r) {
-    // Recorded even when its fetch has ended meanwhile: the bytes are verified and on disk, and
-    // the next fetch of the content should not ask for them again.
-    if (r) r = partial.mark_stored(piece);
-    auto w = watched_.find(cid);
-    if (w == watched_.end() || w->second.seq != seq) return;
-    watched_fetch& f = w->second;
-    if (!out_r && !f.output_failed) {
-      spdlog::warn("fetch of {}: cannot write the output, fetching into the store only: {}",
-                   cid.str(), out_r.err().message);
-      f.output_failed = out_r.err();
-      f.output.reset();  // its temporary tree goes once the writes in flight let go of it
-    }
-    node_.handle_piece_written(net::now(), cid, seq, piece, r);
-    drain();
-  }
-
-  // The content is complete in the store but its output could not be written.
-  static error output_error(const content_id& cid, const error& e) {
-    return error{e.code, "fetched " + cid.str() +
-                             " into the store, but could not write the output: " + e.message +
-                             "; write it out with `shoal export " + cid.str() +
-                             " -o PATH` once there is room"};
-  }
-
-  // Creates the fetch's output once the manifest is known.
-  result<void> begin_output(watched_fetch& f, const content_id& cid, const manifest& m) {
-    if (f.output_path.empty()) return {};
-    auto w = store::export_writer::begin(cid, m, f.output_path, f.name);
-    if (!w) return std::move(w).err();
-    f.output = std::move(*w);
-    return {};
-  }
-
-  // The node ended a fetch: the output is completed (on the disk worker; pieces the store held
-  // before this fetch are copied from it) and every watcher told.
-  void fetch_ended(node_actions::fetch_ended e) {
-    auto w = watched_.find(e.id);
-    if (w == watched_.end()) return;
-    watched_fetch f = std::move(w->second);
-    watched_.erase(w);
-    if (f.partial) {
-      if (auto r = readers_.find(e.id); r != readers_.end()) (void)r->second->refresh();
-    }
-    if (e.why.code == errc::ok && f.output && f.partial) {
-      disk_.post([this, e = std::move(e), f = std::move(f)]() mutable {
-        auto r = f.output->finish(f.partial->data_file(), f.partial->piece_hashes());
-        asio::post(io_, [this, e = std::move(e), f = std::move(f), r = std::move(r)]() mutable {
-          f.output.reset();
-          if (!r) e.why = output_error(e.id, r.err());
-          report_end(f, e, r ? std::optional(r->path) : std::nullopt);
-        });
-      });
-      return;
-    }
-    if (e.why.code == errc::ok && f.output_failed) e.why = output_error(e.id, *f.output_failed);
-    f.output.reset();  // unfinished: its temporary tree goes
-    report_end(f, e, std::nullopt);
-  }
-
-  // Tells every watcher how the fetch ended; `output` is where it wrote the content for the
-  // client that asked (that client alone is told; others export it themselves).
-  void report_end(watched_fetch& f, const node_actions::fetch_ended& e,
-                  const std::optional<std::filesystem::path>& output) {
-    json last = progress_json(e.report);
-    if (e.why.code == errc::ok) {
-      last["event"] = "done";
-      last["seconds"] = std::chrono::duration<double>(e.report.elapsed).count();
-    } else {
-      last = error_json(e.why);
-    }
-    for (auto& w : f.watchers) {
-      json mine = last;
-      if (output && w == f.output_owner) mine["output"] = output->string();
-      w->send(mine);
-      w->close_after_writes();
-    }
-    f.partial.reset();
-    // The fetch's piece buffers went back to the allocator, which keeps freed memory for reuse
-    // (glibc raises its mmap threshold after the first large frees); give it back to the system
-    // so that a node that fetched once does not stay at its peak.
-    ::malloc_trim(0);
-  }
-
-  // --- the control channel ------------------------------------------------------------------
-
-  void start_get(const std::shared_ptr<control_session>& client, const json& req) {
-    // Every field is read before anything changes, so a field of the wrong type (which throws)
-    // leaves no half-made fetch behind.
-    auto id = content_id::parse(req.value("id", std::string()));
-    if (!id) return reply_error(client, id.err());
-    fetch_request r;
-    r.id = *id;
-    r.name = req.value("name", id->str());
-    const std::filesystem::path output = req.value("output", std::string());
-    r.origin_only = req.value("origin_only", false);
-    const bool detach = req.value("detach", false);
-    if (!output.empty() && !output.is_absolute())
-      return reply_error(client, {errc::invalid_argument,
-                                  "output \"" + output.string() + "\" is not an absolute path"});
-    const json from = req.value("from", json::array());
-    if (!from.is_array())
-      return reply_error(client,
-                         {errc::invalid_argument, "\"from\" must be an array of HOST:PORT"});
-    for (const auto& f : from) {
-      auto a = net::parse_address(f.get<std::string>(), "--from");
-      if (!a) return reply_error(client, a.err());
-      r.sources.push_back(*a);
-    }
-    const auto now = net::now();
-    if (node_.fetching(*id)) {  // already fetching: watch it too
-      watched_[*id].watchers.push_back(client);
-      client->send(json{{"event", "watching"}, {"id", id->str()}});
-      node_.start_fetch(now, std::move(r));
-      return drain();
-    }
-    auto existing = store_->open_reader(*id);
-    if (existing && (*existing)->have().complete()) {
-      client->send(json{{"event", "done"},
-                        {"id", id->str()},
-                        {"total_bytes", (*existing)->layout().total_size()},
-                        {"received_bytes", 0},
-                        {"seconds", 0.0},
-                        {"already_held", true}});
-      return client->close_after_writes();
-    }
-    if (auto no = node_.fetch_impossible(r)) return reply_error(client, *no);
-    watched_fetch f;
-    f.watchers.push_back(client);
-    f.name = r.name;
-    f.detached = detach;
-    if (!output.empty()) {
-      f.output_path = output;
-      f.output_owner = client;
-    }
-    if (existing) {  // a fetch that was interrupted: resume from the verified pieces
-      const auto& rd = **existing;
-      auto partial = store_->open_partial(rd.get_manifest(), rd.record().summary.name,
-                                          rd.record().piece_hashes);
-      if (!partial) return reply_error(client, partial.err());
-      f.partial = std::move(*partial);
-      if (auto o = begin_output(f, *id, rd.get_manifest()); !o) return reply_error(client, o.err());
-      spdlog::info("resuming {}: {} of {} pieces already verified", id->str(),
-                   f.partial->have().count(), f.partial->have().size());
-      r.resume = fetch_request::resume_state{rd.get_manifest(), rd.record().piece_hashes,
-                                             f.partial->have()};
-    }
-    client->send(json{{"event", "started"}, {"id", id->str()}, {"resumed", r.resume.has_value()}});
-    node_.start_fetch(now, std::move(r));
-    f.seq = node_.fetch_seq(*id);
-    // The node may have ended the fetch already (its actions are drained below, and report to
-    // the watchers kept here).
-    watched_[*id] = std::move(f);
-    drain();
-  }
-
-  // `cancel`: ends a running fetch; its verified pieces stay in the store, so a `get` resumes.
-  void cancel_fetch(const std::shared_ptr<control_session>& client, const json& req) {
-    auto id = content_id::parse(req.value("id", std::string()));
-    if (!id) return reply_error(client, id.err());
-    if (!node_.fetching(*id))
-      return reply_error(client, {errc::not_found, "no fetch of " + id->str() + " is running"});
-    spdlog::info("fetch of {} cancelled by the control channel", id->str());
-    node_.stop_fetch(net::now(), *id,
-                     {errc::cancelled, "the fetch of " + id->str() +
-                                           " was cancelled; its verified pieces are kept, and "
-                                           "`shoal get " +
-                                           id->str() + "` resumes it"});
-    drain();
-    client->send(json{{"event", "cancelled"}, {"id", id->str()}});
-    client->close_after_writes();
-  }
-
-  // The store changed through content_service (an add, a removal, pieces found damaged): what
-  // the node serves and announces follows.
-  void store_changed(const std::vector<content_service::change>& changes) {
-    const auto now = net::now();
-    for (const auto& c : changes) {
-      readers_.erase(c.id);
-      if (c.held)
-        node_.handle_held(now, c.id, c.held->have_count, c.held->complete());
-      else
-        node_.handle_dropped(now, c.id);
-    }
-    drain();
-  }
-
-  json limits_json() const {
-    return json{{"upload", up_.rate()},
-                {"download", down_.rate()},
-                {"upload_text", rate_text(up_.rate())},
-                {"download_text", rate_text(down_.rate())}};
-  }
-
-  // `limits`: changes the rate limits at once (fields absent are left as they are).
-  void set_limits(const std::shared_ptr<control_session>& client, const json& req) {
-    std::optional<std::uint64_t> up, down;
-    for (const char* key : {"upload", "download"}) {
-      if (!req.contains(key)) continue;
-      auto r = parse_rate(req[key].get<std::string>(), key);
-      if (!r) return reply_error(client, r.err());
-      (std::string(key) == "upload" ? up : down) = *r;
-    }
-    const auto now = net::now();
-    if (up) up_.set_rate(now, *up);
-    if (down) down_.set_rate(now, *down);
+int daemon_impl::run() {
+  // Before "listening on", which scripts wait for: both addresses are known then.
+  if (http_)
+    spdlog::info("HTTP on http://{}/ (API, gateway, /metrics; token in {})", http_->bound(),
+                 (opts_.data_dir / "http.token").string());
+  spdlog::info("node {} listening on {} (control socket {})", identity_.self.id.str(), listen_text_,
+               control_socket_path(opts_.data_dir).string());
+  if (up_.rate() || down_.rate())
     spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
                  rate_text(down_.rate()));
-    json reply = limits_json();
-    reply["event"] = "limits";
-    client->send(reply);
-    client->close_after_writes();
+  spdlog::info(
+      "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
+      "control connections, {} data files open for serving",
+      descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
+  tell_held();
+  node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
+  node_.handle_tick(net::now());
+  drain();
+  accept_peers();
+  if (http_) {
+    http_->start(
+        [this](const auto& s, http_request r) { route_http(*http_api_, s, std::move(r)); });
   }
+  control_.start([this](const auto& client, const json& req) { handle_control(client, req); });
+  wait_for_signals();
+  tick();
+  io_.run();
+  // An add in progress is cancelled; writes still queued finish, and their results are
+  // recorded.
+  content_.stop();
+  disk_.stop();
+  io_.restart();
+  io_.poll();
+  std::error_code fec;
+  std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
+  spdlog::info("stopped");
+  return 0;
+}
 
-  json status_json() {
+void daemon_impl::on_established(connection& c) {
+  if (!c.peer()) return;
+  node_.handle_authenticated(net::now(), c.id(),
+                             authenticated_peer{c.peer()->id, c.peer()->name, ip_of(c),
+                                                expiry_on_core_clock(c.peer()->not_after_unix)});
+  drain();
+}
+
+void daemon_impl::on_refused(connection& c, failure kind, const std::string& why) {
+  if (c.side() == connection::role::acceptor) {
+    // Anyone can open connections to the peer port: what they cost in log lines is bounded.
+    log_limited(handshake_log_, spdlog::level::warn, "{}: {}: {}",
+                kind == failure::untrusted ? "refused" : "handshake failed", c.remote(), why);
+    return;
+  }
+  node_.handle_dial_failed(net::now(), c.id(), kind == failure::untrusted, why);
+  drain();
+}
+
+void daemon_impl::on_closed(connection& c) {
+  auto keep = connections_[c.id()];  // the object lives until this function returns
+  connections_.erase(c.id());
+  node_.handle_closed(net::now(), c.id());
+  drain();
+}
+
+void daemon_impl::on_event(connection& c, session_event ev) {
+  node_.handle_session_event(net::now(), c.id(), std::move(ev));
+  drain();
+}
+
+duration daemon_impl::upload_delay(std::size_t bytes) {
+  counters_.uploaded += bytes;
+  return up_.take(net::now(), bytes);
+}
+
+duration daemon_impl::download_delay(std::size_t bytes) {
+  counters_.downloaded += bytes;
+  return down_.take(net::now(), bytes);
+}
+
+void daemon_impl::drain() {
+  std::vector<std::shared_ptr<connection>> touched;
+  const auto touch = [&](const std::shared_ptr<connection>& c) {
+    if (std::find(touched.begin(), touched.end(), c) == touched.end()) touched.push_back(c);
+  };
+  while (auto a = node_.poll_action()) {
     const auto now = net::now();
-    json fetches = json::array();
-    for (const auto& id : node_.fetches())
-      if (auto r = node_.report(now, id)) fetches.push_back(progress_json(*r));
-    return json{{"event", "status"},
-                {"node", identity_.self.id.str()},
-                {"listen", listen_text_},
-                {"uploaded_bytes", uploaded_},
-                {"downloaded_bytes", downloaded_},
-                {"limits", limits_json()},
-                {"peers", peers_json(connections_, node_)},
-                {"fetches", fetches},
-                {"swarms", swarms_json(node_.swarms())},
-                {"dht", dht_json(node_)}};
-  }
-
-  // --- sockets ------------------------------------------------------------------------------
-
-  void accept_peers() {
-    acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
-      if (ec) {
-        if (ec != asio::error::operation_aborted && !stopping_)
-          accept_retry_.after_failure(accept_log_, "peers", ec, [this] {
-            if (!stopping_) accept_peers();
-          });
-        return;
+    if (auto* d = std::get_if<node_actions::dial>(&*a)) {
+      auto c = std::make_shared<connection>(io_, tls_.get(), d->to, *this, d->peer, session_cfg_);
+      connections_[d->peer] = c;
+      c->start();  // only posts its coroutine: nothing is reported before this returns
+    } else if (auto* s = std::get_if<node_actions::send>(&*a)) {
+      auto c = find(s->peer);
+      if (!c || !c->sess() || c->sess()->closed()) continue;
+      c->sess()->send_message(now, std::move(s->msg));
+      touch(c);
+    } else if (auto* cl = std::get_if<node_actions::close>(&*a)) {
+      auto c = find(cl->peer);
+      if (!c) continue;
+      if (c->sess() && !c->sess()->closed()) {
+        c->sess()->close(now, cl->code, cl->text);
+        touch(c);
+      } else if (!c->sess()) {
+        c->abort();
       }
-      accept_retry_.reset();
-      boost::system::error_code ignored;  // a hint; a failure here is not fatal
-      if (connections_.size() >= limits_.peers) {
-        const auto from = sock.remote_endpoint(ignored);
-        log_limited(refuse_log_, spdlog::level::warn,
-                    "turned away a connection from {}: {} connections are open, the most this "
-                    "node takes (max_peer_connections, and the descriptor limit)",
-                    from.address().to_string(), connections_.size());
-        sock.close(ignored);
-        return accept_peers();
-      }
-      shed_handshakes();
-      sock.set_option(asio::ip::tcp::no_delay(true), ignored);
-      const auto ep = sock.remote_endpoint(ignored);
-      const peer_handle id = node_.handle_accepted(
-          net::now(), ignored ? "an unknown address" : net::endpoint_text(ep));
-      auto c = std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
-      connections_[id] = c;
-      c->start();
-      accept_peers();
-    });
-  }
-
-  // Accepted connections not yet authenticated are bounded: at the bound the oldest is dropped,
-  // so that a flood of connections that never finish their handshake cannot keep a member out.
-  void shed_handshakes() {
-    std::size_t handshaking = 0;
-    connection* oldest = nullptr;
-    for (auto& [id, c] : connections_)  // by handle: the oldest first
-      if (c->side() == connection::role::acceptor && c->handshaking()) {
-        if (!oldest) oldest = c.get();
-        ++handshaking;
-      }
-    if (handshaking < limits_.handshaking || !oldest) return;
-    log_limited(refuse_log_, spdlog::level::warn,
-                "dropped a connection from {} still in its handshake: {} are, the most this "
-                "node waits for",
-                oldest->remote(), handshaking);
-    oldest->shed();
-  }
-
-  void handle_control(const std::shared_ptr<control_session>& client, const json& req) {
-    const std::string op = req.value("op", "");
-    if (op == "get") {
-      start_get(client, req);
-    } else if (op == "limits") {
-      set_limits(client, req);
-    } else if (op == "status") {
-      client->send(status_json());
-      client->close_after_writes();
-    } else if (op == "cancel") {
-      cancel_fetch(client, req);
-    } else if (content_.handle(client, op, req)) {
-      // an add, rm, pin, unpin, gc or verify: content_service
-    } else {
-      reply_error(client, {errc::invalid_argument, "unknown control op \"" + op + "\""});
+    } else if (auto* l = std::get_if<node_actions::log>(&*a)) {
+      spdlog::log(level_of(l->level), "{}", l->text);
+    } else if (auto* lc = std::get_if<node_actions::load_content>(&*a)) {
+      node_.handle_content_loaded(now, lc->id, load(lc->id));
+    } else if (auto* rp = std::get_if<node_actions::read_piece>(&*a)) {
+      node_.handle_piece_read(now, rp->id, rp->piece, read(rp->id, rp->piece));
+    } else if (auto* o = std::get_if<node_actions::open_content>(&*a)) {
+      open_content(now, *o);
+    } else if (auto* w = std::get_if<node_actions::write_piece>(&*a)) {
+      write_piece(w->id, w->piece, std::move(w->data));
+    } else if (auto* st = std::get_if<node_actions::piece_stored>(&*a)) {
+      if (auto r = readers_.find(st->id); r != readers_.end()) (void)r->second->refresh();
+    } else if (auto* e = std::get_if<node_actions::fetch_ended>(&*a)) {
+      fetch_ended(std::move(*e));
     }
   }
+  for (auto& c : touched) c->flush();
+}
 
-  void tick() {
-    ticker_.expires_after(node_.cfg().tick_interval);
-    ticker_.async_wait([this](boost::system::error_code ec) {
-      if (ec || stopping_) return;
-      const auto now = net::now();
-      for (auto& [id, f] : watched_) {
-        std::erase_if(f.watchers, [](const auto& w) { return !w->open(); });
-        if (f.output_owner && !f.output_owner->open() && !f.detached) {
-          // Whoever asked for the output is gone: do not create it behind their back.
-          f.output.reset();
-          f.output_owner.reset();
-        }
-        if (auto r = node_.report(now, id)) {
-          const json p = progress_json(*r);
-          for (auto& w : f.watchers) w->send(p);
-        }
-      }
-      node_.handle_tick(now);
-      drain();
-      tick();
-    });
+std::shared_ptr<connection> daemon_impl::find(peer_handle p) {
+  auto it = connections_.find(p);
+  return it == connections_.end() ? nullptr : it->second;
+}
+
+store::content_reader* daemon_impl::reader(const content_id& id) {
+  if (auto it = readers_.find(id); it != readers_.end()) return it->second.get();
+  auto r = store_->open_reader(id);
+  if (!r) return nullptr;
+  if (readers_.size() >= limits_.readers) readers_.erase(readers_.begin());
+  return readers_.emplace(id, std::move(*r)).first->second.get();
+}
+
+std::optional<held_content> daemon_impl::load(const content_id& id) {
+  store::content_reader* r = reader(id);
+  if (!r) return std::nullopt;
+  (void)r->refresh();
+  return held_content{r->record().manifest_bytes, r->record().piece_hashes, r->layout(), r->have()};
+}
+
+result<piece_data> daemon_impl::read(const content_id& id, piece_index p) {
+  store::content_reader* r = reader(id);
+  if (!r) return error{errc::not_found, "the store no longer holds " + id.str()};
+  piece_data d;
+  auto bytes = r->read_piece(p, &d.leaves);
+  if (!bytes) return std::move(bytes).err();
+  d.bytes = std::move(*bytes);
+  return d;
+}
+
+void daemon_impl::tell_held() {
+  auto held = store_->list();
+  if (!held) return spdlog::warn("cannot list the store to announce it: {}", held.err().message);
+  const auto now = net::now();
+  std::size_t n = 0;
+  for (const auto& s : *held) {
+    node_.handle_held(now, s.id, s.have_count, s.complete());
+    if (s.have_count > 0 || s.complete()) ++n;
   }
+  if (n > 0) spdlog::info("announcing {} contents in the DHT", n);
+}
 
-  // SIGINT and SIGTERM stop the daemon. SIGHUP (a closed terminal, or a service manager's
-  // "reload") used to end it with no log line and its control socket left behind: there is
-  // nothing to reload, so it says so and goes on.
-  void wait_for_signals() {
-    signals_.async_wait([this](boost::system::error_code ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        spdlog::info(
-            "signal {} (SIGHUP): nothing to reload, the daemon goes on; restart it to apply a "
-            "changed configuration",
-            sig);
-        return wait_for_signals();
-      }
-      spdlog::info("signal {}: shutting down", sig);
-      shutdown();
+void daemon_impl::open_content(time_point now, const node_actions::open_content& o) {
+  auto w = watched_.find(o.id);
+  if (w == watched_.end() || w->second.seq != node_.fetch_seq(o.id)) return;
+  watched_fetch& f = w->second;
+  const std::uint64_t seq = f.seq;
+  if (auto r = begin_output(f, o.id, o.m); !r) return node_.handle_opened(now, o.id, seq, r.err());
+  auto partial = store_->open_partial(o.m, o.name, o.piece_hashes);
+  if (!partial) return node_.handle_opened(now, o.id, seq, partial.err());
+  f.partial = std::move(*partial);
+  node_.handle_opened(now, o.id, seq, f.partial->have());
+}
+
+void daemon_impl::write_piece(const content_id& cid, piece_index piece, aligned_bytes data) {
+  auto w = watched_.find(cid);
+  if (w == watched_.end() || !w->second.partial) return;
+  disk_.post([this, cid, seq = w->second.seq, partial = w->second.partial,
+              output = w->second.output, piece, data = std::move(data)]() mutable {
+    auto r = partial->write_verified_data(piece, data);
+    result<void> out_r;
+    if (r && output) out_r = output->write_piece(piece, data);
+    output.reset();
+    asio::post(io_, [this, cid, seq, partial = std::move(partial), piece, r = std::move(r),
+                     out_r = std::move(out_r)]() mutable {
+      piece_written(cid, seq, *partial, piece, std::move(r), out_r);
     });
-  }
+  });
+}
 
-  void shutdown() {
-    stopping_ = true;
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    accept_retry_.cancel();
-    control_.stop();
-    ticker_.cancel();
-    node_.shutdown(net::now(), {errc::busy,
-                                "the daemon is shutting down; run the command again to "
-                                "resume from the verified pieces"});
+void daemon_impl::piece_written(const content_id& cid, std::uint64_t seq,
+                                store::partial_content& partial, piece_index piece, result<void> r,
+                                const result<void>& out_r) {
+  // Recorded even when its fetch has ended meanwhile: the bytes are verified and on disk, and
+  // the next fetch of the content should not ask for them again.
+  if (r) r = partial.mark_stored(piece);
+  auto w = watched_.find(cid);
+  if (w == watched_.end() || w->second.seq != seq) return;
+  watched_fetch& f = w->second;
+  if (!out_r && !f.output_failed) {
+    spdlog::warn("fetch of {}: cannot write the output, fetching into the store only: {}",
+                 cid.str(), out_r.err().message);
+    f.output_failed = out_r.err();
+    f.output.reset();  // its temporary tree goes once the writes in flight let go of it
+  }
+  node_.handle_piece_written(net::now(), cid, seq, piece, r);
+  drain();
+}
+
+error daemon_impl::output_error(const content_id& cid, const error& e) {
+  return error{e.code, "fetched " + cid.str() +
+                           " into the store, but could not write the output: " + e.message +
+                           "; write it out with `shoal export " + cid.str() +
+                           " -o PATH` once there is room"};
+}
+
+result<void> daemon_impl::begin_output(watched_fetch& f, const content_id& cid, const manifest& m) {
+  if (f.output_path.empty()) return {};
+  auto w = store::export_writer::begin(cid, m, f.output_path, f.name);
+  if (!w) return std::move(w).err();
+  f.output = std::move(*w);
+  return {};
+}
+
+void daemon_impl::fetch_ended(node_actions::fetch_ended e) {
+  ++(e.why.code == errc::ok          ? counters_.fetches_done
+     : e.why.code == errc::cancelled ? counters_.fetches_cancelled
+                                     : counters_.fetches_failed);
+  counters_.fetched_from_sources += e.report.from_sources;
+  counters_.fetched_from_peers += e.report.from_peers;
+  auto w = watched_.find(e.id);
+  if (w == watched_.end()) return;
+  watched_fetch f = std::move(w->second);
+  watched_.erase(w);
+  if (f.partial) {
+    if (auto r = readers_.find(e.id); r != readers_.end()) (void)r->second->refresh();
+  }
+  if (e.why.code == errc::ok && f.output && f.partial) {
+    disk_.post([this, e = std::move(e), f = std::move(f)]() mutable {
+      auto r = f.output->finish(f.partial->data_file(), f.partial->piece_hashes());
+      asio::post(io_, [this, e = std::move(e), f = std::move(f), r = std::move(r)]() mutable {
+        f.output.reset();
+        if (!r) e.why = output_error(e.id, r.err());
+        report_end(f, e, r ? std::optional(r->path) : std::nullopt);
+      });
+    });
+    return;
+  }
+  if (e.why.code == errc::ok && f.output_failed) e.why = output_error(e.id, *f.output_failed);
+  f.output.reset();  // unfinished: its temporary tree goes
+  report_end(f, e, std::nullopt);
+}
+
+void daemon_impl::report_end(watched_fetch& f, const node_actions::fetch_ended& e,
+                             const std::optional<std::filesystem::path>& output) {
+  json last = progress_json(e.report);
+  if (e.why.code == errc::ok) {
+    last["event"] = "done";
+    last["seconds"] = std::chrono::duration<double>(e.report.elapsed).count();
+  } else {
+    last = error_json(e.why);
+  }
+  for (auto& w : f.watchers) {
+    json mine = last;
+    if (output && w == f.output_owner) mine["output"] = output->string();
+    w->send(mine);
+    w->close_after_writes();
+  }
+  f.partial.reset();
+  // The fetch's piece buffers went back to the allocator, which keeps freed memory for reuse
+  // (glibc raises its mmap threshold after the first large frees); give it back to the system
+  // so that a node that fetched once does not stay at its peak.
+  ::malloc_trim(0);
+}
+
+void daemon_impl::accept_peers() {
+  acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket sock) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && !stopping_)
+        accept_retry_.after_failure(accept_log_, "peers", ec, [this] {
+          if (!stopping_) accept_peers();
+        });
+      return;
+    }
+    accept_retry_.reset();
+    boost::system::error_code ignored;  // a hint; a failure here is not fatal
+    if (connections_.size() >= limits_.peers) {
+      const auto from = sock.remote_endpoint(ignored);
+      log_limited(refuse_log_, spdlog::level::warn,
+                  "turned away a connection from {}: {} connections are open, the most this "
+                  "node takes (max_peer_connections, and the descriptor limit)",
+                  from.address().to_string(), connections_.size());
+      sock.close(ignored);
+      return accept_peers();
+    }
+    shed_handshakes();
+    sock.set_option(asio::ip::tcp::no_delay(true), ignored);
+    const auto ep = sock.remote_endpoint(ignored);
+    const peer_handle id =
+        node_.handle_accepted(net::now(), ignored ? "an unknown address" : net::endpoint_text(ep));
+    auto c = std::make_shared<connection>(tls_.get(), std::move(sock), *this, id, session_cfg_);
+    connections_[id] = c;
+    c->start();
+    accept_peers();
+  });
+}
+
+void daemon_impl::shed_handshakes() {
+  std::size_t handshaking = 0;
+  connection* oldest = nullptr;
+  for (auto& [id, c] : connections_)  // by handle: the oldest first
+    if (c->side() == connection::role::acceptor && c->handshaking()) {
+      if (!oldest) oldest = c.get();
+      ++handshaking;
+    }
+  if (handshaking < limits_.handshaking || !oldest) return;
+  log_limited(refuse_log_, spdlog::level::warn,
+              "dropped a connection from {} still in its handshake: {} are, the most this "
+              "node waits for",
+              oldest->remote(), handshaking);
+  oldest->shed();
+}
+
+void daemon_impl::tick() {
+  ticker_.expires_after(node_.cfg().tick_interval);
+  ticker_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    const auto now = net::now();
+    for (auto& [id, f] : watched_) {
+      std::erase_if(f.watchers, [](const auto& w) { return !w->open(); });
+      if (f.output_owner && !f.output_owner->open() && !f.detached) {
+        // Whoever asked for the output is gone: do not create it behind their back.
+        f.output.reset();
+        f.output_owner.reset();
+      }
+      if (auto r = node_.report(now, id)) {
+        const json p = progress_json(*r);
+        for (auto& w : f.watchers) w->send(p);
+      }
+    }
+    node_.handle_tick(now);
     drain();
-    // Give goodbyes a moment to leave, then stop whatever is left.
-    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
-    t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
-  }
+    tick();
+  });
+}
 
-  daemon_options opts_;
-  std::unique_ptr<store::store> store_;
-  member::identity identity_;
-  asio::io_context io_{1};
-  disk_worker disk_;  // after io_: stopped (and joined) before io_ goes
-  std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
-  std::uint64_t descriptors_;
-  connection_limits limits_;
-  asio::ip::tcp::acceptor acceptor_;
-  control_server control_;
-  log_limiter accept_log_{5, std::chrono::seconds(10)};
-  log_limiter refuse_log_{10, std::chrono::seconds(10)};
-  log_limiter handshake_log_{20, std::chrono::seconds(10)};
-  asio::signal_set signals_;
-  asio::steady_timer ticker_;
-  accept_retry accept_retry_;
-  std::string listen_text_;
-  bool stopping_ = false;
-  std::map<peer_handle, std::shared_ptr<connection>> connections_;
-  std::map<content_id, std::unique_ptr<store::content_reader>> readers_;
-  std::map<content_id, watched_fetch> watched_;
-  session_config session_cfg_;
-  token_bucket up_;
-  token_bucket down_;
-  std::uint64_t uploaded_ = 0;    // bytes written to peers (TLS payload)
-  std::uint64_t downloaded_ = 0;  // bytes read from peers
-  node node_;                     // after opts_, identity_ and limits_, which it is made from
-  content_service content_{io_, *store_, [this](const auto& changes) { store_changed(changes); }};
-};
+void daemon_impl::wait_for_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info(
+          "signal {} (SIGHUP): nothing to reload, the daemon goes on; restart it to apply a "
+          "changed configuration",
+          sig);
+      return wait_for_signals();
+    }
+    spdlog::info("signal {}: shutting down", sig);
+    shutdown();
+  });
+}
 
-}  // namespace
+void daemon_impl::shutdown() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  accept_retry_.cancel();
+  control_.stop();
+  if (http_) http_->stop();
+  ticker_.cancel();
+  node_.shutdown(net::now(), {errc::busy,
+                              "the daemon is shutting down; run the command again to "
+                              "resume from the verified pieces"});
+  drain();
+  // Give goodbyes a moment to leave, then stop whatever is left.
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
+  t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+}
+
+}  // namespace detail
 
 std::filesystem::path control_socket_path(const std::filesystem::path& data_dir) {
   return data_dir / "control.sock";
@@ -687,7 +443,8 @@ result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
   auto ctx = member::make_tls_context(*id);
   if (!ctx) return std::move(ctx).err();
   const std::uint64_t descriptors = raise_descriptor_limit();
-  auto d = std::make_unique<daemon_impl>(opts, std::move(*s), std::move(*id), *ctx, descriptors);
+  auto d =
+      std::make_unique<detail::daemon_impl>(opts, std::move(*s), std::move(*id), *ctx, descriptors);
   SHOAL_TRY(d->bind(*listen));
   return std::unique_ptr<daemon>(std::move(d));
 }

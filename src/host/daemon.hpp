@@ -34,6 +34,8 @@ struct daemon_options {
   // max_control_connections), further bounded by the descriptor limit (host/limits.hpp).
   std::size_t max_peer_connections = 1024;
   std::size_t max_control_connections = 64;
+  // The HTTP server's HOST:PORT, or "off" (docs/protocol/http.md).
+  std::string http_listen = "off";
 };
 
 // The control socket of a data directory.

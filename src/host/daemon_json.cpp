@@ -1,5 +1,9 @@
 #include "host/daemon_json.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "host/config.hpp"
+
 namespace shoal::host {
 
 using nlohmann::json;
@@ -73,6 +77,29 @@ json dht_json(const node& n) {
               {"stray_answers", st.stray_answers},
               {"bootstrap", boot},
               {"recent_lookups", recent}};
+}
+
+json limits_json(const token_bucket& up, const token_bucket& down) {
+  return json{{"upload", up.rate()},
+              {"download", down.rate()},
+              {"upload_text", rate_text(up.rate())},
+              {"download_text", rate_text(down.rate())}};
+}
+
+result<json> apply_limits(time_point now, token_bucket& up, token_bucket& down, const json& req) {
+  std::optional<std::uint64_t> u, d;
+  for (const char* key : {"upload", "download"}) {
+    if (!req.contains(key)) continue;
+    auto r = parse_rate(req[key].get<std::string>(), key);
+    if (!r) return std::move(r).err();
+    (std::string(key) == "upload" ? u : d) = *r;
+  }
+  if (u) up.set_rate(now, *u);
+  if (d) down.set_rate(now, *d);
+  spdlog::info("rate limits: upload {}, download {}", rate_text(up.rate()), rate_text(down.rate()));
+  json reply = limits_json(up, down);
+  reply["event"] = "limits";
+  return reply;
 }
 
 json peers_json(const std::map<peer_handle, std::shared_ptr<net::connection>>& conns,

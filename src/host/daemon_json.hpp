@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/node.hpp"
+#include "core/token_bucket.hpp"
 #include "net/connection.hpp"
 
 namespace shoal::host {
@@ -20,6 +21,11 @@ nlohmann::json lookup_json(const lookup_summary& l);
 // holds yet (0: the peers hold a full copy between them without this node).
 nlohmann::json swarms_json(const swarm& s);
 nlohmann::json dht_json(const node& n);
+// The rate limits in bytes per second and as text.
+nlohmann::json limits_json(const token_bucket& up, const token_bucket& down);
+// The control channel's `limits`: sets the rates given (fields absent stay), and the reply.
+result<nlohmann::json> apply_limits(time_point now, token_bucket& up, token_bucket& down,
+                                    const nlohmann::json& req);
 // The authenticated connections, each with the fetches it carries (`status`).
 nlohmann::json peers_json(const std::map<peer_handle, std::shared_ptr<net::connection>>& conns,
                           const node& n);

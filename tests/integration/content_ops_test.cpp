@@ -171,7 +171,8 @@ TEST(content_ops, ctrl_c_cancels_the_fetch_a_get_started_and_detach_leaves_it_ru
   bool done = false;
   for (int i = 0; i < 600 && !done; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    done = fs::exists(out) && net.shoal(&b, {"--json", "status"}).out.find(id) == std::string::npos;
+    done = fs::exists(out) &&
+           parse_out(net.shoal(&b, {"--json", "status"})).value("fetches", json::array()).empty();
   }
   ASSERT_TRUE(done) << cli::slurp(b.log);
   EXPECT_TRUE(same_file(out, net.dir() / "file.bin"));

@@ -34,6 +34,7 @@ struct test_node {
   std::filesystem::path log;  // the daemon's stderr
   pid_t daemon = 0;           // 0 when not running
   std::string listen;         // 127.0.0.1:PORT once the daemon runs
+  std::string http;           // its HTTP server's 127.0.0.1:PORT, once it runs
 };
 
 class test_network {
@@ -64,7 +65,7 @@ class test_network {
     const auto auth = dir_ / ("authority-" + network);
     if (!std::filesystem::exists(auth))
       must(shoal(nullptr, {"network", "create", network, "--out", auth.string()}));
-    test_node n{name, dir_ / name, dir_ / (name + ".log"), 0, {}};
+    test_node n{name, dir_ / name, dir_ / (name + ".log"), 0, {}, {}};
     const auto csr = n.dir / "identity" / "node.csr";
     const auto cert = n.dir / "identity" / "node.cert";
     must(shoal(&n, {"init", "--network", (auth / (network + ".cert")).string(), "--name", name}));
@@ -95,6 +96,9 @@ class test_network {
       std::vector<std::string> args{SHOAL_BINARY, "--data-dir", n.dir.string(), "daemon"};
       if (std::find(extra.begin(), extra.end(), "--listen") == extra.end())
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+      // Several daemons share the machine: each HTTP server on a port the kernel picks.
+      if (std::find(extra.begin(), extra.end(), "--http-listen") == extra.end())
+        args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -112,6 +116,8 @@ class test_network {
       const std::string text = all.size() > log_start ? all.substr(log_start) : std::string();
       if (std::regex_search(text, m, listening)) {
         n.listen = m[1];
+        static const std::regex http_at("HTTP on http://(127\\.0\\.0\\.1:[0-9]+)/");
+        if (std::regex_search(text, m, http_at)) n.http = m[1];
         return;
       }
       int status = 0;

@@ -1,0 +1,227 @@
+// The daemon's HTTP server with real HTTP clients (issue 21, items 2 and 5): curl against the
+// gateway's ranges, HEAD, ETags and listings; `promtool check metrics` on /metrics; a Python
+// client of the JSON API; the token; a client that hangs up mid-stream; 200 clients at once.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "support/background_get.hpp"
+#include "support/test_network.hpp"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct tool_result {
+  int status = -1;
+  std::string out;
+};
+
+// Runs a shell command (curl, promtool, python3), bounded by `timeout`, and returns its stdout.
+tool_result run_tool(const std::string& cmd, int seconds = 60) {
+  tool_result r;
+  const std::string bounded = "timeout " + std::to_string(seconds) + " " + cmd;
+  FILE* p = ::popen(bounded.c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string slice(const std::vector<std::uint8_t>& b, std::size_t first, std::size_t last) {
+  return std::string(b.begin() + static_cast<std::ptrdiff_t>(first),
+                     b.begin() + static_cast<std::ptrdiff_t>(last + 1));
+}
+
+class http_test : public ::testing::Test {
+ protected:
+  test_network net;
+  test_node* a = nullptr;
+  std::string id;
+  std::vector<std::uint8_t> big = pattern_bytes(1000000, 7);  // 4 pieces, the last one short
+
+  void SetUp() override {
+    a = &net.add_node("a");
+    fs::create_directories(net.dir() / "tree/docs");
+    write_bytes(net.dir() / "tree/model.bin", big);
+    write_bytes(net.dir() / "tree/docs/read me.txt", {'h', 'i', '\n'});
+    id = net.add(*a, net.dir() / "tree");
+    net.start(*a);
+    ASSERT_FALSE(a->http.empty()) << cli::slurp(a->log);
+  }
+  std::string url(const std::string& path) const { return "'http://" + a->http + path + "'"; }
+  std::string token() const { return trim(cli::slurp(a->dir / "http.token")); }
+};
+
+TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says) {
+  const std::string file = "/content/" + id + "/model.bin";
+  auto r = run_tool("curl -sS " + url(file));
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, slice(big, 0, big.size() - 1));
+
+  // One range, across a piece boundary: 206 with Content-Range.
+  r = run_tool("curl -sS -D - -o /dev/null -H 'Range: bytes=262000-262299' " + url(file));
+  EXPECT_NE(r.out.find("HTTP/1.1 206"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Content-Range: bytes 262000-262299/1000000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ETag: \"" + id + "/model.bin\""), std::string::npos) << r.out;
+  r = run_tool("curl -sS -H 'Range: bytes=262000-262299' " + url(file));
+  EXPECT_EQ(r.out, slice(big, 262000, 262299));
+  r = run_tool("curl -sS -H 'Range: bytes=-10' " + url(file));
+  EXPECT_EQ(r.out, slice(big, big.size() - 10, big.size() - 1));
+
+  // Two ranges: multipart/byteranges, each part with its Content-Range and bytes.
+  r = run_tool("curl -sS -D - -H 'Range: bytes=0-9,999990-' " + url(file));
+  EXPECT_NE(r.out.find("multipart/byteranges; boundary="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Content-Range: bytes 0-9/1000000\r\n\r\n" + slice(big, 0, 9)),
+            std::string::npos);
+  EXPECT_NE(
+      r.out.find("Content-Range: bytes 999990-999999/1000000\r\n\r\n" + slice(big, 999990, 999999)),
+      std::string::npos);
+
+  // Past the end: 416 with the size.
+  r = run_tool("curl -sS -D - -o /dev/null -H 'Range: bytes=1000000-' " + url(file));
+  EXPECT_NE(r.out.find("HTTP/1.1 416"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Content-Range: bytes */1000000"), std::string::npos) << r.out;
+
+  // HEAD: the headers of GET, no body.
+  r = run_tool("curl -sS -I " + url(file));
+  EXPECT_NE(r.out.find("Content-Length: 1000000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Accept-Ranges: bytes"), std::string::npos) << r.out;
+
+  // The ETag revalidates.
+  r = run_tool("curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: \"" + id +
+               "/model.bin\"' " + url(file));
+  EXPECT_EQ(r.out, "304");
+
+  // A name with a space, a content type from the name, a directory as JSON.
+  r = run_tool("curl -sS -D - " + url("/content/" + id + "/docs/read%20me.txt"));
+  EXPECT_NE(r.out.find("Content-Type: text/plain; charset=utf-8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\r\n\r\nhi\n"), std::string::npos) << r.out;
+  r = run_tool("curl -sS " + url("/content/" + id));
+  const json root = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(root.is_object()) << r.out;
+  ASSERT_EQ(root["entries"].size(), 2u) << r.out;
+  EXPECT_EQ(root["entries"][0].value("name", ""), "docs");
+  EXPECT_EQ(root["entries"][1].value("size", 0), 1000000);
+
+  // Refusals: a `..` path (sent as is), an unknown ID, a path that is not in the content.
+  r = run_tool("curl -sS --path-as-is -o /dev/null -w '%{http_code}' " +
+               url("/content/" + id + "/../etc/passwd"));
+  EXPECT_EQ(r.out, "400");
+  r = run_tool("curl -sS -o /dev/null -w '%{http_code}' " +
+               url("/content/sh1aqsapldgo4g65s7r5h6o5suxpudmp355gkbmxi2af77oxjd66wkq"));
+  EXPECT_EQ(r.out, "404");
+  r = run_tool("curl -sS " + url("/content/" + id + "/nope.bin"));
+  EXPECT_NE(r.out.find("has no file or directory \\\"nope.bin\\\""), std::string::npos) << r.out;
+}
+
+TEST_F(http_test, metrics_pass_promtool_and_health_and_the_api_answer) {
+  ASSERT_EQ(run_tool("which promtool").status, 0)
+      << "promtool is missing: scripts/bootstrap.sh installs Debian's prometheus package";
+  // A fetch has ended on another node, so that its counters and labels are there.
+  auto& b = net.add_node("b");
+  net.start(b);
+  auto got = net.get(b, id, {a->listen}, net.dir() / "out");
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  for (const test_node* n : {a, &b}) {
+    const auto m = run_tool("curl -sS 'http://" + n->http + "/metrics'");
+    ASSERT_EQ(m.status, 0);
+    EXPECT_NE(m.out.find("# TYPE shoal_peer_bytes_total counter"), std::string::npos);
+    write_bytes(net.dir() / "metrics.txt", std::vector<std::uint8_t>(m.out.begin(), m.out.end()));
+    const auto check =
+        run_tool("promtool check metrics < " + (net.dir() / "metrics.txt").string() + " 2>&1");
+    EXPECT_EQ(check.status, 0) << check.out << "\n" << m.out;
+  }
+  const auto bm = run_tool("curl -sS 'http://" + b.http + "/metrics'").out;
+  EXPECT_NE(bm.find("shoal_fetches_ended_total{result=\"done\"} 1"), std::string::npos) << bm;
+  EXPECT_NE(bm.find("shoal_fetched_bytes_total{source=\"origin\"} 1000003"), std::string::npos)
+      << bm;
+
+  EXPECT_EQ(run_tool("curl -sS " + url("/healthz")).out, "ok\n");
+  EXPECT_EQ(run_tool("curl -sS " + url("/readyz")).out, "ready\n");
+
+  // A Python client of the JSON API.
+  const auto py = run_tool(
+      "python3 -c \"import json, urllib.request as u; "
+      "s = json.load(u.urlopen('http://" +
+      a->http +
+      "/api/v1/status')); "
+      "c = json.load(u.urlopen('http://" +
+      a->http +
+      "/api/v1/contents')); "
+      "print(s['node'], c[0]['id'], c[0]['complete'])\"");
+  ASSERT_EQ(py.status, 0) << py.out;
+  EXPECT_NE(py.out.find(id + " True"), std::string::npos) << py.out;
+
+  // Anything but reading needs the token, from loopback too.
+  auto r = run_tool("curl -sS -o /dev/null -w '%{http_code}' -X POST " + url("/api/v1/status"));
+  EXPECT_EQ(r.out, "401");
+  r = run_tool("curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer " +
+               token() + "' " + url("/api/v1/status"));
+  EXPECT_EQ(r.out, "405");
+  r = run_tool("curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer " +
+               std::string(64, '0') + "' " + url("/api/v1/status"));
+  EXPECT_EQ(r.out, "401");
+  EXPECT_EQ(fs::status(a->dir / "http.token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
+// VmHWM of a process, in KiB.
+long peak_rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST_F(http_test, a_client_that_hangs_up_mid_stream_leaves_the_others_served_and_200_at_once) {
+  // Hangs up after the first bytes of the body, many times over.
+  const std::string file = "/content/" + id + "/model.bin";
+  const auto py = run_tool(
+      "python3 -c \"import socket\n"
+      "for i in range(20):\n"
+      "    s = socket.create_connection(('127.0.0.1', " +
+      a->http.substr(a->http.rfind(':') + 1) +
+      "))\n"
+      "    s.sendall(b'GET " +
+      file +
+      " HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+      "    s.recv(1000)\n"
+      "    s.close()\n"
+      "print('ok')\"");
+  ASSERT_EQ(py.status, 0) << py.out;
+  auto r = run_tool("curl -sS " + url(file));
+  EXPECT_EQ(r.out.size(), big.size());
+
+  // 200 clients at once, each the whole file; the daemon's memory stays bounded (one piece per
+  // response at a time).
+  const long before = peak_rss_kib(a->daemon);
+  const auto many = run_tool(
+      "python3 -c \"import threading, urllib.request as u\n"
+      "ok = []\n"
+      "def get():\n"
+      "    ok.append(len(u.urlopen('http://" +
+          a->http + file +
+          "', timeout=60).read()))\n"
+          "ts = [threading.Thread(target=get) for _ in range(200)]\n"
+          "[t.start() for t in ts]\n"
+          "[t.join() for t in ts]\n"
+          "print(len(ok), set(ok))\"",
+      120);
+  ASSERT_EQ(many.status, 0) << many.out;
+  EXPECT_EQ(many.out, "200 {1000000}\n");
+  const long after = peak_rss_kib(a->daemon);
+  EXPECT_LT(after - before, 256 * 1024)
+      << "peak RSS went from " << before << " to " << after << " KiB";
+  EXPECT_EQ(::kill(a->daemon, 0), 0) << "the daemon is still running";
+}
+
+}  // namespace
+}  // namespace shoal::testing
