@@ -307,8 +307,8 @@ int status(const context& c) {
     std::printf("%s\n", s.dump(2).c_str());
     return 0;
   }
-  std::printf("node    %s\nlisten  %s\n", s.value("node", "").c_str(),
-              s.value("listen", "").c_str());
+  std::printf("node    %s\nlisten  %s\nhttp    %s\n", s.value("node", "").c_str(),
+              s.value("listen", "").c_str(), s.value("listen_http", "off").c_str());
   const json limits = s.value("limits", json::object());
   std::printf("limits  upload %s, download %s\n", limits.value("upload_text", "?").c_str(),
               limits.value("download_text", "?").c_str());

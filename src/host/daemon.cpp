@@ -37,8 +37,13 @@ result<void> daemon_impl::bind(const net::address& listen) {
   if (!token) return std::move(token).err();
   http_ = std::make_unique<http_server>(io_, max_http_clients);
   SHOAL_TRY(http_->listen(*at));
-  http_api_.emplace(http_api{*store_, *token, [this] { return status_json(); },
-                             [this] { return metrics(); }, [this] { return not_ready(); }});
+  http_api_.emplace(
+      http_api{*store_, *token, [this] { return status_json(); }, [this] { return metrics(); },
+               [this] { return not_ready(); },
+               [this](const content_id& id, auto done) { gateway_open(id, std::move(done)); },
+               [this](const content_id& id, piece_index p, auto done) {
+                 gateway_wait(id, p, std::move(done));
+               }});
   return {};
 }
 
@@ -218,6 +223,7 @@ void daemon_impl::open_content(time_point now, const node_actions::open_content&
   if (!partial) return node_.handle_opened(now, o.id, seq, partial.err());
   f.partial = std::move(*partial);
   node_.handle_opened(now, o.id, seq, f.partial->have());
+  for (auto& done : std::exchange(f.open_waiters, {})) done(nullptr);
 }
 
 void daemon_impl::write_piece(const content_id& cid, piece_index piece, aligned_bytes data) {
@@ -252,6 +258,9 @@ void daemon_impl::piece_written(const content_id& cid, std::uint64_t seq,
     f.output.reset();  // its temporary tree goes once the writes in flight let go of it
   }
   node_.handle_piece_written(net::now(), cid, seq, piece, r);
+  if (r)
+    if (auto pw = f.piece_waiters.extract(piece))
+      for (auto& done : pw.mapped()) done(nullptr);
   drain();
 }
 
@@ -314,6 +323,11 @@ void daemon_impl::report_end(watched_fetch& f, const node_actions::fetch_ended& 
     w->send(mine);
     w->close_after_writes();
   }
+  // Gateway responses still waiting: on success every piece is stored; else they end with why.
+  const error* why = e.why.code == errc::ok ? nullptr : &e.why;
+  for (auto& done : std::exchange(f.open_waiters, {})) done(why);
+  for (auto& [p, waiting] : std::exchange(f.piece_waiters, {}))
+    for (auto& done : waiting) done(why);
   f.partial.reset();
   // The fetch's piece buffers went back to the allocator, which keeps freed memory for reuse
   // (glibc raises its mmap threshold after the first large frees); give it back to the system

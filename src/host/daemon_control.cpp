@@ -53,25 +53,69 @@ void daemon_impl::start_get(const std::shared_ptr<control_session>& client, cons
     f.output_path = output;
     f.output_owner = client;
   }
+  auto resumed = begin_fetch(std::move(r), std::move(f), existing ? existing->get() : nullptr);
+  if (!resumed) return reply_error(client, resumed.err());
+  client->send(json{{"event", "started"}, {"id", id->str()}, {"resumed", *resumed}});
+  drain();
+}
+
+result<bool> daemon_impl::begin_fetch(fetch_request r, watched_fetch f,
+                                      const store::content_reader* existing) {
+  const content_id id = r.id;
   if (existing) {  // a fetch that was interrupted: resume from the verified pieces
-    const auto& rd = **existing;
+    const auto& rd = *existing;
     auto partial =
         store_->open_partial(rd.get_manifest(), rd.record().summary.name, rd.record().piece_hashes);
-    if (!partial) return reply_error(client, partial.err());
+    if (!partial) return std::move(partial).err();
     f.partial = std::move(*partial);
-    if (auto o = begin_output(f, *id, rd.get_manifest()); !o) return reply_error(client, o.err());
-    spdlog::info("resuming {}: {} of {} pieces already verified", id->str(),
+    SHOAL_TRY(begin_output(f, id, rd.get_manifest()));
+    spdlog::info("resuming {}: {} of {} pieces already verified", id.str(),
                  f.partial->have().count(), f.partial->have().size());
     r.resume =
         fetch_request::resume_state{rd.get_manifest(), rd.record().piece_hashes, f.partial->have()};
   }
-  client->send(json{{"event", "started"}, {"id", id->str()}, {"resumed", r.resume.has_value()}});
-  node_.start_fetch(now, std::move(r));
-  f.seq = node_.fetch_seq(*id);
-  // The node may have ended the fetch already (its actions are drained below, and report to
-  // the watchers kept here).
-  watched_[*id] = std::move(f);
+  const bool resumed = r.resume.has_value();
+  node_.start_fetch(net::now(), std::move(r));
+  f.seq = node_.fetch_seq(id);
+  // The node's actions are drained by the caller, and report to the watchers kept here (the
+  // node may end the fetch in them already).
+  watched_[id] = std::move(f);
+  return resumed;
+}
+
+void daemon_impl::gateway_open(const content_id& id, std::function<void(const error*)> done) {
+  if (auto w = watched_.find(id); w != watched_.end()) {
+    if (w->second.partial) return done(nullptr);
+    w->second.open_waiters.push_back(std::move(done));
+    return;
+  }
+  auto existing = store_->open_reader(id);
+  if (existing && (*existing)->have().complete()) return done(nullptr);
+  fetch_request r;
+  r.id = id;
+  r.name = existing ? (*existing)->record().summary.name : id.str();
+  if (auto no = node_.fetch_impossible(r)) return done(&*no);
+  watched_fetch f;
+  f.name = r.name;
+  f.detached = true;
+  spdlog::info("fetching {} for an HTTP client", id.str());
+  auto started = begin_fetch(std::move(r), std::move(f), existing ? existing->get() : nullptr);
+  if (!started) return done(&started.err());
+  watched_fetch& w = watched_[id];
+  if (w.partial)
+    done(nullptr);
+  else
+    w.open_waiters.push_back(std::move(done));
   drain();
+}
+
+void daemon_impl::gateway_wait(const content_id& id, piece_index p,
+                               std::function<void(const error*)> done) {
+  auto w = watched_.find(id);
+  // No fetch runs: the store has what it has (the gateway reads it again and says so).
+  if (w == watched_.end() || !w->second.partial || w->second.partial->have().contains(p))
+    return done(nullptr);
+  w->second.piece_waiters[p].push_back(std::move(done));
 }
 
 void daemon_impl::cancel_fetch(const std::shared_ptr<control_session>& client, const json& req) {

@@ -126,6 +126,16 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   void start_get(const std::shared_ptr<control_session>& client, const json& req);
 
+  // Starts the node's fetch of r.id, resuming from `existing` (a partial content in the store)
+  // if given; the caller drains. Whether it resumed.
+  result<bool> begin_fetch(fetch_request r, watched_fetch f, const store::content_reader* existing);
+
+  // The gateway's waits (docs/protocol/http.md, section 4): until the content is open in the
+  // store (held complete, or its fetch knows the manifest; a fetch is started if none runs),
+  // and until one of its pieces is stored. `done` gets nullptr, or why it will not happen.
+  void gateway_open(const content_id& id, std::function<void(const error*)> done);
+  void gateway_wait(const content_id& id, piece_index p, std::function<void(const error*)> done);
+
   // `cancel`: ends a running fetch; its verified pieces stay in the store, so a `get` resumes.
   void cancel_fetch(const std::shared_ptr<control_session>& client, const json& req);
 

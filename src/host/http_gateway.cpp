@@ -27,18 +27,20 @@ struct file_span {
 };
 using body_part = std::variant<std::string, file_span>;
 
-// Yields a body's parts as chunks, reading the pieces that hold each span (verified).
-class body_reader {
+// Yields a body's parts as chunks, reading the pieces that hold each span (verified); a piece
+// not stored yet is waited for (api.wait), once: if it is still missing then, the body ends
+// with an error.
+class body_reader : public std::enable_shared_from_this<body_reader> {
  public:
-  body_reader(std::unique_ptr<store::content_reader> r, const file_layout& f,
+  body_reader(const http_api& api, std::unique_ptr<store::content_reader> r, const file_layout& f,
               std::vector<body_part> parts)
-      : reader_(std::move(r)), file_(f), parts_(std::move(parts)) {}
+      : api_(api), reader_(std::move(r)), file_(f), parts_(std::move(parts)) {}
 
-  result<std::optional<std::vector<std::uint8_t>>> next() {
+  void next(const std::function<void(http_session::chunk)>& ready) {
     while (part_ < parts_.size()) {
       if (auto* text = std::get_if<std::string>(&parts_[part_])) {
         ++part_;
-        return std::optional(std::vector<std::uint8_t>(text->begin(), text->end()));
+        return ready(std::optional(std::vector<std::uint8_t>(text->begin(), text->end())));
       }
       const auto& span = std::get<file_span>(parts_[part_]);
       const std::uint64_t at = span.first + done_;
@@ -50,30 +52,45 @@ class body_reader {
       const std::uint64_t in_file = at / merkle::piece_size;
       const piece_index p(file_.first_piece + in_file);
       if (!piece_ || piece_->first != p) {
+        if (!reader_->have().contains(p)) (void)reader_->refresh();
+        if (!reader_->have().contains(p)) {
+          if (waited_for_ == p)
+            return ready(error{errc::not_found, "piece " + std::to_string(p.value) + " of " +
+                                                    reader_->id().str() +
+                                                    " is not held here and no fetch of it runs"});
+          waited_for_ = p;
+          return api_.wait(reader_->id(), p, [self = shared_from_this(), ready](const error* e) {
+            if (e) return ready(*e);
+            self->next(ready);
+          });
+        }
         auto bytes = reader_->read_piece(p);
-        if (!bytes) return std::move(bytes).err();
+        if (!bytes) return ready(std::move(bytes).err());
         piece_.emplace(p, std::move(*bytes));
       }
       const std::uint64_t piece_start = in_file * merkle::piece_size;
       const std::uint64_t from = at - piece_start;
       const std::uint64_t to =
           std::min<std::uint64_t>(span.last - piece_start + 1, piece_->second.size());
-      if (from >= to) return error{errc::store_corrupt, "a piece is shorter than its layout says"};
+      if (from >= to)
+        return ready(error{errc::store_corrupt, "a piece is shorter than its layout says"});
       std::vector<std::uint8_t> out(piece_->second.begin() + static_cast<std::ptrdiff_t>(from),
                                     piece_->second.begin() + static_cast<std::ptrdiff_t>(to));
       done_ += to - from;
-      return std::optional(std::move(out));
+      return ready(std::optional(std::move(out)));
     }
-    return std::optional<std::vector<std::uint8_t>>();
+    ready(std::optional<std::vector<std::uint8_t>>());
   }
 
  private:
+  const http_api& api_;
   std::unique_ptr<store::content_reader> reader_;
   file_layout file_;
   std::vector<body_part> parts_;
   std::size_t part_ = 0;
   std::uint64_t done_ = 0;  // bytes of the current span given
   std::optional<std::pair<piece_index, std::vector<std::uint8_t>>> piece_;
+  std::optional<piece_index> waited_for_;
 };
 
 std::string boundary_token() {
@@ -129,24 +146,31 @@ void send_listing(const std::shared_ptr<http_session>& session, const http_reque
 
 }  // namespace
 
-void serve_gateway(store::store& s, const std::shared_ptr<http_session>& session,
-                   const http_request& req, const gateway_target& target) {
-  auto id = content_id::parse(target.id);
-  if (!id) return session->reply(http_error(req, http::status::bad_request, id.err()));
-  auto reader = s.open_reader(*id);
+namespace {
+
+// The status for a fetch that could not start or failed.
+http::status status_of(const error& e) {
+  switch (e.code) {
+    case errc::not_found:
+    case errc::invalid_argument:  // no peer to fetch from
+      return http::status::not_found;
+    case errc::busy:
+      return http::status::service_unavailable;
+    default:
+      return http::status::bad_gateway;
+  }
+}
+
+void respond(const http_api& api, const std::shared_ptr<http_session>& session,
+             const http_request& req, const gateway_target& target, const content_id& cid) {
+  const content_id* id = &cid;
+  auto reader = api.store.open_reader(cid);
   if (!reader) {
     const auto status = reader.err().code == errc::not_found ? http::status::not_found
                                                              : http::status::internal_server_error;
     return session->reply(http_error(req, status, reader.err()));
   }
   const auto& rd = **reader;
-  if (!rd.have().complete())
-    return session->reply(http_error(
-        req, http::status::not_found,
-        {errc::not_found, id->str() + " is not complete here (" +
-                              std::to_string(rd.have().count()) + " of " +
-                              std::to_string(rd.have().size()) +
-                              " pieces); fetch it first with `shoal get " + id->str() + "`"}));
   const manifest& m = rd.get_manifest();
   const std::string etag = "\"" + id->str() + (target.path.empty() ? "" : "/" + target.path) + "\"";
   const auto inm = req[http::field::if_none_match];
@@ -228,8 +252,23 @@ void serve_gateway(store::store& s, const std::shared_ptr<http_session>& session
   }
   res.content_length(length);
   if (req.method() == http::verb::head) parts.clear();
-  auto body = std::make_shared<body_reader>(std::move(*reader), *file, std::move(parts));
-  session->stream(std::move(res), [body] { return body->next(); });
+  auto body = std::make_shared<body_reader>(api, std::move(*reader), *file, std::move(parts));
+  session->stream(std::move(res), [body](auto ready) { body->next(ready); });
+}
+
+}  // namespace
+
+void serve_gateway(const http_api& api, const std::shared_ptr<http_session>& session,
+                   const http_request& req, const gateway_target& target) {
+  auto id = content_id::parse(target.id);
+  if (!id) return session->reply(http_error(req, http::status::bad_request, id.err()));
+  // Held complete: at once. Else its fetch starts (or is joined) and the response begins once
+  // the manifest is known; the bytes follow as their pieces are stored.
+  auto r = std::make_shared<http_request>(req);
+  api.open(*id, [&api, session, r, target, cid = *id](const error* e) {
+    if (e) return session->reply(http_error(*r, status_of(*e), *e));
+    respond(api, session, *r, target, cid);
+  });
 }
 
 }  // namespace shoal::host

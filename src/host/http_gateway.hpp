@@ -13,12 +13,15 @@
 #include <memory>
 
 #include "host/http_range.hpp"
+#include "host/http_routes.hpp"
 #include "host/http_server.hpp"
 #include "store/store.hpp"
 
 namespace shoal::host {
 
-void serve_gateway(store::store& s, const std::shared_ptr<http_session>& session,
+// A content the store does not hold complete is fetched (api.open) and its bytes are sent as
+// the pieces that hold them are stored (api.wait).
+void serve_gateway(const http_api& api, const std::shared_ptr<http_session>& session,
                    const http_request& req, const gateway_target& target);
 
 // A response with a JSON error body {"error": {"code": ..., "message": ...}}.

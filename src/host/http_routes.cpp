@@ -70,7 +70,7 @@ void route_http(const http_api& api, const std::shared_ptr<http_session>& sessio
                      {errc::invalid_path, "bad gateway path \"" + std::string(path) +
                                               "\": /content/ID or /content/ID/PATH, no empty, "
                                               "`.` or `..` segments"}));
-    return serve_gateway(api.store, session, req, *t);
+    return serve_gateway(api, session, req, *t);
   }
   if (path == "/metrics")
     return session->reply(

@@ -26,6 +26,9 @@ struct http_api {
   std::function<nlohmann::json()> status;                 // as the control channel's status
   std::function<std::string()> metrics;                   // the Prometheus text
   std::function<std::optional<std::string>()> not_ready;  // why the node is not ready, if not
+  // The gateway's waits on the node (daemon_impl::gateway_open, gateway_wait).
+  std::function<void(const content_id&, std::function<void(const error*)>)> open;
+  std::function<void(const content_id&, piece_index, std::function<void(const error*)>)> wait;
 };
 
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,

@@ -83,20 +83,20 @@ void http_session::stream(http::response<http::empty_body> header, chunk_source 
 }
 
 void http_session::write_chunk(std::shared_ptr<chunk_source> next, bool keep_alive) {
-  auto c = (*next)();
-  if (!c) {
-    spdlog::warn("http: {}: the response stopped short: {}", remote_, c.err().message);
-    return finish(false);
-  }
-  if (!*c) return finish(keep_alive);
-  chunk_ = std::move(**c);
-  stream_.expires_after(write_timeout);
-  asio::async_write(
-      stream_, asio::buffer(chunk_),
-      [self = shared_from_this(), next, keep_alive](beast::error_code ec, std::size_t) {
-        if (ec) return self->finish(false);  // the client went away
-        self->write_chunk(next, keep_alive);
-      });
+  (*next)([self = shared_from_this(), next, keep_alive](chunk c) {
+    if (!c) {
+      spdlog::warn("http: {}: the response stopped short: {}", self->remote_, c.err().message);
+      return self->finish(false);
+    }
+    if (!*c) return self->finish(keep_alive);
+    self->chunk_ = std::move(**c);
+    self->stream_.expires_after(write_timeout);
+    asio::async_write(self->stream_, asio::buffer(self->chunk_),
+                      [self, next, keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec) return self->finish(false);  // the client went away
+                        self->write_chunk(next, keep_alive);
+                      });
+  });
 }
 
 void http_session::finish(bool keep_alive) {

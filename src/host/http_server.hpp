@@ -36,7 +36,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
  public:
   // The next chunk of a streamed body: bytes, nothing at its end, or an error (the connection
   // is then closed: the client sees a body shorter than its Content-Length, never wrong bytes).
-  using chunk_source = std::function<result<std::optional<std::vector<std::uint8_t>>>()>;
+  // The source calls `ready` once per call, at once or later (when the piece is stored).
+  using chunk = result<std::optional<std::vector<std::uint8_t>>>;
+  using chunk_source = std::function<void(std::function<void(chunk)> ready)>;
 
   // `open` counts the server's sessions (shared: a session may outlive its server in the
   // io_context's queue at exit).

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +38,10 @@ struct watched_fetch {
   // with this, saying how to write the output later (issue 18, finding 10).
   std::optional<error> output_failed;
   std::shared_ptr<store::export_writer> output;
+  // Gateway responses waiting for the content to open (its manifest known) and for pieces to be
+  // stored; each is called once, with nullptr when it happened or with why it never will.
+  std::vector<std::function<void(const error*)>> open_waiters;
+  std::map<piece_index, std::vector<std::function<void(const error*)>>> piece_waiters;
 };
 
 }  // namespace shoal::host

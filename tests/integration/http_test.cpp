@@ -225,3 +225,41 @@ TEST_F(http_test, a_client_that_hangs_up_mid_stream_leaves_the_others_served_and
 
 }  // namespace
 }  // namespace shoal::testing
+
+namespace shoal::testing {
+namespace {
+
+// A content the node does not hold: the gateway starts its fetch (the holders found in the DHT)
+// and sends the bytes as their pieces are stored, verified.
+TEST(http_gateway_fetch, a_content_not_held_is_fetched_from_the_swarm_and_streamed) {
+  test_network net;
+  auto& a = net.add_node("a");
+  auto& b = net.add_node("b");
+  const auto bytes = pattern_bytes(3u << 20, 9);
+  write_bytes(net.dir() / "model.bin", bytes);
+  const std::string id = net.add(a, net.dir() / "model.bin");
+  net.start(a);
+  net.start(b, {"--bootstrap", a.listen, "--download-limit", "4MB/s"});
+  // The last MiB first: a range at the end of a content not held yet.
+  auto r =
+      run_tool("curl -sS -H 'Range: bytes=-1048576' 'http://" + b.http + "/content/" + id + "'");
+  ASSERT_EQ(r.status, 0) << cli::slurp(b.log);
+  EXPECT_TRUE(r.out == slice(bytes, bytes.size() - 1048576, bytes.size() - 1))
+      << r.out.size() << " bytes\n"
+      << cli::slurp(b.log);
+  EXPECT_TRUE(net.log_shows(b, "fetching " + id + " for an HTTP client"));
+  r = run_tool("curl -sS 'http://" + b.http + "/content/" + id + "'");
+  EXPECT_TRUE(r.out == slice(bytes, 0, bytes.size() - 1)) << r.out.size() << " bytes";
+  // The node holds it now, like any fetched content.
+  const auto v = net.shoal(&b, {"verify", id});
+  EXPECT_EQ(v.exit_code, 0) << v.err << v.out;
+
+  // An ID no member holds: 404, once the DHT has been asked.
+  r = run_tool("curl -sS -o /dev/null -w '%{http_code}' 'http://" + b.http +
+                   "/content/sh1aqsapldgo4g65s7r5h6o5suxpudmp355gkbmxi2af77oxjd66wkq'",
+               90);
+  EXPECT_EQ(r.out, "404");
+}
+
+}  // namespace
+}  // namespace shoal::testing
