@@ -64,6 +64,9 @@ int get(const context& c, const std::string& id, const std::vector<std::string>&
 // Ends the daemon's fetch of a content; its verified pieces stay in the store.
 int cancel(const context& c, const std::string& id);
 int status(const context& c);
+// The running daemon's peers: node, name, address, direction, rates over a second, bytes each
+// way, the contents shared with each and its labels.
+int peers(const context& c);
 
 // `shoal sim dht`: runs the DHT scenario and prints its figures (docs/simulation.md).
 int simulate_dht(const context& c, const sim::dht_params& p);

@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
                     "Upload limit, e.g. 40mbit, 5MB/s; 0 for none");
   limit->add_option("--download,--download-limit", limits.download, "Download limit; 0 for none");
   auto* status = app.add_subcommand("status", "What the running daemon is doing: peers, fetches");
+  auto* peers_cmd = app.add_subcommand(
+      "peers", "The running daemon's peers: rates over a second, bytes, contents shared, labels");
 
   auto* id_cmd = app.add_subcommand("id", "Show this node's ID, name, network and certificate");
 
@@ -302,6 +304,7 @@ int main(int argc, char** argv) {
   if (*cancel) return shoal::cli::cancel(c, id);
   if (*limit) return shoal::cli::limit(c, limits);
   if (*status) return shoal::cli::status(c);
+  if (*peers_cmd) return shoal::cli::peers(c);
   if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);
   if (*sim_swarm) {
     swarm_sim.size = swarm_mib << 20;

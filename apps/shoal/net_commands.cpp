@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "commands.hpp"
 #include "host/config.hpp"
@@ -295,6 +298,55 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
                    lookup.value("rounds", 0), lookup.value("ms", 0.0));
   } else {
     std::printf("%s\n", r->path.string().c_str());
+  }
+  return 0;
+}
+
+int peers(const context& c) {
+  // Rates are what moved between two status replies a second apart.
+  auto first = ask_daemon(c, json{{"op", "status"}}, "status");
+  if (!first) return fail(c, first.err());
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto second = ask_daemon(c, json{{"op", "status"}}, "status");
+  if (!second) return fail(c, second.err());
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::map<std::string, std::pair<double, double>> before;  // by node and address
+  for (const auto& p : (*first)["peers"])
+    before[p.value("node", "") + p.value("address", "")] = {p.value("bytes_in", 0.0),
+                                                            p.value("bytes_out", 0.0)};
+  json out = json::array();
+  for (auto p : (*second)["peers"]) {
+    const auto b = before.find(p.value("node", "") + p.value("address", ""));
+    const double in0 = b == before.end() ? 0 : b->second.first;
+    const double out0 = b == before.end() ? 0 : b->second.second;
+    p["rate_in"] = (p.value("bytes_in", 0.0) - in0) / dt;
+    p["rate_out"] = (p.value("bytes_out", 0.0) - out0) / dt;
+    out.push_back(std::move(p));
+  }
+  if (c.json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  if (out.empty()) {
+    std::fprintf(stderr, "no peers connected\n");
+    return 0;
+  }
+  std::printf("%-12s  %-16s  %-22s  %-3s  %10s  %10s  %10s  %10s  %s\n", "NODE", "NAME", "ADDRESS",
+              "DIR", "IN/s", "OUT/s", "IN", "OUT", "CONTENTS / LABELS");
+  for (const auto& p : out) {
+    std::string shared;
+    for (const auto& s : p.value("swarms", json::array()))
+      shared += (shared.empty() ? "" : ",") + s.get<std::string>().substr(0, 12);
+    for (const auto& [k, v] : p.value("labels", json::object()).items())
+      shared += (shared.empty() ? "" : " ") + k + "=" + v.get<std::string>();
+    std::printf("%-12s  %-16s  %-22s  %-3s  %10s  %10s  %10s  %10s  %s\n",
+                p.value("node", "").substr(0, 12).c_str(), p.value("name", "").c_str(),
+                p.value("address", "").c_str(), p.value("direction", "").c_str(),
+                host::format_bytes(p.value("rate_in", 0.0)).c_str(),
+                host::format_bytes(p.value("rate_out", 0.0)).c_str(),
+                host::format_bytes(p.value("bytes_in", 0.0)).c_str(),
+                host::format_bytes(p.value("bytes_out", 0.0)).c_str(), shared.c_str());
   }
   return 0;
 }

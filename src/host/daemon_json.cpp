@@ -120,6 +120,13 @@ json peers_json(const std::map<peer_handle, std::shared_ptr<net::connection>>& c
                           {"pipeline", f.capacity},
                           {"pieces_announced", f.pieces}});
     if (!fetching.empty()) peers.back()["fetching"] = std::move(fetching);
+    json labels = json::object();
+    for (const auto& [k, v] : c->peer()->labels) labels[k] = v;
+    peers.back()["labels"] = std::move(labels);
+    json swarms = json::array();  // the contents this node and the peer share a swarm of
+    for (const auto& x : n.swarms().swarms())
+      if (n.swarms().members(x.id).contains(id)) swarms.push_back(x.id.str());
+    peers.back()["swarms"] = std::move(swarms);
   }
   return peers;
 }

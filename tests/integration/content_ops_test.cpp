@@ -149,6 +149,14 @@ TEST(content_ops, ctrl_c_cancels_the_fetch_a_get_started_and_detach_leaves_it_ru
 
   background_get get(net, b, id, a.listen);
   ASSERT_TRUE(fetch_runs(net, b)) << cli::slurp(b.log);
+  // `shoal peers` while it runs: the origin, by name, with bytes coming in.
+  const auto peers = net.shoal(&b, {"--json", "peers"});
+  ASSERT_EQ(peers.exit_code, 0) << peers.err;
+  const json list = parse_out(peers);
+  ASSERT_TRUE(list.is_array() && !list.empty()) << peers.out;
+  EXPECT_EQ(list[0].value("name", ""), "a");
+  EXPECT_EQ(list[0].value("direction", ""), "out");
+  EXPECT_GT(list[0].value("rate_in", 0.0), 0.0) << peers.out;
   ::kill(get.pid, SIGINT);
   auto r = get.wait(std::chrono::seconds(30));
   EXPECT_EQ(r.exit_code, 130) << r.err;
