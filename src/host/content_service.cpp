@@ -23,7 +23,7 @@ json done(json j) {
 
 }  // namespace
 
-bool content_service::handle(const std::shared_ptr<control_session>& client, const std::string& op,
+bool content_service::handle(const std::shared_ptr<reply_sink>& client, const std::string& op,
                              const json& req) {
   if (op != "add" && op != "gc" && op != "rm" && op != "pin" && op != "unpin" && op != "verify")
     return false;
@@ -47,7 +47,7 @@ bool content_service::handle(const std::shared_ptr<control_session>& client, con
   return true;
 }
 
-void content_service::remove(const std::shared_ptr<control_session>& client, const content_id& id) {
+void content_service::remove(const std::shared_ptr<reply_sink>& client, const content_id& id) {
   auto freed = store_.remove(id);
   if (!freed) return reply_error(client, freed.err());
   spdlog::info("removed {}", id.str());
@@ -55,7 +55,7 @@ void content_service::remove(const std::shared_ptr<control_session>& client, con
   reply(client, removed_json(id, *freed));
 }
 
-void content_service::collect_garbage(const std::shared_ptr<control_session>& client) {
+void content_service::collect_garbage(const std::shared_ptr<reply_sink>& client) {
   auto removed = store_.collect_garbage();
   if (!removed) return reply_error(client, removed.err());
   std::vector<change> changes;
@@ -67,7 +67,7 @@ void content_service::collect_garbage(const std::shared_ptr<control_session>& cl
   reply(client, gc_json(*removed));
 }
 
-void content_service::add(const std::shared_ptr<control_session>& client, const json& req) {
+void content_service::add(const std::shared_ptr<reply_sink>& client, const json& req) {
   const std::filesystem::path source = req.value("path", std::string());
   const bool pin = req.value("pin", true);
   if (source.empty() || !source.is_absolute())
@@ -96,7 +96,7 @@ void content_service::add(const std::shared_ptr<control_session>& client, const 
   });
 }
 
-void content_service::verify(const std::shared_ptr<control_session>& client, const content_id& id) {
+void content_service::verify(const std::shared_ptr<reply_sink>& client, const content_id& id) {
   if (store_.being_fetched(id))
     return reply_error(client, {errc::busy, "content " + id.str() +
                                                 " is being fetched (every block is verified as "
@@ -132,7 +132,7 @@ void content_service::verify(const std::shared_ptr<control_session>& client, con
   });
 }
 
-store::progress_fn content_service::progress_to(const std::shared_ptr<control_session>& client,
+store::progress_fn content_service::progress_to(const std::shared_ptr<reply_sink>& client,
                                                 const std::shared_ptr<std::atomic<bool>>& stop) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
   return [this, client, stop, last](std::uint64_t done_bytes, std::uint64_t total) {
@@ -148,7 +148,7 @@ store::progress_fn content_service::progress_to(const std::shared_ptr<control_se
   };
 }
 
-void content_service::reply(const std::shared_ptr<control_session>& client, json j) {
+void content_service::reply(const std::shared_ptr<reply_sink>& client, json j) {
   client->send(done(std::move(j)));
   client->close_after_writes();
 }

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "host/control_session.hpp"
 #include "host/disk_worker.hpp"
+#include "host/reply_sink.hpp"
 #include "store/store.hpp"
 
 namespace shoal::host {
@@ -45,21 +45,21 @@ class content_service {
   content_service& operator=(const content_service&) = delete;
 
   // Handles the request if `op` is a content operation; false if it is not one.
-  bool handle(const std::shared_ptr<control_session>& client, const std::string& op,
+  bool handle(const std::shared_ptr<reply_sink>& client, const std::string& op,
               const nlohmann::json& req);
   // Cancels the add in progress and waits for the worker; results it posts are dropped.
   void stop();
 
  private:
-  void add(const std::shared_ptr<control_session>& client, const nlohmann::json& req);
-  void verify(const std::shared_ptr<control_session>& client, const content_id& id);
-  void remove(const std::shared_ptr<control_session>& client, const content_id& id);
-  void collect_garbage(const std::shared_ptr<control_session>& client);
+  void add(const std::shared_ptr<reply_sink>& client, const nlohmann::json& req);
+  void verify(const std::shared_ptr<reply_sink>& client, const content_id& id);
+  void remove(const std::shared_ptr<reply_sink>& client, const content_id& id);
+  void collect_garbage(const std::shared_ptr<reply_sink>& client);
   // A progress callback for the worker: at most one `progress` message per 250 ms reaches the
   // client, and a client that is gone (or the daemon stopping) sets `stop`.
-  store::progress_fn progress_to(const std::shared_ptr<control_session>& client,
+  store::progress_fn progress_to(const std::shared_ptr<reply_sink>& client,
                                  const std::shared_ptr<std::atomic<bool>>& stop);
-  void reply(const std::shared_ptr<control_session>& client, nlohmann::json j);
+  void reply(const std::shared_ptr<reply_sink>& client, nlohmann::json j);
 
   boost::asio::io_context& io_;
   store::store& store_;

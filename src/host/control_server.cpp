@@ -21,7 +21,7 @@ constexpr auto control_request_timeout = std::chrono::seconds(10);
 
 }  // namespace
 
-void reply_error(const std::shared_ptr<control_session>& client, const error& e) {
+void reply_error(const std::shared_ptr<reply_sink>& client, const error& e) {
   client->send(error_json(e));
   client->close_after_writes();
 }

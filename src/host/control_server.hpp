@@ -15,14 +15,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "shoal/error.hpp"
 #include "host/accept_retry.hpp"
 #include "host/control_session.hpp"
+#include "shoal/error.hpp"
 
 namespace shoal::host {
 
 // Tells the client what went wrong and closes its connection once that is written.
-void reply_error(const std::shared_ptr<control_session>& client, const error& e);
 
 class control_server {
  public:

@@ -12,16 +12,18 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "host/reply_sink.hpp"
 
 namespace shoal::host {
 
 // One CLI connection on the control socket: newline-delimited JSON both ways.
-class control_session : public std::enable_shared_from_this<control_session> {
+class control_session final : public reply_sink,
+                              public std::enable_shared_from_this<control_session> {
  public:
   explicit control_session(boost::asio::local::stream_protocol::socket s)
       : socket_(std::move(s)), request_timer_(socket_.get_executor()) {}
   boost::asio::local::stream_protocol::socket& socket() { return socket_; }
-  bool open() const { return socket_.is_open(); }
+  bool open() const override { return socket_.is_open(); }
   // Whether a request has arrived; one that never comes closes the connection after `limit`.
   bool asked() const { return asked_; }
   void mark_asked() {
@@ -41,14 +43,14 @@ class control_session : public std::enable_shared_from_this<control_session> {
     queue_.clear();
   }
 
-  void send(const nlohmann::json& j) {
+  void send(const nlohmann::json& j) override {
     if (!socket_.is_open()) return;
     const bool idle = queue_.empty();
     // Replace, not throw, on invalid UTF-8: an error message may quote the client's own bad bytes.
     queue_.push_back(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (idle) write_front();
   }
-  void close_after_writes() {
+  void close_after_writes() override {
     closing_ = true;
     if (queue_.empty()) close();
   }

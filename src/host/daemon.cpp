@@ -43,6 +43,12 @@ result<void> daemon_impl::bind(const net::address& listen) {
                [this](const content_id& id, auto done) { gateway_open(id, std::move(done)); },
                [this](const content_id& id, piece_index p, auto done) {
                  gateway_wait(id, p, std::move(done));
+               },
+               [this](const std::shared_ptr<reply_sink>& sink, const json& req) {
+                 if (req.value("op", "") == "cancel")
+                   cancel_fetch(sink, req);
+                 else
+                   content_.handle(sink, req.value("op", ""), req);
                }});
   return {};
 }

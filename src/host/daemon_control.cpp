@@ -118,7 +118,7 @@ void daemon_impl::gateway_wait(const content_id& id, piece_index p,
   w->second.piece_waiters[p].push_back(std::move(done));
 }
 
-void daemon_impl::cancel_fetch(const std::shared_ptr<control_session>& client, const json& req) {
+void daemon_impl::cancel_fetch(const std::shared_ptr<reply_sink>& client, const json& req) {
   auto id = content_id::parse(req.value("id", std::string()));
   if (!id) return reply_error(client, id.err());
   if (!node_.fetching(*id))

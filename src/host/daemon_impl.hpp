@@ -137,7 +137,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   void gateway_wait(const content_id& id, piece_index p, std::function<void(const error*)> done);
 
   // `cancel`: ends a running fetch; its verified pieces stay in the store, so a `get` resumes.
-  void cancel_fetch(const std::shared_ptr<control_session>& client, const json& req);
+  void cancel_fetch(const std::shared_ptr<reply_sink>& client, const json& req);
 
   // The store changed through content_service (an add, a removal, pieces found damaged): what
   // the node serves and announces follows.

@@ -39,6 +39,91 @@ http_response text(const http_request& req, http::status status, std::string bod
   return res;
 }
 
+// The answer of a control-channel operation as one HTTP response: progress messages are
+// dropped, the final one becomes the body (without its "event"), an error its status.
+class http_reply final : public reply_sink {
+ public:
+  http_reply(std::shared_ptr<http_session> s, unsigned version, bool keep_alive)
+      : session_(std::move(s)), version_(version), keep_alive_(keep_alive) {}
+  void send(const json& j) override {
+    if (j.value("event", "") != "progress") last_ = j;
+  }
+  void close_after_writes() override {
+    if (done_) return;
+    done_ = true;
+    http_request req{http::verb::post, "/", version_};
+    req.keep_alive(keep_alive_);
+    json body = last_;
+    if (body.value("event", "") == "error") {
+      const auto code = errc_from_name(body.value("code", "io_error")).value_or(errc::io_error);
+      return session_->reply(http_error(req, status_of(code), {code, body.value("message", "")}));
+    }
+    body.erase("event");
+    session_->reply(text(req, http::status::ok, body.dump(2) + "\n", "application/json"));
+  }
+  bool open() const override { return true; }
+
+ private:
+  static http::status status_of(errc c) {
+    switch (c) {
+      case errc::not_found:
+        return http::status::not_found;
+      case errc::invalid_argument:
+      case errc::invalid_path:
+      case errc::unsupported:
+        return http::status::bad_request;
+      case errc::pinned:
+      case errc::busy:
+      case errc::already_exists:
+      case errc::source_changed:
+      case errc::cancelled:
+        return http::status::conflict;
+      case errc::permission_denied:
+        return http::status::forbidden;
+      case errc::disk_full:
+        return http::status::insufficient_storage;
+      default:
+        return http::status::internal_server_error;
+    }
+  }
+  std::shared_ptr<http_session> session_;
+  unsigned version_;
+  bool keep_alive_;
+  json last_;
+  bool done_ = false;
+};
+
+// POST and DELETE under /api/v1/ (docs/protocol/http.md, section 5): the operation of the
+// control channel that they name, or nullopt.
+std::optional<json> operation_of(const http_request& req, std::string_view path) {
+  constexpr std::string_view contents = "/api/v1/contents";
+  const bool post = req.method() == http::verb::post;
+  if (post && path == contents) {
+    json body = json::parse(req.body(), nullptr, false);
+    if (!body.is_object()) body = json::object();
+    json op{{"op", "add"}, {"path", body.value("path", "")}};
+    if (body.contains("pin")) op["pin"] = body["pin"];
+    return op;
+  }
+  if (post && path == "/api/v1/gc") return json{{"op", "gc"}};
+  if (path.starts_with(contents) && path.size() > contents.size() + 1 &&
+      path[contents.size()] == '/') {
+    std::string_view rest = path.substr(contents.size() + 1);
+    const auto slash = rest.find('/');
+    const std::string id(rest.substr(0, slash));
+    const std::string_view verb = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (req.method() == http::verb::delete_ && verb.empty()) return json{{"op", "rm"}, {"id", id}};
+    if (post && (verb == "pin" || verb == "unpin" || verb == "verify"))
+      return json{{"op", std::string(verb)}, {"id", id}};
+  }
+  constexpr std::string_view fetches = "/api/v1/fetches/";
+  if (post && path.starts_with(fetches) && path.ends_with("/cancel")) {
+    const auto id = path.substr(fetches.size(), path.size() - fetches.size() - 7);
+    return json{{"op", "cancel"}, {"id", std::string(id)}};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,
@@ -57,11 +142,16 @@ void route_http(const http_api& api, const std::shared_ptr<http_session>& sessio
   }
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  if (!reading)
+  if (!reading) {
+    if (auto op = operation_of(req, path))
+      return api.op(std::make_shared<http_reply>(session, req.version(), req.keep_alive()), *op);
     return session->reply(http_error(
         req, http::status::method_not_allowed,
         {errc::invalid_argument, "no " + std::string(req.method_string()) + " on " +
-                                     std::string(path) + " (this API has only GET and HEAD yet)"}));
+                                     std::string(path) +
+                                     " (see docs/protocol/http.md for the operations)"}));
+  }
+
   if (path.starts_with("/content/")) {
     auto t = parse_gateway_target(target);
     if (!t)

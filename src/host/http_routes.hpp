@@ -16,6 +16,7 @@
 #include <string>
 
 #include "host/http_server.hpp"
+#include "host/reply_sink.hpp"
 #include "store/store.hpp"
 
 namespace shoal::host {
@@ -29,6 +30,9 @@ struct http_api {
   // The gateway's waits on the node (daemon_impl::gateway_open, gateway_wait).
   std::function<void(const content_id&, std::function<void(const error*)>)> open;
   std::function<void(const content_id&, piece_index, std::function<void(const error*)>)> wait;
+  // A control-channel operation (add, rm, pin, unpin, gc, verify, cancel; control.md 3.3, 3.5),
+  // answered through the sink.
+  std::function<void(const std::shared_ptr<reply_sink>&, const nlohmann::json&)> op;
 };
 
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,

@@ -243,7 +243,7 @@ TEST_F(cli_test, usage_errors_and_data_directory_hygiene) {
   auto after = shoal_.run({"ls", "--data-dir", (dir_ / "never").string(), "--json"});
   EXPECT_EQ(after.exit_code, 0) << after.err;
   EXPECT_EQ(trim(after.out), "[]");
-  for (const std::string word : {"foo", "peers", "cat"}) {
+  for (const std::string word : {"foo", "pears", "cat"}) {
     auto unknown = shoal_.run({"--json", word});
     EXPECT_EQ(unknown.exit_code, 2);
     EXPECT_NE(unknown.err.find("unknown command '" + word + "'"), std::string::npos) << unknown.err;

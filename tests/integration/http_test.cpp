@@ -172,6 +172,44 @@ TEST_F(http_test, metrics_pass_promtool_and_health_and_the_api_answer) {
             fs::perms::owner_read | fs::perms::owner_write);
 }
 
+TEST_F(http_test, a_pipeline_publishes_pins_and_removes_with_curl_and_the_token) {
+  write_bytes(net.dir() / "release.tar", pattern_bytes(600000, 11));
+  const std::string auth = "-H 'Authorization: Bearer " + token() + "' ";
+  // Publish: the daemon imports a path it can read.
+  auto r = run_tool("curl -sS -w '\\n%{http_code}' -X POST " + auth + "-d '{\"path\": \"" +
+                    (net.dir() / "release.tar").string() + "\", \"pin\": false}' " +
+                    url("/api/v1/contents"));
+  ASSERT_EQ(r.status, 0);
+  ASSERT_TRUE(r.out.ends_with("\n200")) << r.out;
+  const json added = json::parse(r.out.substr(0, r.out.rfind('\n')), nullptr, false);
+  ASSERT_TRUE(added.is_object()) << r.out;
+  const std::string rid = added.value("id", "");
+  EXPECT_EQ(added.value("name", ""), "release.tar");
+  EXPECT_FALSE(added.value("pinned", true));
+  EXPECT_FALSE(added.contains("event"));
+  // Served at once through the gateway.
+  r = run_tool("curl -sS " + url("/content/" + rid));
+  EXPECT_EQ(r.out.size(), 600000u);
+  const auto code = [&](const std::string& args) {
+    return run_tool("curl -sS -o /dev/null -w '%{http_code}' " + args).out;
+  };
+  EXPECT_EQ(code("-X POST " + auth + url("/api/v1/contents/" + rid + "/pin")), "200");
+  EXPECT_EQ(code("-X DELETE " + auth + url("/api/v1/contents/" + rid)), "409");  // pinned
+  EXPECT_EQ(code("-X POST " + auth + url("/api/v1/contents/" + rid + "/unpin")), "200");
+  EXPECT_EQ(code("-X POST " + auth + url("/api/v1/contents/" + rid + "/verify")), "200");
+  EXPECT_EQ(code("-X DELETE " + auth + url("/api/v1/contents/" + rid)), "200");
+  EXPECT_EQ(code("-X DELETE " + auth + url("/api/v1/contents/" + rid)), "404");
+  EXPECT_EQ(code("-X POST " + auth + url("/api/v1/gc")), "200");
+  EXPECT_EQ(code("-X POST " + auth + url("/api/v1/fetches/" + rid + "/cancel")), "404");
+  EXPECT_EQ(code("-X POST " + auth + "-d '{\"path\": \"relative\"}' " + url("/api/v1/contents")),
+            "400");
+  EXPECT_EQ(code("-X DELETE " + url("/api/v1/contents/" + id)), "401");  // no token
+  // The content added before the daemon started is pinned and stays.
+  r = run_tool("curl -sS " + url("/api/v1/contents"));
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(rid), std::string::npos) << r.out;
+}
+
 // VmHWM of a process, in KiB.
 long peak_rss_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
