@@ -190,6 +190,12 @@ class fetch {
   void handle_timed_out(time_point now, peer_handle p, wire::request_kind kind,
                         const wire::block_ref& ref);
 
+  // A reader wants these pieces now (the gateway streaming a range): while any of them is
+  // missing, the scheduler starts them before all others, lowest index first, instead of the
+  // rarest. At most max_wanted pieces are kept; asking again replaces the earlier wish.
+  static constexpr std::uint64_t max_wanted = 1024;
+  void handle_wanted(time_point now, piece_index first, piece_index last);
+
   // Time passes: the endgame and pieces deferred by `elsewhere` are timed. Call a few times a
   // second.
   void handle_tick(time_point now);
@@ -350,6 +356,7 @@ class fetch {
   static constexpr std::uint64_t npos = std::numeric_limits<std::uint64_t>::max();
   std::vector<std::uint64_t> missing_pos_;  // index into missing_, or npos
   piece_set missing_set_;                   // the same pieces as missing_, as a bitmap
+  std::set<piece_index> wanted_;            // handle_wanted: started first while missing
   std::map<piece_index, piece_progress> in_progress_;
   // The pieces in progress with a block not asked of anyone: what fill() looks through first
   // (in_progress_ also holds the many pieces whose every block is asked). A bitmap, so that

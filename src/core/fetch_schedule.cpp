@@ -51,6 +51,16 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   // peer holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
+  // What a reader waits for goes first, in order (handle_wanted); pieces no longer missing
+  // (started or stored) leave the wish once stored.
+  for (auto it = wanted_.begin(); it != wanted_.end();) {
+    if (have_.contains(*it)) {
+      it = wanted_.erase(it);
+      continue;
+    }
+    if (missing_set_.contains(*it) && has.contains(*it) && !is_deferred(ps, *it)) return *it;
+    ++it;
+  }
   // Rare only: no peer that sends copies holds it (the refusing peer would say `elsewhere`).
   const auto rare_enough = [&](std::uint64_t c) { return !rare_only || willing_[c] == 0; };
   const auto usable = [&](std::uint64_t c) {
@@ -161,6 +171,16 @@ void fetch::handle_tick(time_point now) {
   // In the endgame, blocks become askable twice as their requests age.
   if (missing_.empty())
     for (auto& [p, ps] : peers_) ps.stuck = false;
+  schedule(now);
+}
+
+void fetch::handle_wanted(time_point now, piece_index first, piece_index last) {
+  wanted_.clear();
+  // Before the content is open (its pieces held known) there is nothing to want yet.
+  if (!layout_ || have_.size() != layout_->piece_count()) return;
+  const std::uint64_t end = std::min(last.value + 1, layout_->piece_count());
+  for (std::uint64_t i = first.value; i < end && wanted_.size() < max_wanted; ++i)
+    if (!have_.contains(piece_index(i))) wanted_.insert(piece_index(i));
   schedule(now);
 }
 

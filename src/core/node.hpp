@@ -270,6 +270,9 @@ class node {
   bool fetching(const content_id& id) const { return jobs_.contains(id); }
   // The number the running fetch of `id` was given (for the store answers).
   std::uint64_t fetch_seq(const content_id& id) const;
+  // A reader waits for these pieces of a running fetch (the gateway streaming a range): they
+  // are started before all others (fetch::handle_wanted). Nothing if no fetch of `id` runs.
+  void handle_wanted(time_point now, const content_id& id, piece_index first, piece_index last);
   // Ends a fetch with this error (pieces stored are kept).
   void stop_fetch(time_point now, const content_id& id, const error& why);
   // Ends every fetch with `why` (the node shuts down) and says goodbye on every connection.

@@ -112,6 +112,14 @@ std::uint64_t node::fetch_seq(const content_id& id) const {
   return it == jobs_.end() ? 0 : it->second.seq;
 }
 
+void node::handle_wanted(time_point now, const content_id& id, piece_index first,
+                         piece_index last) {
+  auto j = jobs_.find(id);
+  if (j == jobs_.end()) return;
+  j->second.f.handle_wanted(now, first, last);
+  pump(now, id);
+}
+
 void node::stop_fetch(time_point now, const content_id& id, const error& why) {
   finish_job(now, id, why);
 }

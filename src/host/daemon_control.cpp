@@ -116,6 +116,9 @@ void daemon_impl::gateway_wait(const content_id& id, piece_index p,
   if (w == watched_.end() || !w->second.partial || w->second.partial->have().contains(p))
     return done(nullptr);
   w->second.piece_waiters[p].push_back(std::move(done));
+  // The reader goes on from here: this piece and the next few first, rarest-first after them.
+  node_.handle_wanted(net::now(), id, p, piece_index(p.value + gateway_read_ahead - 1));
+  drain();
 }
 
 void daemon_impl::cancel_fetch(const std::shared_ptr<reply_sink>& client, const json& req) {

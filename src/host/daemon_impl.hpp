@@ -42,6 +42,9 @@ using net::connection;
 using nlohmann::json;
 
 constexpr std::size_t max_http_clients = 256;
+// Pieces a gateway response waiting for one asks its fetch for first (4 MiB): enough ahead that
+// the next chunks are on their way while the client takes this one.
+constexpr std::uint64_t gateway_read_ahead = 16;
 
 class daemon_impl final : public daemon, public net::connection_handler {
  public:

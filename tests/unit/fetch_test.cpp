@@ -708,3 +708,26 @@ TEST(fetch, a_piece_no_connected_peer_holds_ends_the_fetch_after_a_bounded_wait)
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+// The gateway streams a range at the end of a content not held yet: those pieces go first, in
+// order, rather than wherever rarest-first would take them (issue 21, item 2).
+TEST(fetch, wanted_pieces_are_started_first_in_order) {
+  harness h(one_file(40 * merkle::piece_size));
+  h.f.handle_known(h.now, h.c.m, h.c.piece_hashes, piece_set(40));
+  h.f.handle_wanted(h.now, piece_index(36), piece_index(39));
+  h.add_peer(1, behaviour::honest);
+  h.run();
+  h.expect_all_stored();
+  std::vector<std::uint64_t> first;
+  for (piece_index p : h.requested)
+    if (first.empty() || first.back() != p.value) first.push_back(p.value);
+  ASSERT_GE(first.size(), 4u);
+  EXPECT_EQ(std::vector<std::uint64_t>(first.begin(), first.begin() + 4),
+            (std::vector<std::uint64_t>{36, 37, 38, 39}));
+}
+
+}  // namespace
+}  // namespace shoal
