@@ -16,6 +16,13 @@ class node_and_store : public ::testing::Test {
   std::mt19937_64 rng{11};
   sim::synthetic_content content = sim::make_synthetic_content(rng, 3 * merkle::piece_size + 1000);
 
+  // A member that holds the content complete.
+  std::size_t holder() {
+    const std::size_t h = net.add({}, 1);
+    net.members[h].store.emplace(content.id, content.held);
+    net[h].handle_held(net.now, content.id, content.held.layout.piece_count(), true);
+    return h;
+  }
   // What `from` last sent of type T, or null.
   template <typename T>
   const T* last_sent(std::size_t from) const {
@@ -27,9 +34,7 @@ class node_and_store : public ::testing::Test {
 };
 
 TEST_F(node_and_store, a_content_held_again_with_fewer_pieces_is_loaded_again_and_announced_so) {
-  const std::size_t h = net.add({}, 1);
-  net.members[h].store.emplace(content.id, content.held);
-  net[h].handle_held(net.now, content.id, content.held.layout.piece_count(), true);
+  const std::size_t h = holder();
   const std::size_t x = net.add({}, 2);
   const auto [at_x, at_h] = net.connect(x, h);
   net.deliver(x, at_x, wire::get_manifest{content.id, 0});
@@ -53,9 +58,7 @@ TEST_F(node_and_store, a_content_held_again_with_fewer_pieces_is_loaded_again_an
 }
 
 TEST_F(node_and_store, a_dropped_content_is_refused_and_one_added_later_is_served) {
-  const std::size_t h = net.add({}, 1);
-  net.members[h].store.emplace(content.id, content.held);
-  net[h].handle_held(net.now, content.id, content.held.layout.piece_count(), true);
+  const std::size_t h = holder();
   const std::size_t x = net.add({}, 2);
   const auto [at_x, at_h] = net.connect(x, h);
   net.deliver(x, at_x, wire::get_manifest{content.id, 0});
@@ -89,11 +92,9 @@ TEST_F(node_and_store, a_dropped_content_is_refused_and_one_added_later_is_serve
 }
 
 TEST_F(node_and_store, a_content_added_while_running_can_be_fetched_from_the_node) {
-  const std::size_t h = net.add({}, 1);
-  const std::size_t f = net.add({}, 2);
   // The node started with an empty store; the content is added while it runs.
-  net.members[h].store.emplace(content.id, content.held);
-  net[h].handle_held(net.now, content.id, content.held.layout.piece_count(), true);
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
   fetch_request r;
   r.id = content.id;
   r.sources = {net.members[h].at};
