@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -153,8 +154,8 @@ struct interrupt_guard {
 int interrupted_get(const context& c, const content_id& id, bool started) {
   if (!started) {
     std::fprintf(stderr,
-                 "shoal: stopped watching %s; the fetch goes on in the daemon (another `shoal "
-                 "get` started it; `shoal cancel %s` stops it)\n",
+                 "shoal: stopped watching %s; the fetch goes on in the daemon (this get did not "
+                 "start it; `shoal cancel %s` stops it)\n",
                  id.str().c_str(), id.str().c_str());
     return 130;
   }
@@ -211,13 +212,16 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
   // will hold it (then the daemon names it by its ID).
   if (!std::filesystem::is_directory(st) && !out.filename().empty())
     req["name"] = out.filename().string();
-  interrupt_guard on_ctrl_c;
+  // Only while waiting on the daemon: the export below is the CLI's own work, and Ctrl-C
+  // ends it as it ends any command.
+  std::optional<interrupt_guard> on_ctrl_c(std::in_place);
   conn->set_interrupt_flag(&interrupted);
   if (auto r = conn->send(req); !r) return fail(c, r.err());
   host::progress_reporter progress("fetching " + id->str().substr(0, 12), c.style);
   json last;
-  // Until the daemon says otherwise, this request is taken to have started the fetch.
-  bool started = true;
+  // Until the daemon says `started`, this request is not taken to have started the fetch: a
+  // Ctrl-C before then must not cancel a fetch someone else started.
+  bool started = false;
   while (true) {
     auto msg = conn->next();
     if (!msg && msg.err().code == errc::cancelled) {
@@ -259,6 +263,7 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
     }
   }
   progress.finish();
+  on_ctrl_c.reset();
   auto r = written_by_daemon(last);
   if (!r) {
     // The content was held already, or another `get` started the fetch: export it here. The

@@ -51,6 +51,11 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
   // peer holds few of the pieces we lack).
   if (missing_.empty()) return std::nullopt;
   const piece_set& has = *ps.has;
+  // Rare only: no peer that sends copies holds it (the refusing peer would say `elsewhere`).
+  const auto rare_enough = [&](std::uint64_t c) { return !rare_only || willing_[c] == 0; };
+  const auto usable = [&](std::uint64_t c) {
+    return has.contains(piece_index(c)) && !is_deferred(ps, piece_index(c)) && rare_enough(c);
+  };
   // What a reader waits for goes first, in order (handle_wanted); pieces no longer missing
   // (started or stored) leave the wish once stored.
   for (auto it = wanted_.begin(); it != wanted_.end();) {
@@ -58,14 +63,9 @@ std::optional<piece_index> fetch::pick_piece(peer_state& ps, bool rare_only) {
       it = wanted_.erase(it);
       continue;
     }
-    if (missing_set_.contains(*it) && has.contains(*it) && !is_deferred(ps, *it)) return *it;
+    if (missing_set_.contains(*it) && usable(it->value)) return *it;
     ++it;
   }
-  // Rare only: no peer that sends copies holds it (the refusing peer would say `elsewhere`).
-  const auto rare_enough = [&](std::uint64_t c) { return !rare_only || willing_[c] == 0; };
-  const auto usable = [&](std::uint64_t c) {
-    return has.contains(piece_index(c)) && !is_deferred(ps, piece_index(c)) && rare_enough(c);
-  };
   std::optional<std::uint64_t> best;
   std::uint64_t ties = 0;
   // The true rarest, ties broken at random (reservoir sampling): a piece only the origin has

@@ -77,11 +77,13 @@ void content_service::add(const std::shared_ptr<reply_sink>& client, const json&
                                     source.string() + "\""});
   auto stop = std::make_shared<std::atomic<bool>>(false);
   auto progress = progress_to(client, stop);
-  worker_.post([this, client, source, pin, stop, progress, dir = store_.dir()] {
+  // The client travels to the worker and back by move, so that its last reference is never
+  // dropped on the worker (a session belongs to the io thread); progress holds a weak one.
+  worker_.post([this, client, source, pin, stop, progress, dir = store_.dir()]() mutable {
     auto staged = stopping_
                       ? result<store::staged_add>(error{errc::cancelled, "the daemon is stopping"})
                       : store::store::stage_add(dir, source, progress, stop.get());
-    asio::post(io_, [this, client, pin, staged = std::move(staged)]() mutable {
+    asio::post(io_, [this, client = std::move(client), pin, staged = std::move(staged)]() mutable {
       if (stopping_) return;  // dropped: its temporary data file goes with it
       if (!staged) return reply_error(client, staged.err());
       const std::string name = staged->name();
@@ -103,15 +105,16 @@ void content_service::verify(const std::shared_ptr<reply_sink>& client, const co
                                                 "it arrives); verify it when the fetch is done"});
   auto stop = std::make_shared<std::atomic<bool>>(false);
   auto progress = progress_to(client, stop);
-  worker_.post([this, client, id, progress, dir = store_.dir()] {
+  worker_.post([this, client, id, stop, progress, dir = store_.dir()]() mutable {
     result<store::verify_result> r = error{errc::cancelled, "the daemon is stopping"};
     if (!stopping_) {
       // A view of its own: the store object belongs to the io thread. It reports bad pieces
       // without marking them; that is done below, on the io thread.
       auto view = store::store::open(dir, store::access::read_only);
-      r = view ? (*view)->verify(id, progress) : result<store::verify_result>(view.err());
+      r = view ? (*view)->verify(id, progress, stop.get())
+               : result<store::verify_result>(view.err());
     }
-    asio::post(io_, [this, client, id, r = std::move(r)]() mutable {
+    asio::post(io_, [this, client = std::move(client), id, r = std::move(r)]() mutable {
       if (stopping_) return;
       if (!r) return reply_error(client, r.err());
       bool marked = r->bad_pieces.empty();
@@ -135,15 +138,18 @@ void content_service::verify(const std::shared_ptr<reply_sink>& client, const co
 store::progress_fn content_service::progress_to(const std::shared_ptr<reply_sink>& client,
                                                 const std::shared_ptr<std::atomic<bool>>& stop) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-  return [this, client, stop, last](std::uint64_t done_bytes, std::uint64_t total) {
+  // Weak: this function is destroyed on the worker thread, where no session may be.
+  std::weak_ptr<reply_sink> weak = client;
+  return [this, weak, stop, last](std::uint64_t done_bytes, std::uint64_t total) {
     if (stopping_) stop->store(true);
     const auto now = std::chrono::steady_clock::now();
     if (now - *last < progress_interval) return;
     *last = now;
-    asio::post(io_, [client, stop, done_bytes, total] {
-      // The client that asked is gone (Ctrl-C): an add stops after the chunk it is on.
-      if (!client->open()) return stop->store(true);
-      client->send(json{{"event", "progress"}, {"done_bytes", done_bytes}, {"total_bytes", total}});
+    asio::post(io_, [weak, stop, done_bytes, total] {
+      // The client that asked is gone (Ctrl-C): an add or verify stops after the chunk it is on.
+      auto asker = weak.lock();
+      if (!asker || !asker->open()) return stop->store(true);
+      asker->send(json{{"event", "progress"}, {"done_bytes", done_bytes}, {"total_bytes", total}});
     });
   };
 }

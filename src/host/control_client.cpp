@@ -88,6 +88,8 @@ result<void> control_connection::send(const nlohmann::json& request) {
 
 result<std::optional<nlohmann::json>> control_connection::next() {
   while (true) {
+    // A signal that came between two reads is seen here (it interrupted no read).
+    if (interrupted_ && *interrupted_) return error{errc::cancelled, "interrupted"};
     if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
       auto j = nlohmann::json::parse(buffer_.substr(0, nl), nullptr, false);
       buffer_.erase(0, nl + 1);

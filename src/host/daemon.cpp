@@ -35,7 +35,7 @@ result<void> daemon_impl::bind(const net::address& listen) {
   if (!at) return std::move(at).err();
   auto token = load_or_make_http_token(opts_.data_dir);
   if (!token) return std::move(token).err();
-  http_ = std::make_unique<http_server>(io_, max_http_clients);
+  http_ = std::make_unique<http_server>(io_, std::min(max_http_clients, limits_.http));
   SHOAL_TRY(http_->listen(*at));
   http_api_.emplace(
       http_api{*store_, *token, [this] { return status_json(); }, [this] { return metrics(); },
@@ -65,8 +65,9 @@ int daemon_impl::run() {
                  rate_text(down_.rate()));
   spdlog::info(
       "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
-      "control connections, {} data files open for serving",
-      descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers);
+      "control connections, {} data files open for serving, {} HTTP clients",
+      descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers,
+      http_ ? std::min(max_http_clients, limits_.http) : 0);
   tell_held();
   node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
   node_.handle_tick(net::now());

@@ -14,8 +14,16 @@ http_response http_error(const http_request& req, http::status status, const err
   http_response res{status, req.version()};
   res.set(http::field::content_type, "application/json");
   res.keep_alive(req.keep_alive());
-  res.body() = json{{"error", {{"code", errc_name(e.code)}, {"message", e.message}}}}.dump() + "\n";
+  // Replace, not throw, on invalid UTF-8: the message may quote the client's own bytes.
+  res.body() = json{{"error", {{"code", errc_name(e.code)}, {"message", e.message}}}}.dump(
+                   -1, ' ', false, json::error_handler_t::replace) +
+               "\n";
   res.prepare_payload();
+  if (req.method() == http::verb::head) {  // the headers of the GET, no body
+    const auto n = res.body().size();
+    res.body().clear();
+    res.content_length(n);
+  }
   return res;
 }
 

@@ -101,7 +101,7 @@ std::optional<json> operation_of(const http_request& req, std::string_view path)
   if (post && path == contents) {
     json body = json::parse(req.body(), nullptr, false);
     if (!body.is_object()) body = json::object();
-    json op{{"op", "add"}, {"path", body.value("path", "")}};
+    json op{{"op", "add"}, {"path", body.value("path", std::string())}};
     if (body.contains("pin")) op["pin"] = body["pin"];
     return op;
   }
@@ -126,8 +126,30 @@ std::optional<json> operation_of(const http_request& req, std::string_view path)
 
 }  // namespace
 
+namespace {
+void route(const http_api& api, const std::shared_ptr<http_session>& session, http_request req);
+}  // namespace
+
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,
                 http_request req) {
+  // A field of the wrong type in a JSON body makes nlohmann::json throw: that is the client's
+  // error, answered 400, and must not stop the daemon.
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  try {
+    route(api, session, std::move(req));
+  } catch (const json::exception& e) {
+    http_request r{http::verb::post, "/", version};
+    r.keep_alive(keep_alive);
+    session->reply(http_error(
+        r, http::status::bad_request,
+        {errc::invalid_argument, std::string("a field of the wrong type: ") + e.what()}));
+  }
+}
+
+namespace {
+
+void route(const http_api& api, const std::shared_ptr<http_session>& session, http_request req) {
   const bool reading = req.method() == http::verb::get || req.method() == http::verb::head;
   if ((!session->loopback() || !reading) && !token_matches(req, api.token)) {
     auto res = http_error(
@@ -194,6 +216,8 @@ void route_http(const http_api& api, const std::shared_ptr<http_session>& sessio
       req, http::status::not_found,
       {errc::not_found, "no such path \"" + std::string(path) + "\" (see docs/protocol/http.md)"}));
 }
+
+}  // namespace
 
 result<std::string> load_or_make_http_token(const std::filesystem::path& data_dir) {
   const auto path = data_dir / "http.token";

@@ -17,7 +17,8 @@ connection_limits limits_for(std::uint64_t descriptors, std::size_t peers_max,
   connection_limits l;
   l.control = std::min(control_max, share(64));
   l.readers = share(64);
-  const std::uint64_t used = descriptors_reserved + l.control + l.readers;
+  l.http = std::max<std::size_t>(2, share(512) / 2);
+  const std::uint64_t used = descriptors_reserved + l.control + l.readers + 2 * l.http;
   const std::uint64_t left = descriptors > used + 8 ? descriptors - used : 8;
   l.peers = static_cast<std::size_t>(std::min<std::uint64_t>(peers_max, left));
   l.handshaking = std::max<std::size_t>(4, l.peers / 4);

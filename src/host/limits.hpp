@@ -24,6 +24,9 @@ struct connection_limits {
   std::size_t handshaking = 0;  // accepted connections still in their TLS handshake
   std::size_t control = 0;      // CLI connections on the control socket
   std::size_t readers = 0;      // contents whose data file is kept open for serving
+  // HTTP clients at once; each may hold two descriptors (its socket, and the data file the
+  // gateway streams from).
+  std::size_t http = 0;
 };
 
 // Descriptors kept for everything else: the standard streams, the log, the event loop's own,

@@ -287,7 +287,8 @@ result<export_result> store::export_to(const content_id& id, const fs::path& out
   return r;
 }
 
-result<verify_result> store::verify(const content_id& id, const progress_fn& progress) {
+result<verify_result> store::verify(const content_id& id, const progress_fn& progress,
+                                    const std::atomic<bool>* stop) {
   // Read-only (beside a running daemon) a damaged piece is reported but not marked missing.
   catalog* writable = mode_ == access::read_write ? catalog_.get() : nullptr;
   auto rec = record(id);
@@ -317,6 +318,8 @@ result<verify_result> store::verify(const content_id& id, const progress_fn& pro
     }
     done += layout.locate(p).length;
     if (progress) progress(done, rec->summary.total_size);
+    if (stop && stop->load(std::memory_order_relaxed))
+      return error{errc::cancelled, "the verify of " + id.str() + " was cancelled"};
   }
   return out;
 }

@@ -130,7 +130,9 @@ class store {
   result<export_result> export_to(const content_id& id, const fs::path& out,
                                   const progress_fn& progress = {});
   // Re-reads every present piece; pieces that fail are marked missing (read-only: reported).
-  result<verify_result> verify(const content_id& id, const progress_fn& progress = {});
+  // `stop`, when it becomes true, ends it with `cancelled` after the piece it is on.
+  result<verify_result> verify(const content_id& id, const progress_fn& progress = {},
+                               const std::atomic<bool>* stop = nullptr);
   // Marks these pieces missing (a verify found them damaged through a read-only view).
   result<void> mark_missing(const content_id& id, const std::vector<piece_index>& pieces);
   // Whether a fetch has the content open (open_partial).

@@ -117,6 +117,31 @@ TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says)
   r = run_tool("curl -sS -o /dev/null -w '%{http_code}' " +
                url("/content/sh1aqsapldgo4g65s7r5h6o5suxpudmp355gkbmxi2af77oxjd66wkq"));
   EXPECT_EQ(r.out, "404");
+  // Bytes that are not UTF-8 in the path are quoted in the error, not a reason to stop the
+  // daemon (nlohmann::json threw on them, and nothing caught it).
+  EXPECT_EQ(run_tool("curl -sS -o /dev/null -w '%{http_code}' " + url("/content/%ff")).out, "400");
+  EXPECT_EQ(
+      run_tool("curl -sS -o /dev/null -w '%{http_code}' " + url("/content/" + id + "/%ff")).out,
+      "404");
+  EXPECT_EQ(run_tool("curl -sS " + url("/healthz")).out, "ok\n") << "the daemon stopped";
+  // A HEAD answered with an error has no body: the next response on the connection starts
+  // right after its headers.
+  const std::string port = a->http.substr(a->http.rfind(':') + 1);
+  r = run_tool(
+      "python3 -c \"import socket\n"
+      "s = socket.create_connection(('127.0.0.1', " +
+      port +
+      "))\n"
+      "s.sendall(b'HEAD /content/nope HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'\n"
+      "          b'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n"
+      "data = b''\n"
+      "while True:\n"
+      "    d = s.recv(65536)\n"
+      "    if not d: break\n"
+      "    data += d\n"
+      "first, rest = data.split(b'\\r\\n\\r\\n', 1)\n"
+      "print(first.split(b'\\r\\n')[0].decode(), '|', rest.split(b'\\r\\n')[0].decode())\"");
+  EXPECT_EQ(r.out, "HTTP/1.1 400 Bad Request | HTTP/1.1 200 OK\n") << r.out;
   r = run_tool("curl -sS " + url("/content/" + id + "/nope.bin"));
   EXPECT_NE(r.out.find("has no file or directory \\\"nope.bin\\\""), std::string::npos) << r.out;
 }
@@ -204,6 +229,12 @@ TEST_F(http_test, a_pipeline_publishes_pins_and_removes_with_curl_and_the_token)
   EXPECT_EQ(code("-X POST " + auth + "-d '{\"path\": \"relative\"}' " + url("/api/v1/contents")),
             "400");
   EXPECT_EQ(code("-X DELETE " + url("/api/v1/contents/" + id)), "401");  // no token
+  // A field of the wrong type is the client's error (it stopped the daemon).
+  EXPECT_EQ(code("-X POST " + auth + "-d '{\"path\": 1}' " + url("/api/v1/contents")), "400");
+  EXPECT_EQ(code("-X POST " + auth + "-d '{\"path\": \"/x\", \"pin\": \"yes\"}' " +
+                 url("/api/v1/contents")),
+            "400");
+  EXPECT_EQ(run_tool("curl -sS " + url("/healthz")).out, "ok\n") << "the daemon stopped";
   // The content added before the daemon started is pinned and stays.
   r = run_tool("curl -sS " + url("/api/v1/contents"));
   EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
