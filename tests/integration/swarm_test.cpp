@@ -69,7 +69,7 @@ TEST_F(swarm_test, fetchers_take_most_from_each_other_and_the_origin_sends_about
         << fetchers[i]->name << " took nothing from the other fetchers: " << done.dump();
   }
   // Without the swarm the origin would send 4 copies; with it, one and some of the last
-  // pieces again (1.2 to 1.5 copies on an idle machine, in 6 s). When the machine is busy with
+  // pieces again (under two copies in 6 s on an idle machine). When the machine is busy with
   // other tests the fetchers trade more slowly and the origin sends more: 2.3 copies in 13 s
   // in one CI run (two tests at a time on two cores). Three copies still fails without the
   // swarm, which is what this test is about; the swarm's efficiency is measured in bench/.
