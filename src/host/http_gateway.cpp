@@ -171,7 +171,6 @@ http::status status_of(const error& e) {
 
 void respond(const http_api& api, const std::shared_ptr<http_session>& session,
              const http_request& req, const gateway_target& target, const content_id& cid) {
-  const content_id* id = &cid;
   auto reader = api.store.open_reader(cid);
   if (!reader) {
     const auto status = reader.err().code == errc::not_found ? http::status::not_found
@@ -180,7 +179,7 @@ void respond(const http_api& api, const std::shared_ptr<http_session>& session,
   }
   const auto& rd = **reader;
   const manifest& m = rd.get_manifest();
-  const std::string etag = "\"" + id->str() + (target.path.empty() ? "" : "/" + target.path) + "\"";
+  const std::string etag = "\"" + cid.str() + (target.path.empty() ? "" : "/" + target.path) + "\"";
   const auto inm = req[http::field::if_none_match];
   if (std::string_view(inm.data(), inm.size()) == etag) {
     http_response res{http::status::not_modified, req.version()};
@@ -198,11 +197,11 @@ void respond(const http_api& api, const std::shared_ptr<http_session>& session,
   }
   if (!file) {
     if (m.kind == root_kind::directory)
-      if (auto l = listing(m, *id, target.path)) return send_listing(session, req, *l, etag);
+      if (auto l = listing(m, cid, target.path)) return send_listing(session, req, *l, etag);
     return session->reply(
         http_error(req, http::status::not_found,
                    {errc::not_found,
-                    "content " + id->str() + " has no file or directory \"" + target.path + "\""}));
+                    "content " + cid.str() + " has no file or directory \"" + target.path + "\""}));
   }
   const std::uint64_t size = file->size;
   const std::string& entry_path = m.entries[file->entry].path;

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "host/content_json.hpp"
 #include "host/http_gateway.hpp"
 
 namespace shoal::host {
@@ -202,14 +203,7 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
     if (!all)
       return session->reply(http_error(req, http::status::internal_server_error, all.err()));
     json arr = json::array();
-    for (const auto& s : *all)
-      arr.push_back({{"id", s.id.str()},
-                     {"name", s.name},
-                     {"size", s.total_size},
-                     {"pieces", s.piece_count},
-                     {"pieces_present", s.have_count},
-                     {"complete", s.complete()},
-                     {"pinned", s.pinned}});
+    for (const auto& s : *all) arr.push_back(summary_json(s));  // as `shoal --json ls`
     return session->reply(text(req, http::status::ok, arr.dump(2) + "\n", "application/json"));
   }
   session->reply(http_error(
