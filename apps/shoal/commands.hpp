@@ -64,6 +64,8 @@ int get(const context& c, const std::string& id, const std::vector<std::string>&
 // Ends the daemon's fetch of a content; its verified pieces stay in the store.
 int cancel(const context& c, const std::string& id);
 int status(const context& c);
+// One content through the running daemon: the pieces held, its fetch, its swarm and its peers.
+int content_status(const context& c, const std::string& id);
 // The running daemon's peers: node, name, address, direction, rates over a second, bytes each
 // way, the contents shared with each and its labels.
 int peers(const context& c);

@@ -142,7 +142,9 @@ int main(int argc, char** argv) {
   limit->add_option("--upload,--upload-limit", limits.upload,
                     "Upload limit, e.g. 40mbit, 5MB/s; 0 for none");
   limit->add_option("--download,--download-limit", limits.download, "Download limit; 0 for none");
-  auto* status = app.add_subcommand("status", "What the running daemon is doing: peers, fetches");
+  auto* status = app.add_subcommand(
+      "status", "What the running daemon is doing: peers, fetches; with an ID, that content alone");
+  status->add_option("id", id, "Content ID: what is held, its fetch, its swarm and peers");
   auto* peers_cmd = app.add_subcommand(
       "peers", "The running daemon's peers: rates over a second, bytes, contents shared, labels");
 
@@ -303,7 +305,7 @@ int main(int argc, char** argv) {
   if (*get) return shoal::cli::get(c, id, from, out, origin_only, detach);
   if (*cancel) return shoal::cli::cancel(c, id);
   if (*limit) return shoal::cli::limit(c, limits);
-  if (*status) return shoal::cli::status(c);
+  if (*status) return id.empty() ? shoal::cli::status(c) : shoal::cli::content_status(c, id);
   if (*peers_cmd) return shoal::cli::peers(c);
   if (*sim_dht) return shoal::cli::simulate_dht(c, dht_sim);
   if (*sim_swarm) {

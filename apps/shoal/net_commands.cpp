@@ -356,6 +356,52 @@ int peers(const context& c) {
   return 0;
 }
 
+int content_status(const context& c, const std::string& text) {
+  auto id = content_id::parse(text);
+  if (!id) return fail(c, id.err());
+  auto reply = ask_daemon(c, json{{"op", "status"}, {"id", id->str()}}, "status");
+  if (!reply) return fail(c, reply.err());
+  json s = std::move(*reply);
+  s.erase("event");
+  if (c.json) {
+    std::printf("%s\n", s.dump(2).c_str());
+    return 0;
+  }
+  std::printf("content %s\n", id->str().c_str());
+  if (s.contains("held")) {
+    const json& h = s["held"];
+    std::printf("held    %s, %s, %d of %d pieces%s%s\n", h.value("name", "").c_str(),
+                host::format_bytes(h.value("size", 0.0)).c_str(), h.value("pieces_present", 0),
+                h.value("pieces", 0), h.value("complete", false) ? " (complete)" : " (partial)",
+                h.value("pinned", false) ? ", pinned" : "");
+  } else {
+    std::printf("held    nothing of it in the store\n");
+  }
+  if (s.contains("fetch")) {
+    const json& f = s["fetch"];
+    std::printf("fetch   %s of %s stored, %d peers; from the --from peers %s, from the swarm %s\n",
+                host::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
+                host::format_bytes(f.value("total_bytes", 0.0)).c_str(), f.value("peers", 0),
+                host::format_bytes(f.value("from_sources", 0.0)).c_str(),
+                host::format_bytes(f.value("from_peers", 0.0)).c_str());
+  } else {
+    std::printf("fetch   none running\n");
+  }
+  if (s.contains("swarm")) {
+    const json& w = s["swarm"];
+    std::printf("swarm   %d peers; %d pieces no connected peer holds but this node\n",
+                w.value("peers", 0), w.value("pieces_only_here", 0));
+  }
+  std::printf("peers   %zu\n", s["peers"].size());
+  for (const auto& p : s["peers"])
+    std::printf("  %s  %-16s %-22s %-3s in %s  out %s (the whole connection)\n",
+                p.value("node", "").substr(0, 12).c_str(), p.value("name", "").c_str(),
+                p.value("address", "").c_str(), p.value("direction", "").c_str(),
+                host::format_bytes(p.value("bytes_in", 0.0)).c_str(),
+                host::format_bytes(p.value("bytes_out", 0.0)).c_str());
+  return 0;
+}
+
 int status(const context& c) {
   auto reply = ask_daemon(c, json{{"op", "status"}}, "status");
   if (!reply) return fail(c, reply.err());

@@ -27,6 +27,7 @@ void node::note(log_level level, std::string text) {
 }
 
 void node::send(peer_handle p, wire::message m) {
+  if (const auto* r = std::get_if<wire::reject>(&m)) ++counters_.rejects_sent[r->code];
   actions_.push_back(node_actions::send{p, std::move(m)});
 }
 
@@ -45,9 +46,19 @@ void node::handle_authenticated(time_point, peer_handle p, const authenticated_p
        "connected: " + describe(p) + " (" + (l->dialer ? "outgoing" : "incoming") + ")");
 }
 
-void node::handle_dial_failed(time_point, peer_handle p, bool untrusted, const std::string& why) {
+void node::problem(time_point now, peer_handle p, std::string what) {
+  if (recent_problems_.size() >= max_recent_problems) recent_problems_.pop_front();
+  recent_problems_.push_back({now, describe(p), std::move(what)});
+}
+
+void node::handle_dial_failed(time_point now, peer_handle p, bool untrusted,
+                              const std::string& why) {
   link* l = find_link(p);
   if (!l || !l->dialer) return;  // the host reports refused incoming connections, bounded
+  if (untrusted) {
+    ++counters_.refused_dials;
+    problem(now, p, "refused: " + why);
+  }
   const std::string what = (untrusted ? "refused: " : "") + why;
   if (l->bootstrap) {
     // Said in the error of a fetch that finds nobody, and logged once per address and reason.

@@ -192,6 +192,22 @@ using node_action =
                  node_actions::lookup_ended>;
 
 // Who a connection's TLS handshake authenticated.
+// What went wrong between this node and its peers, counted since it started (the host's
+// /metrics) and the last few in words (its status and dashboard): an operator's first question
+// when a fetch is slow is who refused whom, and why.
+struct node_counters {
+  std::map<wire::reason, std::uint64_t> rejects_sent;      // requests this node refused
+  std::map<wire::reason, std::uint64_t> rejects_received;  // requests its peers refused
+  std::uint64_t cut_offs = 0;       // peers a fetch stopped using (bad blocks among them)
+  std::uint64_t bad_blocks = 0;     // peers cut off for a block that failed verification
+  std::uint64_t refused_dials = 0;  // dials whose certificate check failed, on either side
+};
+struct node_problem {
+  time_point at;
+  std::string peer;  // describe(p): name and address
+  std::string what;
+};
+
 struct authenticated_peer {
   node_id id;
   std::string name;
@@ -303,6 +319,10 @@ class node {
   const swarm& swarms() const { return swarm_; }
   const dht::node& dht() const { return dht_; }
   const std::deque<lookup_summary>& recent_lookups() const { return recent_lookups_; }
+  const node_counters& counters() const { return counters_; }
+  // The last max_recent_problems refused dials and cut-off peers, oldest first.
+  static constexpr std::size_t max_recent_problems = 32;
+  const std::deque<node_problem>& recent_problems() const { return recent_problems_; }
   // The bootstrap addresses, each with why its last dial failed, if it did.
   std::string bootstrap_text() const;
   std::string describe(peer_handle p) const;
@@ -507,6 +527,9 @@ class node {
   // them again once it does (close_if_duplicate).
   std::set<node_id> dht_reask_;
   std::deque<lookup_summary> recent_lookups_;
+  node_counters counters_;
+  std::deque<node_problem> recent_problems_;
+  void problem(time_point now, peer_handle p, std::string what);
   std::map<std::string, std::string> bootstrap_problems_;  // address: why its last dial failed
   time_point next_bootstrap_{};
   int bootstrap_attempts_ = 0;

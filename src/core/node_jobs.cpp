@@ -33,6 +33,7 @@ std::vector<content_id> node::jobs_on(peer_handle p) const {
 }
 
 void node::cut_off_peer(job& j, peer_handle p) {
+  ++counters_.cut_offs;
   if (auto where = j.dialed.find(p); where != j.dialed.end()) j.cut_off.insert(where->second.str());
   if (const link* l = find_link(p); l && l->who) j.cut_off_nodes.insert(l->who->id);
 }
@@ -147,6 +148,7 @@ void node::forward(time_point now, peer_handle p, const T& msg) {
     c = &msg.ref.content;
   else
     c = &msg.content;
+  if constexpr (std::is_same_v<T, wire::reject>) ++counters_.rejects_received[msg.code];
   job* j = job_for(p, *c);
   if (!j) return;  // no fetch of that content over this connection: nothing to do with it
   if constexpr (std::is_same_v<T, wire::manifest_part>) j->f.handle_manifest_part(now, p, msg);
@@ -182,8 +184,12 @@ void node::pump(time_point now, const content_id& cid) {
     } else if (auto* d = std::get_if<fetch_actions::disconnect>(&*a)) {
       note(log_level::warn, "cutting off " + describe(d->peer) + ": " + d->text);
       j.last_problem = describe(d->peer) + ": " + d->text;
+      problem(now, d->peer, "cut off: " + d->text);
       cut_off_peer(j, d->peer);
-      if (d->code == wire::reason::bad_block) j.bad_block = true;
+      if (d->code == wire::reason::bad_block) {
+        j.bad_block = true;
+        ++counters_.bad_blocks;
+      }
       close_link(now, d->peer, d->code, d->text);
     } else if (auto* o = std::get_if<fetch_actions::open_content>(&*a)) {
       actions_.push_back(

@@ -91,7 +91,7 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
   }
 }
 
-void node::on_session_closed(time_point, peer_handle p, const session_events::closed& e) {
+void node::on_session_closed(time_point now, peer_handle p, const session_events::closed& e) {
   link* l = find_link(p);
   l->closed = true;
   const std::string who = describe(p);
@@ -109,12 +109,14 @@ void node::on_session_closed(time_point, peer_handle p, const session_events::cl
                               ")");
   const std::vector<content_id> mine = jobs_on(p);
   if (mine.empty()) return;
+  const bool violation = !e.by_peer && e.code == wire::reason::protocol_violation;
+  if (violation) problem(now, p, "cut off: " + e.text);
   if (e.by_peer && e.code == wire::reason::overloaded) l->full = true;
   for (const content_id& c : mine) {
     job& j = jobs_.at(c);
     // Our session found the peer breaking the protocol (an unsolicited block, a bad size): the
     // fetches do not dial it again.
-    if (!e.by_peer && e.code == wire::reason::protocol_violation) cut_off_peer(j, p);
+    if (violation) cut_off_peer(j, p);
     // A refusal already said what went wrong; the hang-up that follows is no news.
     if (!l->refused) j.last_problem = e.text;
   }

@@ -49,7 +49,8 @@ result<void> daemon_impl::bind(const net::address& listen) {
                    cancel_fetch(sink, req);
                  else
                    content_.handle(sink, req.value("op", ""), req);
-               }});
+               },
+               [this](const content_id& id) { return content_status_json(id); }});
   return {};
 }
 
@@ -103,6 +104,7 @@ void daemon_impl::on_established(connection& c) {
 
 void daemon_impl::on_refused(connection& c, failure kind, const std::string& why) {
   if (c.side() == connection::role::acceptor) {
+    if (kind == failure::untrusted) ++counters_.refused_incoming;
     // Anyone can open connections to the peer port: what they cost in log lines is bounded.
     log_limited(handshake_log_, spdlog::level::warn, "{}: {}: {}",
                 kind == failure::untrusted ? "refused" : "handshake failed", c.remote(), why);

@@ -1,6 +1,7 @@
 // The daemon's control channel (docs/protocol/control.md) and what its HTTP server shows of the
 // node (docs/protocol/http.md): gets, cancels, rate limits, status, metrics, readiness, and the
 // store's changes made through content_service.
+#include "host/content_json.hpp"
 #include "host/daemon_impl.hpp"
 
 namespace shoal::host::detail {
@@ -190,7 +191,39 @@ json daemon_impl::status_json() {
               {"peers", peers_json(connections_, node_)},
               {"fetches", fetches},
               {"swarms", swarms_json(node_.swarms())},
-              {"dht", dht_json(node_)}};
+              {"dht", dht_json(node_)},
+              {"problems", problems_json(now, node_, counters_.refused_incoming)}};
+}
+
+result<json> daemon_impl::content_status_json(const content_id& id) {
+  const auto now = net::now();
+  json out{{"event", "content_status"}, {"id", id.str()}};
+  auto all = store_->list();
+  if (!all) return std::move(all).err();
+  for (const auto& s : *all)
+    if (s.id == id) out["held"] = summary_json(s);
+  if (auto r = node_.report(now, id)) out["fetch"] = progress_json(*r);
+  for (const auto& x : node_.swarms().swarms())
+    if (x.id == id)
+      out["swarm"] = {{"peers", node_.swarms().members(id).size()},
+                      {"pieces", x.pieces},
+                      {"pieces_only_here", x.only_here}};
+  json peers = json::array();
+  for (auto& p : peers_json(connections_, node_)) {
+    const auto has = [&](const json& list, bool by_field) {
+      for (const auto& e : list)
+        if ((by_field ? e.value("id", "") : e.get<std::string>()) == id.str()) return true;
+      return false;
+    };
+    if (has(p.value("swarms", json::array()), false) ||
+        has(p.value("fetching", json::array()), true))
+      peers.push_back(std::move(p));
+  }
+  if (!out.contains("held") && !out.contains("fetch") && peers.empty())
+    return error{errc::not_found, "this node neither holds nor fetches " + id.str() +
+                                      " and none of its peers shares it"};
+  out["peers"] = std::move(peers);
+  return out;
 }
 
 void daemon_impl::handle_control(const std::shared_ptr<control_session>& client, const json& req) {
@@ -199,6 +232,12 @@ void daemon_impl::handle_control(const std::shared_ptr<control_session>& client,
     start_get(client, req);
   } else if (op == "limits") {
     set_limits(client, req);
+  } else if (op == "status" && req.contains("id")) {
+    auto id = content_id::parse(req.value("id", std::string()));
+    auto st = id ? content_status_json(*id) : result<json>(id.err());
+    if (!st) return reply_error(client, st.err());
+    client->send(*st);
+    client->close_after_writes();
   } else if (op == "status") {
     client->send(status_json());
     client->close_after_writes();

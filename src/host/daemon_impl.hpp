@@ -157,6 +157,9 @@ class daemon_impl final : public daemon, public net::connection_handler {
   std::optional<std::string> not_ready() const;
 
   json status_json();
+  // One content: what the store holds of it, its fetch, its swarm and the peers in it
+  // (`status ID`, GET /api/v1/contents/ID); not_found if the node knows nothing of it.
+  result<json> content_status_json(const content_id& id);
 
   // --- sockets ------------------------------------------------------------------------------
 

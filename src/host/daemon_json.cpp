@@ -79,6 +79,27 @@ json dht_json(const node& n) {
               {"recent_lookups", recent}};
 }
 
+json problems_json(time_point now, const node& n, std::uint64_t refused_incoming) {
+  const auto by_reason = [](const std::map<wire::reason, std::uint64_t>& m) {
+    json o = json::object();
+    for (const auto& [r, k] : m) o[wire::reason_name(r)] = k;
+    return o;
+  };
+  const auto& c = n.counters();
+  json recent = json::array();
+  for (const auto& p : n.recent_problems())
+    recent.push_back({{"peer", p.peer},
+                      {"what", p.what},
+                      {"seconds_ago", std::chrono::duration<double>(now - p.at).count()}});
+  return json{{"rejects_sent", by_reason(c.rejects_sent)},
+              {"rejects_received", by_reason(c.rejects_received)},
+              {"cut_offs", c.cut_offs},
+              {"bad_blocks", c.bad_blocks},
+              {"refused_in", refused_incoming},
+              {"refused_out", c.refused_dials},
+              {"recent", recent}};
+}
+
 json limits_json(const token_bucket& up, const token_bucket& down) {
   return json{{"upload", up.rate()},
               {"download", down.rate()},

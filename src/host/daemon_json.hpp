@@ -21,6 +21,8 @@ nlohmann::json lookup_json(const lookup_summary& l);
 // holds yet (0: the peers hold a full copy between them without this node).
 nlohmann::json swarms_json(const swarm& s);
 nlohmann::json dht_json(const node& n);
+// Refusals by reason, cut-offs, bad blocks and the recent ones in words (`status`).
+nlohmann::json problems_json(time_point now, const node& n, std::uint64_t refused_incoming);
 // The rate limits in bytes per second and as text.
 nlohmann::json limits_json(const token_bucket& up, const token_bucket& down);
 // The control channel's `limits`: sets the rates given (fields absent stay), and the reply.

@@ -198,6 +198,19 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
   if (path == "/api/v1/status")
     return session->reply(
         text(req, http::status::ok, api.status().dump(2) + "\n", "application/json"));
+  if (constexpr std::string_view one = "/api/v1/contents/"; path.starts_with(one)) {
+    auto id = content_id::parse(std::string(path.substr(one.size())));
+    auto st = id ? api.content_status(*id) : result<json>(id.err());
+    if (!st)
+      return session->reply(http_error(req,
+                                       st.err().code == errc::not_found ? http::status::not_found
+                                       : st.err().code == errc::invalid_argument
+                                           ? http::status::bad_request
+                                           : http::status::internal_server_error,
+                                       st.err()));
+    st->erase("event");
+    return session->reply(text(req, http::status::ok, st->dump(2) + "\n", "application/json"));
+  }
   if (path == "/api/v1/contents") {
     auto all = api.store.list();
     if (!all)

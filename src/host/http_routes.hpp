@@ -33,6 +33,8 @@ struct http_api {
   // A control-channel operation (add, rm, pin, unpin, gc, verify, cancel; control.md 3.3, 3.5),
   // answered through the sink.
   std::function<void(const std::shared_ptr<reply_sink>&, const nlohmann::json&)> op;
+  // One content's status (the control channel's `status` with an ID).
+  std::function<result<nlohmann::json>(const content_id&)> content_status;
 };
 
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,

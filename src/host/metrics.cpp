@@ -43,6 +43,18 @@ double d(std::uint64_t v) {
   return static_cast<double>(v);
 }
 
+// Refusals by reason: the ones a node answers with in a healthy swarm always (so that a rate
+// can be taken from the first scrape), any other that happened beside them.
+void rejects(writer& w, const char* name, const std::map<wire::reason, std::uint64_t>& counts) {
+  std::map<wire::reason, std::uint64_t> all{{wire::reason::not_found, 0},
+                                            {wire::reason::unavailable, 0},
+                                            {wire::reason::overloaded, 0},
+                                            {wire::reason::elsewhere, 0}};
+  for (const auto& [r, n] : counts) all[r] = n;
+  for (const auto& [r, n] : all)
+    w.sample(name, d(n), fmt::format("reason=\"{}\"", wire::reason_name(r)));
+}
+
 std::string id_label(const fetch_report& r) {
   return "id=\"" + label_value(r.id.str()) + "\"";
 }
@@ -99,6 +111,22 @@ std::string metrics_text(const metrics_input& in) {
   for (const auto& x : in.n.swarms().swarms()) swarm_peers += in.n.swarms().members(x.id).size();
   w.one("shoal_swarm_peers", "gauge",
         "Connections in the swarms of the contents this node holds or fetches", d(swarm_peers));
+
+  const auto& nc = in.n.counters();
+  w.family("shoal_rejects_sent_total", "counter",
+           "Requests of peers this node refused, by reason (docs/protocol/wire.md)");
+  rejects(w, "shoal_rejects_sent_total", nc.rejects_sent);
+  w.family("shoal_rejects_received_total", "counter", "Requests peers refused, by reason");
+  rejects(w, "shoal_rejects_received_total", nc.rejects_received);
+  w.one("shoal_peers_cut_off_total", "counter",
+        "Peers a fetch stopped using for a bad block or a protocol violation, once per fetch",
+        d(nc.cut_offs));
+  w.one("shoal_bad_blocks_total", "counter", "Blocks received that failed verification",
+        d(nc.bad_blocks));
+  w.family("shoal_connections_refused_total", "counter",
+           "Connections ended at the handshake by a certificate check, by who dialed");
+  w.sample("shoal_connections_refused_total", d(c.refused_incoming), "direction=\"in\"");
+  w.sample("shoal_connections_refused_total", d(nc.refused_dials), "direction=\"out\"");
 
   const auto& dht = in.n.dht();
   const auto& st = dht.stats();

@@ -20,6 +20,9 @@ struct daemon_counters {
   // Fetches that ended, and the verified block bytes they received by source.
   std::uint64_t fetches_done = 0, fetches_failed = 0, fetches_cancelled = 0;
   std::uint64_t fetched_from_sources = 0, fetched_from_peers = 0;
+  // Incoming connections whose certificate the network authority did not admit (the node
+  // counts the ones it dialed).
+  std::uint64_t refused_incoming = 0;
 };
 
 struct metrics_input {

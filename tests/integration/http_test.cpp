@@ -167,6 +167,33 @@ TEST_F(http_test, metrics_pass_promtool_and_health_and_the_api_answer) {
   EXPECT_NE(bm.find("shoal_fetches_ended_total{result=\"done\"} 1"), std::string::npos) << bm;
   EXPECT_NE(bm.find("shoal_fetched_bytes_total{source=\"origin\"} 1000003"), std::string::npos)
       << bm;
+  EXPECT_NE(bm.find("shoal_rejects_received_total{reason=\"elsewhere\"} 0"), std::string::npos)
+      << bm;
+  EXPECT_NE(bm.find("shoal_connections_refused_total{direction=\"in\"} 0"), std::string::npos)
+      << bm;
+
+  // One content: `shoal status ID`, and the same through GET /api/v1/contents/ID.
+  auto st = net.shoal(&b, {"--json", "status", id});
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  const json one = json::parse(st.out);
+  EXPECT_TRUE(one["held"]["complete"].get<bool>()) << st.out;
+  EXPECT_FALSE(one.contains("fetch")) << st.out;
+  st = net.shoal(&b, {"status", id});
+  EXPECT_NE(st.out.find("5 of 5 pieces (complete)"), std::string::npos) << st.out;
+  const auto api = run_tool("curl -sS 'http://" + b.http + "/api/v1/contents/" + id + "'");
+  EXPECT_EQ(json::parse(api.out)["held"], one["held"]) << api.out;
+  const auto code_of = [&](const std::string& path) {
+    return run_tool("curl -sS -o /dev/null -w '%{http_code}' 'http://" + b.http + path + "'").out;
+  };
+  EXPECT_EQ(code_of("/api/v1/contents/not-an-id"), "400");
+  write_bytes(net.dir() / "other.txt", {'o', '\n'});
+  auto added = net.shoal(a, {"-q", "add", (net.dir() / "other.txt").string()});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string other = trim(added.out);
+  EXPECT_EQ(code_of("/api/v1/contents/" + other), "404");
+  st = net.shoal(&b, {"status", other});
+  EXPECT_EQ(st.exit_code, 1);
+  EXPECT_NE(st.err.find("neither holds nor fetches"), std::string::npos) << st.err;
 
   EXPECT_EQ(run_tool("curl -sS " + url("/healthz")).out, "ok\n");
   EXPECT_EQ(run_tool("curl -sS " + url("/readyz")).out, "ready\n");

@@ -242,6 +242,10 @@ TEST_F(node_rules, a_refused_certificate_is_not_redialed) {
   ASSERT_EQ(net.members[f].ended.size(), 1u);
   EXPECT_EQ(net.members[f].ended[0].why.code, errc::untrusted);
   EXPECT_NE(net.members[f].ended[0].why.message.find("refused"), std::string::npos);
+  // Counted for /metrics and kept in words for the dashboard.
+  EXPECT_EQ(net[f].counters().refused_dials, 1u);
+  ASSERT_EQ(net[f].recent_problems().size(), 1u);
+  EXPECT_NE(net[f].recent_problems()[0].what.find("refused"), std::string::npos);
 }
 
 // Issue 18, finding 8: admission was checked only at the handshake, and a transfer went on for
@@ -300,6 +304,12 @@ TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_rediale
       << net.members[f].ended[0].why.message;
   EXPECT_TRUE(std::any_of(net.members[f].closes.begin(), net.members[f].closes.end(),
                           [](const auto& c) { return c.code == wire::reason::bad_block; }));
+  EXPECT_EQ(net[f].counters().bad_blocks, 1u);
+  EXPECT_EQ(net[f].counters().cut_offs, 1u);
+  ASSERT_FALSE(net[f].recent_problems().empty());
+  EXPECT_EQ(net[f].recent_problems().back().what.rfind("cut off: ", 0), 0u)
+      << net[f].recent_problems().back().what;
+  EXPECT_EQ(net[liar].counters().bad_blocks, 0u);
 }
 
 // A liar cut off for a forged block dials us back (from another address, as any peer that
@@ -470,6 +480,12 @@ TEST_F(node_rules, requests_past_the_end_are_protocol_violations_and_unheld_cont
     EXPECT_EQ(r->code, wire::reason::not_found);
     (void)at_h;
   }
+  // The refusal is counted by reason on the side that sent it and the side that got it.
+  const auto& sent = net[h].counters().rejects_sent;
+  ASSERT_TRUE(sent.contains(wire::reason::not_found));
+  EXPECT_EQ(sent.at(wire::reason::not_found), 1u);
+  EXPECT_EQ(net[x].counters().rejects_received.count(wire::reason::not_found), 1u);
+  EXPECT_TRUE(net[h].counters().rejects_received.empty());
 }
 
 TEST_F(node_rules, messages_wait_for_one_load_of_the_content_and_are_answered_in_order) {
