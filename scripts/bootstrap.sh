@@ -12,7 +12,7 @@ packages=(
   libisal-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   coreutils procps util-linux iproute2 bc python3 gdb
-  curl prometheus
+  curl prometheus chromium
 )
 
 missing=()

@@ -183,6 +183,7 @@ json daemon_impl::status_json() {
     if (auto r = node_.report(now, id)) fetches.push_back(progress_json(*r));
   return json{{"event", "status"},
               {"node", identity_.self.id.str()},
+              {"clock_ms", std::chrono::duration<double, std::milli>(now.time_since_epoch()).count()},
               {"listen", listen_text_},
               {"listen_http", http_ ? http_->bound() : std::string("off")},
               {"uploaded_bytes", counters_.uploaded},

@@ -5,9 +5,11 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <fstream>
 
 #include "host/content_json.hpp"
+#include "host/dashboard.hpp"
 #include "host/http_gateway.hpp"
 
 namespace shoal::host {
@@ -22,6 +24,26 @@ bool token_matches(const http_request& req, const std::string& token) {
   constexpr std::string_view scheme = "Bearer ";
   if (h.size() != scheme.size() + token.size() || !h.starts_with(scheme)) return false;
   return CRYPTO_memcmp(h.data() + scheme.size(), token.data(), token.size()) == 0;
+}
+
+// Whether a Host header names this machine by an IP literal or `localhost`. A page of another
+// site that the user's browser opens can make its own host name resolve to 127.0.0.1 (DNS
+// rebinding) and then read what loopback clients read without the token; its requests carry
+// that name in Host, so they are refused unless they bring the token.
+bool local_host_header(std::string_view host) {
+  if (host.empty()) return true;  // HTTP/1.0 without Host: not a browser
+  if (host.starts_with('[')) {  // [IPv6]:port
+    const auto end = host.find(']');
+    if (end == std::string_view::npos) return false;
+    boost::system::error_code ec;
+    boost::asio::ip::make_address_v6(std::string(host.substr(1, end - 1)), ec);
+    return !ec;
+  }
+  const std::string_view name = host.substr(0, host.rfind(':'));
+  if (name == "localhost") return true;
+  boost::system::error_code ec;
+  boost::asio::ip::make_address_v4(std::string(name), ec);
+  return !ec;
 }
 
 http_response text(const http_request& req, http::status status, std::string body,
@@ -163,6 +185,14 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
     res.set(http::field::www_authenticate, "Bearer realm=\"shoal\"");
     return session->reply(std::move(res));
   }
+  const auto host = req[http::field::host];
+  if (!token_matches(req, api.token) && !local_host_header({host.data(), host.size()}))
+    return session->reply(http_error(
+        req, http::status::forbidden,
+        {errc::permission_denied,
+         "the Host header names \"" + std::string(host) +
+             "\": without the token, ask by IP address or as localhost (a request through "
+             "another name may come from a web page that rebound that name to this machine)"}));
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   if (!reading) {
@@ -184,6 +214,15 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
                                               "\": /content/ID or /content/ID/PATH, no empty, "
                                               "`.` or `..` segments"}));
     return serve_gateway(api, session, req, *t);
+  }
+  if (auto page = dashboard_asset(path)) {
+    auto res = text(req, http::status::ok, std::string(page->body), page->content_type);
+    // Nothing but the node's own files and API: names shown come from other members.
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            "img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    return session->reply(std::move(res));
   }
   if (path == "/metrics")
     return session->reply(

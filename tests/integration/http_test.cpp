@@ -132,8 +132,8 @@ TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says)
       "s = socket.create_connection(('127.0.0.1', " +
       port +
       "))\n"
-      "s.sendall(b'HEAD /content/nope HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'\n"
-      "          b'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n"
+      "s.sendall(b'HEAD /content/nope HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'\n"
+      "          b'GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n')\n"
       "data = b''\n"
       "while True:\n"
       "    d = s.recv(65536)\n"
@@ -220,6 +220,18 @@ TEST_F(http_test, metrics_pass_promtool_and_health_and_the_api_answer) {
   r = run_tool("curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer " +
                std::string(64, '0') + "' " + url("/api/v1/status"));
   EXPECT_EQ(r.out, "401");
+  // DNS rebinding: a web page whose own name now resolves to 127.0.0.1 reads nothing without
+  // the token; IP literals and localhost read as before.
+  const auto as_host = [&](const std::string& host, const std::string& extra = "") {
+    return run_tool("curl -sS -o /dev/null -w '%{http_code}' -H 'Host: " + host + "' " + extra +
+                    " " + url("/api/v1/status"))
+        .out;
+  };
+  EXPECT_EQ(as_host("evil.example:7421"), "403");
+  EXPECT_EQ(as_host("evil.example", "-H 'Authorization: Bearer " + token() + "'"), "200");
+  EXPECT_EQ(as_host("localhost:7421"), "200");
+  EXPECT_EQ(as_host("[::1]:7421"), "200");
+  EXPECT_EQ(as_host("127.0.0.1"), "200");
   EXPECT_EQ(fs::status(a->dir / "http.token").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
 }
@@ -288,7 +300,7 @@ TEST_F(http_test, a_client_that_hangs_up_mid_stream_leaves_the_others_served_and
       "))\n"
       "    s.sendall(b'GET " +
       file +
-      " HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+      " HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n')\n"
       "    s.recv(1000)\n"
       "    s.close()\n"
       "print('ok')\"");
