@@ -181,19 +181,20 @@ json daemon_impl::status_json() {
   json fetches = json::array();
   for (const auto& id : node_.fetches())
     if (auto r = node_.report(now, id)) fetches.push_back(progress_json(*r));
-  return json{{"event", "status"},
-              {"node", identity_.self.id.str()},
-              {"clock_ms", std::chrono::duration<double, std::milli>(now.time_since_epoch()).count()},
-              {"listen", listen_text_},
-              {"listen_http", http_ ? http_->bound() : std::string("off")},
-              {"uploaded_bytes", counters_.uploaded},
-              {"downloaded_bytes", counters_.downloaded},
-              {"limits", limits_json(up_, down_)},
-              {"peers", peers_json(connections_, node_)},
-              {"fetches", fetches},
-              {"swarms", swarms_json(node_.swarms())},
-              {"dht", dht_json(node_)},
-              {"problems", problems_json(now, node_, counters_.refused_incoming)}};
+  return json{
+      {"event", "status"},
+      {"node", identity_.self.id.str()},
+      {"clock_ms", std::chrono::duration<double, std::milli>(now.time_since_epoch()).count()},
+      {"listen", listen_text_},
+      {"listen_http", http_ ? http_->bound() : std::string("off")},
+      {"uploaded_bytes", counters_.uploaded},
+      {"downloaded_bytes", counters_.downloaded},
+      {"limits", limits_json(up_, down_)},
+      {"peers", peers_json(connections_, node_)},
+      {"fetches", fetches},
+      {"swarms", swarms_json(node_.swarms())},
+      {"dht", dht_json(node_)},
+      {"problems", problems_json(now, node_, counters_.refused_incoming)}};
 }
 
 result<json> daemon_impl::content_status_json(const content_id& id) {

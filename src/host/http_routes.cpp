@@ -32,7 +32,7 @@ bool token_matches(const http_request& req, const std::string& token) {
 // that name in Host, so they are refused unless they bring the token.
 bool local_host_header(std::string_view host) {
   if (host.empty()) return true;  // HTTP/1.0 without Host: not a browser
-  if (host.starts_with('[')) {  // [IPv6]:port
+  if (host.starts_with('[')) {    // [IPv6]:port
     const auto end = host.find(']');
     if (end == std::string_view::npos) return false;
     boost::system::error_code ec;

@@ -76,8 +76,8 @@ TEST(dashboard, headless_chromium_shows_a_running_fetch_its_peer_and_then_the_co
   const fs::path shot = net.dir() / "dashboard.png";
   // 40 polls: enough real time between the first and the last for the rates to show.
   run_out(chromium(net.dir() / "profile",
-                   "--hide-scrollbars --window-size=1280,1000 --screenshot=" + shot.string() +
-                       " " + page,
+                   "--hide-scrollbars --window-size=1280,1000 --screenshot=" + shot.string() + " " +
+                       page,
                    40000),
           &st);
   ASSERT_EQ(st, 0);

@@ -133,7 +133,8 @@ TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says)
       port +
       "))\n"
       "s.sendall(b'HEAD /content/nope HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'\n"
-      "          b'GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n')\n"
+      "          b'GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: "
+      "close\\r\\n\\r\\n')\n"
       "data = b''\n"
       "while True:\n"
       "    d = s.recv(65536)\n"
