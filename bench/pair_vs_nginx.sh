@@ -66,17 +66,7 @@ want=$(sha256sum "$work/input.bin" | cut -d' ' -f1)  # also puts it into the pag
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# utime + stime (in seconds) of a process and its live children (nginx's workers).
-clk_tck=$(getconf CLK_TCK)
-cpu_s() {
-  local p stat total=0 f
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2> /dev/null); do
-    stat=$(cat /proc/"$p"/stat 2> /dev/null) || continue
-    read -r -a f <<< "${stat##*) }"  # fields from 3 (state) on; comm may hold spaces
-    total=$((total + f[11] + f[12]))
-  done
-  echo "scale=3; $total / $clk_tck" | bc -l
-}
+source bench/proc_stats.sh
 TIMEFORMAT='%3R %3U %3S'  # for `time`: wall, user and system seconds of the timed commands
 
 # --- nginx -----------------------------------------------------------------------------------

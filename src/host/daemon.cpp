@@ -50,7 +50,13 @@ result<void> daemon_impl::bind(const net::address& listen) {
                  else
                    content_.handle(sink, req.value("op", ""), req);
                },
-               [this](const content_id& id) { return content_status_json(id); }});
+               [this](const content_id& id) { return content_status_json(id); },
+               [this](std::function<void()> work, std::function<void()> then) {
+                 gateway_reads_.post([this, work = std::move(work), then = std::move(then)] {
+                   work();
+                   asio::post(io_, then);
+                 });
+               }});
   return {};
 }
 

@@ -185,6 +185,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   member::identity identity_;
   asio::io_context io_{1};
   disk_worker disk_;  // after io_: stopped (and joined) before io_ goes
+  // The gateway's piece reads and their hashing (http_gateway.cpp), beside the fetches' writes.
+  disk_worker gateway_reads_;
   std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_;
   std::uint64_t descriptors_;
   connection_limits limits_;

@@ -37,14 +37,16 @@ using body_part = std::variant<std::string, file_span>;
 
 // Yields a body's parts as chunks, reading the pieces that hold each span (verified); a piece
 // not stored yet is waited for (api.wait), once: if it is still missing then, the body ends
-// with an error.
+// with an error. Pieces are read and hashed off the io thread (api.off_io), the next one while
+// the current one is sent: done in turn on the io thread, a held 1 GiB file came at 0.46 x
+// nginx's speed (bench/RESULTS.md).
 class body_reader : public std::enable_shared_from_this<body_reader> {
  public:
   body_reader(const http_api& api, std::unique_ptr<store::content_reader> r, const file_layout& f,
               std::vector<body_part> parts)
       : api_(api), reader_(std::move(r)), file_(f), parts_(std::move(parts)) {}
 
-  void next(const std::function<void(http_session::chunk)>& ready) {
+  void next(std::function<void(http_session::chunk)> ready) {
     while (part_ < parts_.size()) {
       if (auto* text = std::get_if<std::string>(&parts_[part_])) {
         ++part_;
@@ -60,21 +62,34 @@ class body_reader : public std::enable_shared_from_this<body_reader> {
       const std::uint64_t in_file = at / merkle::piece_size;
       const piece_index p(file_.first_piece + in_file);
       if (!piece_ || piece_->first != p) {
-        if (!reader_->have().contains(p)) (void)reader_->refresh();
-        if (!reader_->have().contains(p)) {
-          if (waited_for_ == p)
-            return ready(error{errc::not_found, "piece " + std::to_string(p.value) + " of " +
-                                                    reader_->id().str() +
-                                                    " is not held here and no fetch of it runs"});
-          waited_for_ = p;
-          return api_.wait(reader_->id(), p, [self = shared_from_this(), ready](const error* e) {
-            if (e) return ready(*e);
-            self->next(ready);
-          });
+        if (auto got = take_read_ahead(p)) {
+          if (!*got) return ready(std::move(*got).err());
+          piece_.emplace(p, std::move(**got));
+        } else if (reading_ == p) {
+          pending_ = std::move(ready);  // read_done() comes back here
+          return;
+        } else {
+          if (!reader_->have().contains(p)) (void)reader_->refresh();
+          if (!reader_->have().contains(p)) {
+            if (waited_for_ == p)
+              return ready(error{errc::not_found, "piece " + std::to_string(p.value) + " of " +
+                                                      reader_->id().str() +
+                                                      " is not held here and no fetch of it runs"});
+            waited_for_ = p;
+            return api_.wait(reader_->id(), p, [self = shared_from_this(), ready](const error* e) {
+              if (e) return ready(*e);
+              self->next(ready);
+            });
+          }
+          if (api_.off_io) {
+            pending_ = std::move(ready);
+            return read(p);
+          }
+          auto bytes = reader_->read_piece(p);
+          if (!bytes) return ready(std::move(bytes).err());
+          piece_.emplace(p, std::move(*bytes));
         }
-        auto bytes = reader_->read_piece(p);
-        if (!bytes) return ready(std::move(bytes).err());
-        piece_.emplace(p, std::move(*bytes));
+        read_ahead(piece_index(p.value + 1), span);
       }
       const std::uint64_t piece_start = in_file * merkle::piece_size;
       const std::uint64_t from = at - piece_start;
@@ -82,15 +97,58 @@ class body_reader : public std::enable_shared_from_this<body_reader> {
           std::min<std::uint64_t>(span.last - piece_start + 1, piece_->second.size());
       if (from >= to)
         return ready(error{errc::store_corrupt, "a piece is shorter than its layout says"});
+      done_ += to - from;
+      if (from == 0 && to == piece_->second.size()) {  // the whole piece: no copy
+        auto out = std::move(piece_->second);
+        piece_.reset();
+        return ready(std::optional(std::move(out)));
+      }
       std::vector<std::uint8_t> out(piece_->second.begin() + static_cast<std::ptrdiff_t>(from),
                                     piece_->second.begin() + static_cast<std::ptrdiff_t>(to));
-      done_ += to - from;
       return ready(std::optional(std::move(out)));
     }
     ready(std::optional<std::vector<std::uint8_t>>());
   }
 
  private:
+  using read_result = result<std::optional<std::vector<std::uint8_t>>>;
+
+  // Piece p, if it was read ahead: its bytes or an error. A read whose bytes did not match is
+  // done again on the io thread, where read_piece reports the damage and marks it missing.
+  std::optional<result<std::vector<std::uint8_t>>> take_read_ahead(piece_index p) {
+    if (!ahead_ || ahead_->first != p) return std::nullopt;
+    read_result r = std::move(ahead_->second);
+    ahead_.reset();
+    if (!r) return result<std::vector<std::uint8_t>>(std::move(r).err());
+    if (!*r) return reader_->read_piece(p);
+    return result<std::vector<std::uint8_t>>(std::move(**r));
+  }
+
+  // Starts reading p on the reads' thread, if it is held, within the span and nothing else is
+  // being read.
+  void read_ahead(piece_index p, const file_span& span) {
+    if (!api_.off_io || reading_ || ahead_) return;
+    const std::uint64_t last = file_.first_piece + span.last / merkle::piece_size;
+    if (p.value > last || !reader_->have().contains(p)) return;
+    read(p);
+  }
+
+  void read(piece_index p) {
+    reading_ = p;
+    auto self = shared_from_this();
+    auto out = std::make_shared<read_result>(error{errc::io_error, "not read"});
+    api_.off_io([self, p, out] { *out = self->reader_->read_piece_detached(p, self->hasher_); },
+                [self, p, out] {
+                  self->reading_.reset();
+                  self->ahead_.emplace(p, std::move(*out));
+                  if (self->pending_) {
+                    auto ready = std::move(self->pending_);
+                    self->pending_ = nullptr;
+                    self->next(std::move(ready));
+                  }
+                });
+  }
+
   const http_api& api_;
   std::unique_ptr<store::content_reader> reader_;
   file_layout file_;
@@ -99,6 +157,12 @@ class body_reader : public std::enable_shared_from_this<body_reader> {
   std::uint64_t done_ = 0;  // bytes of the current span given
   std::optional<std::pair<piece_index, std::vector<std::uint8_t>>> piece_;
   std::optional<piece_index> waited_for_;
+  // The read off the io thread: the piece being read, the one read, and the chunk asked for
+  // while it was being read. hasher_ is the reads' thread's alone (one read at a time).
+  std::optional<piece_index> reading_;
+  std::optional<std::pair<piece_index, read_result>> ahead_;
+  std::function<void(http_session::chunk)> pending_;
+  crypto::sha256_hasher hasher_;
 };
 
 std::string boundary_token() {

@@ -35,6 +35,9 @@ struct http_api {
   std::function<void(const std::shared_ptr<reply_sink>&, const nlohmann::json&)> op;
   // One content's status (the control channel's `status` with an ID).
   std::function<result<nlohmann::json>(const content_id&)> content_status;
+  // Runs `work` on the gateway's reads' thread, then `then` on the io thread (none: the
+  // gateway reads on the io thread).
+  std::function<void(std::function<void()> work, std::function<void()> then)> off_io;
 };
 
 void route_http(const http_api& api, const std::shared_ptr<http_session>& session,

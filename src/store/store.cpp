@@ -20,14 +20,12 @@ std::string quoted(const fs::path& p) {
   return "\"" + p.string() + "\"";
 }
 
-// Reads piece p of a content from its data file and checks it against its piece hash. On a
-// mismatch the piece is dropped from `have` and from the catalog (when writable), so the store
-// never again reports a piece it cannot prove.
-result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
-                           const manifest& m, const content_layout& layout, int fd,
-                           const fs::path& data_file, piece_index p, std::vector<std::uint8_t>& buf,
-                           crypto::sha256_hasher& hasher, std::vector<hash256>* leaves = nullptr,
-                           direct_reader* direct = nullptr) {
+// Reads piece p of a content from its data file into `buf` and checks it against its piece
+// hash; touches nothing but its arguments. False on a mismatch.
+result<bool> read_and_check(const content_record& rec, const content_layout& layout, int fd,
+                            const fs::path& data_file, piece_index p,
+                            std::vector<std::uint8_t>& buf, crypto::sha256_hasher& hasher,
+                            std::vector<hash256>* leaves, direct_reader* direct) {
   const piece_location loc = layout.locate(p);
   const file_layout& f = layout.files()[loc.file];
   buf.resize(loc.length);
@@ -40,8 +38,24 @@ result<void> read_verified(catalog* cat, const content_record& rec, piece_set& h
   std::vector<hash256> own;
   std::vector<hash256>& l = leaves ? *leaves : own;
   l = merkle::piece_leaf_hashes(hasher, buf);
-  if (merkle::fold(hasher, l, merkle::piece_level) == rec.piece_hashes[p.value]) return {};
+  if (merkle::fold(hasher, l, merkle::piece_level) == rec.piece_hashes[p.value]) return true;
   l.clear();
+  return false;
+}
+
+// Reads piece p of a content from its data file and checks it against its piece hash. On a
+// mismatch the piece is dropped from `have` and from the catalog (when writable), so the store
+// never again reports a piece it cannot prove.
+result<void> read_verified(catalog* cat, const content_record& rec, piece_set& have,
+                           const manifest& m, const content_layout& layout, int fd,
+                           const fs::path& data_file, piece_index p, std::vector<std::uint8_t>& buf,
+                           crypto::sha256_hasher& hasher, std::vector<hash256>* leaves = nullptr,
+                           direct_reader* direct = nullptr) {
+  auto good = read_and_check(rec, layout, fd, data_file, p, buf, hasher, leaves, direct);
+  if (!good) return std::move(good).err();
+  if (*good) return {};
+  const piece_location loc = layout.locate(p);
+  const file_layout& f = layout.files()[loc.file];
   have.erase(p);
   std::string note = "piece " + std::to_string(p.value) + " of " + rec.summary.id.str() +
                      " (bytes " + std::to_string(loc.offset_in_file) + ".." +
@@ -504,6 +518,18 @@ result<std::vector<std::uint8_t>> content_reader::read_piece(piece_index p,
   SHOAL_TRY(read_verified(writable, record_, have_, manifest_, layout_, fd_.get(), path_, p, buf,
                           hasher_, leaves));
   return buf;
+}
+
+result<std::optional<std::vector<std::uint8_t>>> content_reader::read_piece_detached(
+    piece_index p, crypto::sha256_hasher& hasher) const {
+  if (p.value >= layout_.piece_count())
+    return error{errc::invalid_argument,
+                 "piece " + std::to_string(p.value) + " is out of range for " + id().str()};
+  std::vector<std::uint8_t> buf;
+  auto good = read_and_check(record_, layout_, fd_.get(), path_, p, buf, hasher, nullptr, nullptr);
+  if (!good) return std::move(good).err();
+  if (!*good) return std::optional<std::vector<std::uint8_t>>();
+  return std::optional(std::move(buf));
 }
 
 partial_content::~partial_content() {

@@ -253,6 +253,13 @@ class content_reader {
   // `leaves`, if given, receives the piece's leaf hashes, computed in the same pass.
   result<std::vector<std::uint8_t>> read_piece(piece_index p,
                                                std::vector<hash256>* leaves = nullptr);
+  // Reads piece p and checks it against its hash without touching the reader's mutable state
+  // or the catalog, so that it may run on another thread while the reader's owner goes on (the
+  // reader must outlive it; `hasher` is the caller's). Nothing if the bytes do not match: the
+  // owner then calls read_piece(p), which reports the damage and marks the piece missing. The
+  // piece's presence is the caller's to check (have()).
+  result<std::optional<std::vector<std::uint8_t>>> read_piece_detached(
+      piece_index p, crypto::sha256_hasher& hasher) const;
 
  private:
   friend class store;

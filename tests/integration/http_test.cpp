@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/background_get.hpp"
@@ -345,6 +346,36 @@ TEST_F(http_test, a_client_that_hangs_up_mid_stream_leaves_the_others_served_and
 
 namespace shoal::testing {
 namespace {
+
+// Verified or nothing: a piece damaged on disk ends the response before its first byte (the
+// client sees fewer bytes than Content-Length, never wrong ones), and the store marks it
+// missing. The gateway reads pieces ahead on another thread; the damage is found there and
+// confirmed, reported and marked on the io thread.
+TEST(http_gateway_damage, a_damaged_piece_is_never_sent_and_is_marked_missing) {
+  test_network net;
+  auto& a = net.add_node("a");
+  const auto bytes = pattern_bytes(1000000, 3);  // 4 pieces
+  write_bytes(net.dir() / "model.bin", bytes);
+  const std::string id = net.add(a, net.dir() / "model.bin");
+  net.start(a);
+  {
+    std::fstream f(a.dir / "data" / id, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f) << "no data file " << (a.dir / "data" / id);
+    f.seekp(300000);  // in piece 1
+    f.put(static_cast<char>(bytes[300000] ^ 0x40));
+  }
+  const auto got = net.dir() / "got.bin";
+  auto r = run_tool("curl -sS -o " + got.string() + " -w '%{http_code}' 'http://" + a.http +
+                    "/content/" + id + "'; echo \" $?\"");
+  EXPECT_EQ(r.out, "200 18\n") << r.out;  // 18: the transfer ended short
+  const auto body = cli::slurp(got);
+  ASSERT_EQ(body.size(), 262144u) << "only piece 0, which is intact";
+  EXPECT_TRUE(body == slice(bytes, 0, 262143));
+  EXPECT_TRUE(net.log_shows(a, "failed verification")) << cli::slurp(a.log);
+  const json st = json::parse(net.shoal(&a, {"--json", "status", id}).out, nullptr, false);
+  ASSERT_TRUE(st.is_object());
+  EXPECT_EQ(st["held"]["pieces_present"], 3) << st.dump();
+}
 
 // A content the node does not hold: the gateway starts its fetch (the holders found in the DHT)
 // and sends the bytes as their pieces are stored, verified.
