@@ -45,10 +45,15 @@ result<void> daemon_impl::bind(const net::address& listen) {
                  gateway_wait(id, p, std::move(done));
                },
                [this](const std::shared_ptr<reply_sink>& sink, const json& req) {
-                 if (req.value("op", "") == "cancel")
+                 const std::string op = req.value("op", "");
+                 if (op == "cancel")
                    cancel_fetch(sink, req);
+                 else if (op == "get")
+                   start_get(sink, req);
+                 else if (op == "limits")
+                   set_limits(sink, req);
                  else
-                   content_.handle(sink, req.value("op", ""), req);
+                   content_.handle(sink, op, req);
                },
                [this](const content_id& id) { return content_status_json(id); },
                [this](std::function<void()> work, std::function<void()> then) {

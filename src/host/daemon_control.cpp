@@ -6,7 +6,7 @@
 
 namespace shoal::host::detail {
 
-void daemon_impl::start_get(const std::shared_ptr<control_session>& client, const json& req) {
+void daemon_impl::start_get(const std::shared_ptr<reply_sink>& client, const json& req) {
   // Every field is read before anything changes, so a field of the wrong type (which throws)
   // leaves no half-made fetch behind.
   auto id = content_id::parse(req.value("id", std::string()));
@@ -150,7 +150,7 @@ void daemon_impl::store_changed(const std::vector<content_service::change>& chan
   drain();
 }
 
-void daemon_impl::set_limits(const std::shared_ptr<control_session>& client, const json& req) {
+void daemon_impl::set_limits(const std::shared_ptr<reply_sink>& client, const json& req) {
   auto reply = apply_limits(net::now(), up_, down_, req);
   if (!reply) return reply_error(client, reply.err());
   client->send(*reply);

@@ -127,7 +127,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
 
   // --- the control channel ------------------------------------------------------------------
 
-  void start_get(const std::shared_ptr<control_session>& client, const json& req);
+  void start_get(const std::shared_ptr<reply_sink>& client, const json& req);
 
   // Starts the node's fetch of r.id, resuming from `existing` (a partial content in the store)
   // if given; the caller drains. Whether it resumed.
@@ -147,7 +147,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   void store_changed(const std::vector<content_service::change>& changes);
 
   // `limits`: changes the rate limits at once (fields absent are left as they are).
-  void set_limits(const std::shared_ptr<control_session>& client, const json& req);
+  void set_limits(const std::shared_ptr<reply_sink>& client, const json& req);
 
   // --- HTTP (docs/protocol/http.md) ---------------------------------------------------------
 

@@ -63,13 +63,22 @@ http_response text(const http_request& req, http::status status, std::string bod
 }
 
 // The answer of a control-channel operation as one HTTP response: progress messages are
-// dropped, the final one becomes the body (without its "event"), an error its status.
+// dropped, the final one becomes the body (without its "event"), an error its status. A fetch
+// started over HTTP is answered at its first message instead (`started`, `watching`: 202;
+// `done`, when the content was held already: 200), and the daemon then drops this sink from
+// the fetch's watchers: the fetch goes on detached.
 class http_reply final : public reply_sink {
  public:
-  http_reply(std::shared_ptr<http_session> s, unsigned version, bool keep_alive)
-      : session_(std::move(s)), version_(version), keep_alive_(keep_alive) {}
+  http_reply(std::shared_ptr<http_session> s, unsigned version, bool keep_alive,
+             bool first_answers = false)
+      : session_(std::move(s)),
+        version_(version),
+        keep_alive_(keep_alive),
+        first_answers_(first_answers) {}
   void send(const json& j) override {
-    if (j.value("event", "") != "progress") last_ = j;
+    if (done_ || j.value("event", "") == "progress") return;
+    last_ = j;
+    if (first_answers_) close_after_writes();
   }
   void close_after_writes() override {
     if (done_) return;
@@ -77,14 +86,18 @@ class http_reply final : public reply_sink {
     http_request req{http::verb::post, "/", version_};
     req.keep_alive(keep_alive_);
     json body = last_;
-    if (body.value("event", "") == "error") {
+    const std::string event = body.value("event", "");
+    if (event == "error") {
       const auto code = errc_from_name(body.value("code", "io_error")).value_or(errc::io_error);
       return session_->reply(http_error(req, status_of(code), {code, body.value("message", "")}));
     }
     body.erase("event");
-    session_->reply(text(req, http::status::ok, body.dump(2) + "\n", "application/json"));
+    if (first_answers_) body["state"] = event;  // started, watching or done
+    const auto status =
+        first_answers_ && event != "done" ? http::status::accepted : http::status::ok;
+    session_->reply(text(req, status, body.dump(2) + "\n", "application/json"));
   }
-  bool open() const override { return true; }
+  bool open() const override { return !done_; }
 
  private:
   static http::status status_of(errc c) {
@@ -112,6 +125,7 @@ class http_reply final : public reply_sink {
   std::shared_ptr<http_session> session_;
   unsigned version_;
   bool keep_alive_;
+  bool first_answers_;
   json last_;
   bool done_ = false;
 };
@@ -129,6 +143,13 @@ std::optional<json> operation_of(const http_request& req, std::string_view path)
     return op;
   }
   if (post && path == "/api/v1/gc") return json{{"op", "gc"}};
+  if (post && (path == "/api/v1/fetches" || path == "/api/v1/limits")) {
+    json body = json::parse(req.body(), nullptr, false);
+    if (!body.is_object()) body = json::object();
+    body["op"] = path == "/api/v1/limits" ? "limits" : "get";
+    if (body["op"] == "get") body["detach"] = true;  // no client stays to watch it
+    return body;
+  }
   if (path.starts_with(contents) && path.size() > contents.size() + 1 &&
       path[contents.size()] == '/') {
     std::string_view rest = path.substr(contents.size() + 1);
@@ -197,7 +218,9 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
   const std::string_view path = target.substr(0, target.find('?'));
   if (!reading) {
     if (auto op = operation_of(req, path))
-      return api.op(std::make_shared<http_reply>(session, req.version(), req.keep_alive()), *op);
+      return api.op(std::make_shared<http_reply>(session, req.version(), req.keep_alive(),
+                                                 op->value("op", "") == "get"),
+                    *op);
     return session->reply(http_error(
         req, http::status::method_not_allowed,
         {errc::invalid_argument, "no " + std::string(req.method_string()) + " on " +
@@ -237,6 +260,11 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
   if (path == "/api/v1/status")
     return session->reply(
         text(req, http::status::ok, api.status().dump(2) + "\n", "application/json"));
+  if (path == "/api/v1/fetches" || path == "/api/v1/limits")
+    return session->reply(
+        text(req, http::status::ok,
+             api.status()[path == "/api/v1/limits" ? "limits" : "fetches"].dump(2) + "\n",
+             "application/json"));
   if (constexpr std::string_view one = "/api/v1/contents/"; path.starts_with(one)) {
     auto id = content_id::parse(std::string(path.substr(one.size())));
     auto st = id ? api.content_status(*id) : result<json>(id.err());

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "host/control_session.hpp"
+#include "host/reply_sink.hpp"
 #include "shoal/error.hpp"
 #include "store/export_writer.hpp"
 #include "store/store.hpp"
@@ -22,7 +22,7 @@ namespace shoal::host {
 // partial content, and the output the first `get` asked for.
 struct watched_fetch {
   std::uint64_t seq = 0;  // the node's number for the fetch (node::fetch_seq)
-  std::vector<std::shared_ptr<control_session>> watchers;
+  std::vector<std::shared_ptr<reply_sink>> watchers;
   // Shared with the disk worker's writes in flight; released on the io thread only.
   std::shared_ptr<store::partial_content> partial;
   // The output the first `get` asked for, written as pieces are stored (export_writer.hpp), so
@@ -30,7 +30,7 @@ struct watched_fetch {
   // tree, if that client goes away first.
   std::filesystem::path output_path;
   std::string name;
-  std::shared_ptr<control_session> output_owner;
+  std::shared_ptr<reply_sink> output_owner;
   // Started with `detach` (shoal get --detach): the output is written even once its client is
   // gone.
   bool detached = false;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/background_get.hpp"
 #include "support/test_network.hpp"
@@ -280,6 +281,58 @@ TEST_F(http_test, a_pipeline_publishes_pins_and_removes_with_curl_and_the_token)
   r = run_tool("curl -sS " + url("/api/v1/contents"));
   EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(rid), std::string::npos) << r.out;
+}
+
+// Fetching and rate limits through the API: a fetch started by POST runs on with no client
+// (202 at once), writes its output, and shows in /api/v1/fetches while it runs.
+TEST_F(http_test, a_fetch_started_over_http_runs_detached_and_limits_change) {
+  auto& b = net.add_node("b");
+  net.start(b);
+  const std::string auth =
+      "-H 'Authorization: Bearer " + trim(cli::slurp(b.dir / "http.token")) + "' ";
+  const auto at_b = [&](const std::string& path) { return "'http://" + b.http + path + "'"; };
+  const auto code = [&](const std::string& args) {
+    return run_tool("curl -sS -o /dev/null -w '%{http_code}' " + args).out;
+  };
+  // Limits first, so that the fetch runs long enough to be seen: 1000000 B of model.bin at
+  // 2 MB/s.
+  auto r = run_tool("curl -sS -X POST " + auth + "-d '{\"download\": \"2MB/s\"}' " +
+                    at_b("/api/v1/limits"));
+  EXPECT_EQ(json::parse(r.out, nullptr, false).value("download", 0), 2000000) << r.out;
+  r = run_tool("curl -sS " + at_b("/api/v1/limits"));
+  EXPECT_EQ(json::parse(r.out, nullptr, false).value("download_text", ""), "16 Mbit/s (2 MB/s)")
+      << r.out;
+
+  const fs::path out = net.dir() / "via-http";
+  r = run_tool("curl -sS -w '\n%{http_code}' -X POST " + auth + "-d '{\"id\": \"" + id +
+               "\", \"from\": [\"" + a->listen + "\"], \"output\": \"" + out.string() + "\"}' " +
+               at_b("/api/v1/fetches"));
+  ASSERT_TRUE(r.out.ends_with("\n202")) << r.out;
+  const json started = json::parse(r.out.substr(0, r.out.rfind('\n')), nullptr, false);
+  EXPECT_EQ(started.value("state", ""), "started") << r.out;
+  r = run_tool("curl -sS " + at_b("/api/v1/fetches"));
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+  bool complete = false;
+  for (int i = 0; i < 300 && !complete; ++i) {  // at most 30 s
+    const json st =
+        json::parse(run_tool("curl -sS " + at_b("/api/v1/contents/" + id)).out, nullptr, false);
+    complete = st.is_object() && st.contains("held") && st["held"].value("complete", false) &&
+               !st.contains("fetch");
+    if (!complete) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(complete) << cli::slurp(b.log);
+  for (int i = 0; i < 50 && !fs::exists(out / "model.bin"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(cli::slurp(out / "model.bin") == slice(big, 0, big.size() - 1));
+  // Held now: 200, "done".
+  r = run_tool("curl -sS -w '\n%{http_code}' -X POST " + auth + "-d '{\"id\": \"" + id + "\"}' " +
+               at_b("/api/v1/fetches"));
+  EXPECT_TRUE(r.out.ends_with("\n200")) << r.out;
+  EXPECT_NE(r.out.find("\"state\": \"done\""), std::string::npos) << r.out;
+  EXPECT_EQ(code("-X POST " + auth + "-d '{}' " + at_b("/api/v1/fetches")), "400");
+  EXPECT_EQ(code("-X POST " + auth + "-d '{\"upload\": \"fast\"}' " + at_b("/api/v1/limits")),
+            "400");
+  EXPECT_EQ(code("-X POST -d '{\"id\": \"" + id + "\"}' " + at_b("/api/v1/fetches")), "401");
 }
 
 // VmHWM of a process, in KiB.
