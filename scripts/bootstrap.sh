@@ -9,7 +9,7 @@ packages=(
   libssl-dev openssl libsqlite3-dev sqlite3
   libboost-dev libboost-system-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libtomlplusplus-dev
-  libisal-dev
+  libisal-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   coreutils procps util-linux iproute2 bc python3 gdb
   curl prometheus chromium

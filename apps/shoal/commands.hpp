@@ -52,9 +52,13 @@ struct rate_flags {
   std::string upload;
   std::string download;
 };
+struct log_flags {
+  std::string level;   // --log-level; empty: the config's
+  std::string format;  // --log-format
+};
 int run_daemon(const context& c, const std::string& listen, const std::string& http_listen,
-               const rate_flags& limits, const std::vector<std::string>& bootstrap,
-               std::size_t max_swarm_peers);
+               const rate_flags& limits, const log_flags& logs,
+               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers);
 // Changes the running daemon's rate limits (or, with neither given, shows them).
 int limit(const context& c, const rate_flags& limits);
 // Ctrl-C cancels the fetch this get started, unless `detach`: then the get returns as soon as

@@ -6,9 +6,13 @@
 #include <string>
 
 #include "commands.hpp"
+#include "host/logging.hpp"
 
 int main(int argc, char** argv) {
   using shoal::host::progress_style;
+  // Log lines (the store's warnings, the daemon's log) go to stderr: stdout is each command's
+  // output, which scripts read.
+  shoal::host::configure_logging({});
   CLI::App app{"Shoal: a peer-to-peer data network for organizations", "shoal"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "shoal 0.1.0");
@@ -114,6 +118,13 @@ int main(int argc, char** argv) {
   daemon->add_option("--bootstrap", bootstrap,
                      "A member to join the DHT through, HOST:PORT (repeatable; config key "
                      "`bootstrap`). Without one the node finds others only through --from");
+  shoal::cli::log_flags logs;
+  daemon->add_option("--log-level", logs.level,
+                     "Log from this level up: trace, debug, info, warn, error, off (config key "
+                     "`log_level`; default info)");
+  daemon->add_option("--log-format", logs.format,
+                     "Log lines as text or json, on stderr (config key `log_format`; default "
+                     "text)");
   std::size_t max_swarm_peers = 0;  // 0: not given, the config's
   daemon
       ->add_option("--max-swarm-peers", max_swarm_peers,
@@ -301,7 +312,7 @@ int main(int argc, char** argv) {
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);
   if (*daemon)
-    return shoal::cli::run_daemon(c, listen, http_listen, limits, bootstrap, max_swarm_peers);
+    return shoal::cli::run_daemon(c, listen, http_listen, limits, logs, bootstrap, max_swarm_peers);
   if (*get) return shoal::cli::get(c, id, from, out, origin_only, detach);
   if (*cancel) return shoal::cli::cancel(c, id);
   if (*limit) return shoal::cli::limit(c, limits);

@@ -13,6 +13,8 @@
 #include "host/config.hpp"
 #include "host/control_client.hpp"
 #include "host/daemon.hpp"
+#include "host/logging.hpp"
+#include "host/saved_limits.hpp"
 #include "net/address.hpp"
 #include "store/store.hpp"
 
@@ -76,30 +78,58 @@ result<json> daemon_op(host::control_connection& conn, const json& req,
 }
 
 int run_daemon(const context& c, const std::string& listen, const std::string& http_listen,
-               const rate_flags& limits, const std::vector<std::string>& bootstrap,
-               std::size_t max_swarm_peers) {
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  host::daemon_options opts{c.config.data_dir,
-                            listen.empty() ? c.config.listen : listen,
-                            c.config.upload_limit,
-                            c.config.download_limit,
-                            bootstrap.empty() ? c.config.bootstrap : bootstrap,
-                            max_swarm_peers > 0 ? max_swarm_peers : c.config.max_swarm_peers,
-                            c.config.max_peer_connections,
-                            c.config.max_control_connections};
-  opts.http_listen = http_listen.empty() ? c.config.http_listen : http_listen;
-  for (const auto& b : opts.bootstrap)
-    if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
+               const rate_flags& limits, const log_flags& logs,
+               const std::vector<std::string>& bootstrap, std::size_t max_swarm_peers) {
+  host::log_settings log = c.config.log;
+  if (!logs.level.empty()) {
+    auto l = host::parse_log_level(logs.level, "--log-level");
+    if (!l) return fail(c, l.err());
+    log.level = *l;
+  }
+  if (!logs.format.empty()) {
+    auto f = host::parse_log_format(logs.format, "--log-format");
+    if (!f) return fail(c, f.err());
+    log.format = *f;
+  }
+  host::configure_logging(log);
+  std::optional<std::uint64_t> up_flag, down_flag;
   if (!limits.upload.empty()) {
     auto r = host::parse_rate(limits.upload, "--upload-limit");
     if (!r) return fail(c, r.err());
-    opts.upload_limit = *r;
+    up_flag = *r;
   }
   if (!limits.download.empty()) {
     auto r = host::parse_rate(limits.download, "--download-limit");
     if (!r) return fail(c, r.err());
-    opts.download_limit = *r;
+    down_flag = *r;
   }
+  auto rates = host::choose_limits(c.config, up_flag, down_flag);
+  if (!rates) return fail(c, rates.err());
+  host::daemon_options opts{c.config.data_dir,
+                            listen.empty() ? c.config.listen : listen,
+                            rates->upload,
+                            rates->download,
+                            bootstrap.empty() ? c.config.bootstrap : bootstrap,
+                            max_swarm_peers > 0 ? max_swarm_peers : c.config.max_swarm_peers,
+                            c.config.max_peer_connections,
+                            c.config.max_control_connections,
+                            "off",
+                            {}};
+  opts.http_listen = http_listen.empty() ? c.config.http_listen : http_listen;
+  for (const auto& b : opts.bootstrap)
+    if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());
+  // SIGHUP: the same config file and data directory read again, the same flags on top.
+  const host::config_overrides again{c.config.data_dir, c.config.config_file};
+  opts.reload = [again, up_flag, down_flag, logs]() -> result<host::daemon_options::reloaded> {
+    auto cfg = host::load_config(again);
+    if (!cfg) return std::move(cfg).err();
+    auto r = host::choose_limits(*cfg, up_flag, down_flag);
+    if (!r) return std::move(r).err();
+    host::daemon_options::reloaded out{r->upload, r->download, r->source, cfg->log};
+    if (!logs.level.empty()) out.log.level = *host::parse_log_level(logs.level, "--log-level");
+    if (!logs.format.empty()) out.log.format = *host::parse_log_format(logs.format, "--log-format");
+    return out;
+  };
   auto d = host::daemon::create(opts);
   if (!d) return fail(c, d.err());
   return (*d)->run();

@@ -89,6 +89,8 @@ void node::handle_session_event(time_point now, peer_handle p, session_event ev)
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, session_events::established>) {
           on_established(now, p, e);
+        } else if constexpr (std::is_same_v<T, session_events::refused>) {
+          ++counters_.rejects_sent[e.code];
         } else if constexpr (std::is_same_v<T, session_events::timed_out>) {
           if (job* j = job_for(p, e.ref.content)) {
             j->f.handle_timed_out(now, p, e.kind, e.ref);

@@ -191,7 +191,6 @@ using node_action =
                  node_actions::write_piece, node_actions::piece_stored, node_actions::fetch_ended,
                  node_actions::lookup_ended>;
 
-// Who a connection's TLS handshake authenticated.
 // What went wrong between this node and its peers, counted since it started (the host's
 // /metrics) and the last few in words (its status and dashboard): an operator's first question
 // when a fetch is slow is who refused whom, and why.
@@ -208,6 +207,7 @@ struct node_problem {
   std::string what;
 };
 
+// Who a connection's TLS handshake authenticated.
 struct authenticated_peer {
   node_id id;
   std::string name;

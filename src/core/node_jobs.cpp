@@ -33,9 +33,12 @@ std::vector<content_id> node::jobs_on(peer_handle p) const {
 }
 
 void node::cut_off_peer(job& j, peer_handle p) {
-  ++counters_.cut_offs;
-  if (auto where = j.dialed.find(p); where != j.dialed.end()) j.cut_off.insert(where->second.str());
-  if (const link* l = find_link(p); l && l->who) j.cut_off_nodes.insert(l->who->id);
+  bool news = false;
+  if (auto where = j.dialed.find(p); where != j.dialed.end())
+    news = j.cut_off.insert(where->second.str()).second;
+  if (const link* l = find_link(p); l && l->who)
+    news = j.cut_off_nodes.insert(l->who->id).second || news;
+  if (news) ++counters_.cut_offs;  // once per peer and fetch
 }
 
 // Each fetch attached to the connection gets an equal share of the requests the peer accepts

@@ -93,6 +93,9 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
 
 void node::on_session_closed(time_point now, peer_handle p, const session_events::closed& e) {
   link* l = find_link(p);
+  // Closed by this node (close_link: a fetch cut the peer off and said why already), or by the
+  // session on its own finding.
+  const bool we_closed = l->closed;
   l->closed = true;
   const std::string who = describe(p);
   // Orderly ends are news, not warnings: a node that stops says goodbye(shutting_down) on every
@@ -109,7 +112,7 @@ void node::on_session_closed(time_point now, peer_handle p, const session_events
                               ")");
   const std::vector<content_id> mine = jobs_on(p);
   if (mine.empty()) return;
-  const bool violation = !e.by_peer && e.code == wire::reason::protocol_violation;
+  const bool violation = !e.by_peer && !we_closed && e.code == wire::reason::protocol_violation;
   if (violation) problem(now, p, "cut off: " + e.text);
   if (e.by_peer && e.code == wire::reason::overloaded) l->full = true;
   for (const content_id& c : mine) {

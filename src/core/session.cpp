@@ -160,6 +160,7 @@ void session::on_peer_request(time_point now, const wire::request& r) {
     send(now,
          wire::reject{wire::request_kind::block, r.ref, wire::reason::overloaded,
                       "more than " + std::to_string(cfg_.max_requests) + " requests outstanding"});
+    events_.push_back(session_events::refused{wire::reason::overloaded});
     return;
   }
   overload_rejects_ = 0;

@@ -52,6 +52,11 @@ struct timed_out {
   wire::request_kind kind = wire::request_kind::block;
   wire::block_ref ref;
 };
+// The session refused one of the peer's requests itself (over the bound it announced); the
+// reject is sent. Reported so that the node counts it with the refusals it makes.
+struct refused {
+  wire::reason code = wire::reason::none;
+};
 }  // namespace session_events
 
 // The peer's requests (get_manifest, get_hashes, request) and answers (manifest_part, hashes,
@@ -59,9 +64,9 @@ struct timed_out {
 // wire messages.
 using session_event =
     std::variant<session_events::established, session_events::closed, session_events::timed_out,
-                 wire::get_manifest, wire::manifest_part, wire::get_hashes, wire::hashes,
-                 wire::bitfield, wire::have, wire::request, wire::block, wire::reject, wire::peers,
-                 wire::dht_query, wire::dht_nodes, wire::dht_announce, wire::dht_ack>;
+                 session_events::refused, wire::get_manifest, wire::manifest_part, wire::get_hashes,
+                 wire::hashes, wire::bitfield, wire::have, wire::request, wire::block, wire::reject,
+                 wire::peers, wire::dht_query, wire::dht_nodes, wire::dht_announce, wire::dht_ack>;
 
 class session {
  public:

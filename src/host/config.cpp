@@ -174,6 +174,20 @@ result<config> load_config(const config_overrides& flags) {
                                                    " must be an integer from 1 to 1000000"};
         (key.str() == "max_peer_connections" ? c.max_peer_connections : c.max_control_connections) =
             static_cast<std::size_t>(n->get());
+      } else if (key.str() == "log_level" || key.str() == "log_format") {
+        const auto* v = value.as_string();
+        const std::string what =
+            "config file \"" + file->string() + "\": " + std::string(key.str());
+        if (v == nullptr) return error{errc::invalid_argument, what + " must be a string"};
+        if (key.str() == "log_level") {
+          auto l = parse_log_level(v->get(), what);
+          if (!l) return std::move(l).err();
+          c.log.level = *l;
+        } else {
+          auto f = parse_log_format(v->get(), what);
+          if (!f) return std::move(f).err();
+          c.log.format = *f;
+        }
       } else if (key.str() == "max_swarm_peers") {
         const auto* n = value.as_integer();
         if (n == nullptr || n->get() < 1 || n->get() > 4096)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/swarm.hpp"
+#include "host/logging.hpp"
 #include "shoal/error.hpp"
 
 namespace shoal::host {
@@ -39,6 +40,8 @@ struct config {
   std::size_t max_control_connections = 64;
   // Peers a fetch keeps in a content's swarm (`max_swarm_peers`; --max-swarm-peers overrides it).
   std::size_t max_swarm_peers = swarm::max_fetch_members;
+  // The daemon's log (`log_level`, `log_format`; --log-level, --log-format override them).
+  log_settings log;
 };
 
 // A rate as people write it: "0" (no limit), "40mbit" / "1gbit" / "500kbit" (bits per second),

@@ -37,31 +37,33 @@ result<void> daemon_impl::bind(const net::address& listen) {
   if (!token) return std::move(token).err();
   http_ = std::make_unique<http_server>(io_, std::min(max_http_clients, limits_.http));
   SHOAL_TRY(http_->listen(*at));
-  http_api_.emplace(
-      http_api{*store_, *token, [this] { return status_json(); }, [this] { return metrics(); },
-               [this] { return not_ready(); },
-               [this](const content_id& id, auto done) { gateway_open(id, std::move(done)); },
-               [this](const content_id& id, piece_index p, auto done) {
-                 gateway_wait(id, p, std::move(done));
-               },
-               [this](const std::shared_ptr<reply_sink>& sink, const json& req) {
-                 const std::string op = req.value("op", "");
-                 if (op == "cancel")
-                   cancel_fetch(sink, req);
-                 else if (op == "get")
-                   start_get(sink, req);
-                 else if (op == "limits")
-                   set_limits(sink, req);
-                 else
-                   content_.handle(sink, op, req);
-               },
-               [this](const content_id& id) { return content_status_json(id); },
-               [this](std::function<void()> work, std::function<void()> then) {
-                 gateway_reads_.post([this, work = std::move(work), then = std::move(then)] {
-                   work();
-                   asio::post(io_, then);
-                 });
-               }});
+  http_api_.emplace(http_api{
+      *store_, *token, [this] { return status_json(); }, [this] { return metrics(); },
+      [this] { return not_ready(); },
+      [this](const content_id& id, auto done) { gateway_open(id, std::move(done)); },
+      [this](const content_id& id, piece_index p, auto done) {
+        gateway_wait(id, p, std::move(done));
+      },
+      [this](const std::shared_ptr<reply_sink>& sink, const json& req) {
+        const std::string op = req.value("op", "");
+        if (op == "cancel")
+          cancel_fetch(sink, req);
+        else if (op == "get")
+          start_get(sink, req);
+        else if (op == "limits")
+          set_limits(sink, req);
+        else
+          content_.handle(sink, op, req);
+      },
+      [this](const content_id& id) { return content_status_json(id); },
+      [this](std::function<void()> work, std::function<void()> then) {
+        // Both functions go back to the io thread to be run and destroyed there: what
+        // they hold belongs to it.
+        gateway_reads_.post([this, work = std::move(work), then = std::move(then)]() mutable {
+          work();
+          asio::post(io_, [work = std::move(work), then = std::move(then)] { then(); });
+        });
+      }});
   return {};
 }
 
@@ -92,10 +94,12 @@ int daemon_impl::run() {
   control_.start([this](const auto& client, const json& req) { handle_control(client, req); });
   wait_for_signals();
   tick();
+  notify_.ready(status_line());
   io_.run();
   // An add in progress is cancelled; writes still queued finish, and their results are
   // recorded.
   content_.stop();
+  gateway_reads_.stop();
   disk_.stop();
   io_.restart();
   io_.poll();
@@ -422,18 +426,53 @@ void daemon_impl::tick() {
     }
     node_.handle_tick(now);
     drain();
+    const auto wall = std::chrono::steady_clock::now();
+    notify_.tick(wall);
+    if (wall >= next_status_) {
+      next_status_ = wall + std::chrono::seconds(10);
+      notify_.status(status_line());
+    }
     tick();
   });
+}
+
+std::string daemon_impl::status_line() const {
+  std::size_t peers = 0;
+  for (const auto& [id, c] : connections_)
+    if (c->sess() && c->peer()) ++peers;
+  return fmt::format("{} peers, {} fetches, listening on {}", peers, node_.fetches().size(),
+                     listen_text_);
+}
+
+void daemon_impl::reload() {
+  notify_.reloading();
+  auto r = opts_.reload();
+  if (!r) {
+    spdlog::error("SIGHUP: the configuration was not reloaded, the daemon goes on as it was: {}",
+                  r.err().message);
+  } else {
+    configure_logging(r->log);
+    const auto now = net::now();
+    up_.set_rate(now, r->upload_limit);
+    down_.set_rate(now, r->download_limit);
+    spdlog::info(
+        "SIGHUP: configuration reloaded: log level {}, rate limits upload {}, download "
+        "{} (from {}); the listen addresses, bootstrap and connection bounds need a "
+        "restart",
+        log_level_name(r->log.level), rate_text(up_.rate()), rate_text(down_.rate()),
+        r->limits_source);
+  }
+  notify_.ready(status_line());
 }
 
 void daemon_impl::wait_for_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      spdlog::info(
-          "signal {} (SIGHUP): nothing to reload, the daemon goes on; restart it to apply a "
-          "changed configuration",
-          sig);
+      if (opts_.reload)
+        reload();
+      else
+        spdlog::info("signal {} (SIGHUP): nothing to reload, the daemon goes on", sig);
       return wait_for_signals();
     }
     spdlog::info("signal {}: shutting down", sig);
@@ -443,6 +482,7 @@ void daemon_impl::wait_for_signals() {
 
 void daemon_impl::shutdown() {
   stopping_ = true;
+  notify_.stopping();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   accept_retry_.cancel();

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/swarm.hpp"
+#include "host/logging.hpp"
 #include "shoal/error.hpp"
 
 namespace shoal::host {
@@ -36,6 +38,14 @@ struct daemon_options {
   std::size_t max_control_connections = 64;
   // The HTTP server's HOST:PORT, or "off" (docs/protocol/http.md).
   std::string http_listen = "off";
+  // What a SIGHUP applies: the rate limits and the log's settings, from the config file read
+  // again (the command line's flags still win). None: SIGHUP is logged and ignored.
+  struct reloaded {
+    std::uint64_t upload_limit = 0, download_limit = 0;
+    std::string limits_source;
+    log_settings log;
+  };
+  std::function<result<reloaded>()> reload;
 };
 
 // The control socket of a data directory.

@@ -153,6 +153,14 @@ void daemon_impl::store_changed(const std::vector<content_service::change>& chan
 void daemon_impl::set_limits(const std::shared_ptr<reply_sink>& client, const json& req) {
   auto reply = apply_limits(net::now(), up_, down_, req);
   if (!reply) return reply_error(client, reply.err());
+  // Kept for the next start (host/saved_limits.hpp); the limits apply now either way.
+  if (req.contains("upload") || req.contains("download")) {
+    auto saved = save_limits(opts_.data_dir, up_.rate(), down_.rate());
+    (*reply)["saved"] = saved.ok();
+    if (!saved)
+      spdlog::warn("the new rate limits apply, but a restart will not keep them: {}",
+                   saved.err().message);
+  }
   client->send(*reply);
   client->close_after_writes();
 }

@@ -29,6 +29,8 @@
 #include "host/limits.hpp"
 #include "host/metrics.hpp"
 #include "host/node_adapter.hpp"
+#include "host/saved_limits.hpp"
+#include "host/service_notify.hpp"
 #include "host/watched_fetch.hpp"
 #include "member/identity.hpp"
 #include "member/tls.hpp"
@@ -207,6 +209,10 @@ class daemon_impl final : public daemon, public net::connection_handler {
   token_bucket up_;
   token_bucket down_;
   daemon_counters counters_;
+  service_notify notify_;
+  std::chrono::steady_clock::time_point next_status_{};  // of the STATUS= line for systemd
+  void reload();
+  std::string status_line() const;
   std::unique_ptr<http_server> http_;  // none when http_listen is "off"
   std::optional<http_api> http_api_;
   node node_;  // after opts_, identity_ and limits_, which it is made from

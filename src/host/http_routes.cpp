@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <fstream>
 
@@ -39,8 +40,9 @@ bool local_host_header(std::string_view host) {
     boost::asio::ip::make_address_v6(std::string(host.substr(1, end - 1)), ec);
     return !ec;
   }
-  const std::string_view name = host.substr(0, host.rfind(':'));
-  if (name == "localhost") return true;
+  std::string_view name = host.substr(0, host.rfind(':'));
+  if (name.ends_with('.')) name.remove_suffix(1);  // "localhost." is the same name, rooted
+  if (boost::algorithm::iequals(name, "localhost")) return true;  // names are case-blind
   boost::system::error_code ec;
   boost::asio::ip::make_address_v4(std::string(name), ec);
   return !ec;
@@ -267,7 +269,9 @@ void route(const http_api& api, const std::shared_ptr<http_session>& session, ht
              "application/json"));
   if (constexpr std::string_view one = "/api/v1/contents/"; path.starts_with(one)) {
     auto id = content_id::parse(std::string(path.substr(one.size())));
-    auto st = id ? api.content_status(*id) : result<json>(id.err());
+    auto st = !id                  ? result<json>(id.err())
+              : api.content_status ? api.content_status(*id)
+                                   : result<json>(error{errc::not_found, "no content status here"});
     if (!st)
       return session->reply(http_error(req,
                                        st.err().code == errc::not_found ? http::status::not_found

@@ -72,6 +72,9 @@ TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says)
   EXPECT_NE(r.out.find("HTTP/1.1 206"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Content-Range: bytes 262000-262299/1000000"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ETag: \"" + id + "/model.bin\""), std::string::npos) << r.out;
+  // Bytes from any member never run as the node's origin, where the API is.
+  EXPECT_NE(r.out.find("Content-Security-Policy: sandbox"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("X-Content-Type-Options: nosniff"), std::string::npos) << r.out;
   r = run_tool("curl -sS -H 'Range: bytes=262000-262299' " + url(file));
   EXPECT_EQ(r.out, slice(big, 262000, 262299));
   r = run_tool("curl -sS -H 'Range: bytes=-10' " + url(file));
@@ -233,6 +236,8 @@ TEST_F(http_test, metrics_pass_promtool_and_health_and_the_api_answer) {
   EXPECT_EQ(as_host("evil.example:7421"), "403");
   EXPECT_EQ(as_host("evil.example", "-H 'Authorization: Bearer " + token() + "'"), "200");
   EXPECT_EQ(as_host("localhost:7421"), "200");
+  EXPECT_EQ(as_host("LocalHost.:7421"), "200");
+  EXPECT_EQ(as_host("localhost.evil.example"), "403");
   EXPECT_EQ(as_host("[::1]:7421"), "200");
   EXPECT_EQ(as_host("127.0.0.1"), "200");
   EXPECT_EQ(fs::status(a->dir / "http.token").permissions() & fs::perms::all,

@@ -46,7 +46,8 @@ class node_net {
   std::set<std::string> refusing;                // dials to these are refused: untrusted
   std::map<std::string, std::size_t> answering;  // dials to these reach this member instead
   std::set<std::size_t> liars;                   // members whose every block is forged
-  std::map<std::size_t, time_point> expires;     // when members' certificates expire (else never)
+  std::set<std::size_t> bad_manifests;  // members whose manifest parts skip a byte (a violation)
+  std::map<std::size_t, time_point> expires;  // when members' certificates expire (else never)
   // Connections made while this is set wait for their hellos (deliver_hello()), so that a test
   // picks the order in which each side sees its connections open.
   bool hold_hellos = false;
@@ -143,6 +144,8 @@ class node_net {
     if (!o) return;
     if (auto* b = std::get_if<wire::block>(&m); b && liars.contains(from))
       b->proof[0].bytes[1] ^= 1;
+    if (auto* mp = std::get_if<wire::manifest_part>(&m); mp && bad_manifests.contains(from))
+      ++mp->offset;
     std::visit(
         [&](auto&& x) {
           using T = std::decay_t<decltype(x)>;

@@ -312,6 +312,26 @@ TEST_F(node_rules, a_peer_that_sends_a_forged_block_is_cut_off_and_never_rediale
   EXPECT_EQ(net[liar].counters().bad_blocks, 0u);
 }
 
+// A fetch that cuts a peer off for a protocol violation closes the connection itself; the
+// session's `closed` that follows is not a second finding (it counted the cut-off twice and
+// listed it twice among the recent problems).
+TEST_F(node_rules, a_peer_cut_off_for_a_protocol_violation_is_counted_once) {
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
+  net.bad_manifests.insert(h);
+  fetch(f, {net.members[h].at});
+  net.advance(std::chrono::seconds(3));
+  ASSERT_TRUE(std::any_of(net.members[f].closes.begin(), net.members[f].closes.end(),
+                          [](const auto& c) { return c.code == wire::reason::protocol_violation; }))
+      << ::testing::PrintToString(net.members[f].logs);
+  EXPECT_EQ(net[f].counters().cut_offs, 1u);
+  const auto& recent = net[f].recent_problems();
+  EXPECT_EQ(std::count_if(recent.begin(), recent.end(),
+                          [](const node_problem& p) { return p.what.rfind("cut off: ", 0) == 0; }),
+            1)
+      << recent.size();
+}
+
 // A liar cut off for a forged block dials us back (from another address, as any peer that
 // dials us does) and says it holds the content: the fetch does not use it again. Before, it was
 // attached and asked again on every new connection (2 liars, 4,261 cut-offs in the simulator's
@@ -486,6 +506,13 @@ TEST_F(node_rules, requests_past_the_end_are_protocol_violations_and_unheld_cont
   EXPECT_EQ(sent.at(wire::reason::not_found), 1u);
   EXPECT_EQ(net[x].counters().rejects_received.count(wire::reason::not_found), 1u);
   EXPECT_TRUE(net[h].counters().rejects_received.empty());
+  // So is one that the session sent itself, over the bound it announced.
+  {
+    const auto [at_x, at_h] = net.connect(x, h);
+    net[h].handle_session_event(net.now, at_h, session_events::refused{wire::reason::overloaded});
+    EXPECT_EQ(net[h].counters().rejects_sent.at(wire::reason::overloaded), 1u);
+    (void)at_x;
+  }
 }
 
 TEST_F(node_rules, messages_wait_for_one_load_of_the_content_and_are_answered_in_order) {

@@ -273,7 +273,12 @@ TEST(session, requests_over_the_announced_bound_are_rejected) {
       t0, frames({wire::hello{1, 1, 16, 0, "x"}, wire::request{{c, piece_index(0), 0}},
                   wire::request{{c, piece_index(0), 1}}, wire::request{{c, piece_index(0), 2}}}));
   EXPECT_FALSE(s.closed());
-  EXPECT_EQ(only<wire::request>(drain(s)).size(), 2u);
+  const auto events = drain(s);
+  EXPECT_EQ(only<wire::request>(events).size(), 2u);
+  // The refusal is reported, so that the node counts it beside its own.
+  const auto refused = only<session_events::refused>(events);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].code, wire::reason::overloaded);
   auto sent = decode_all(s.poll_output());
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(std::get<wire::reject>(sent[0]).code, wire::reason::overloaded);
