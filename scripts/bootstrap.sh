@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   coreutils procps util-linux iproute2 bc python3 gdb
   curl prometheus chromium
+  file groff-base zsh adduser systemd
 )
 
 missing=()

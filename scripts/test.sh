@@ -13,6 +13,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
 
+echo "== package (build, contents; install and run in CI)"
+scripts/package_test.sh
+
 echo "== ASan + UBSan build"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli_docs.hpp"
 #include "commands.hpp"
 #include "host/logging.hpp"
 
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   shoal::host::configure_logging({});
   CLI::App app{"Shoal: a peer-to-peer data network for organizations", "shoal"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "shoal 0.1.0");
+  app.set_version_flag("--version", "shoal " SHOAL_VERSION);
   // The global flags below work after the subcommand too (`shoal ls --json`): each subcommand,
   // created after this, inherits it and hands what it does not know to its parent.
   app.fallthrough();
@@ -236,6 +237,15 @@ int main(int argc, char** argv) {
                    "Share of the nodes killed during the transfer (default 0)")
       ->check(CLI::Range(0.0, 0.9));
 
+  std::string shell;
+  auto* completion = app.add_subcommand(
+      "completion", "Print a completion script: source <(shoal completion bash), or zsh");
+  completion->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  auto* manual =
+      app.add_subcommand("manual", "Print the manual page (roff): man -l <(shoal manual)");
+
   // The first word that is not a global flag names the command: an unknown one (or `help`) is
   // said so here, where CLI11 would only say that a subcommand is required.
   const auto command = [&](const std::string& name) -> CLI::App* {
@@ -283,6 +293,19 @@ int main(int argc, char** argv) {
                  "init: give --network NAME.cert (a new node) or --certificate FILE (install "
                  "this node's signed certificate)\nRun with --help for more information.\n");
     return 2;
+  }
+
+  // Made from the definitions above, and needing no config: before it is read.
+  if (*completion) {
+    std::fputs(
+        (shell == "bash" ? shoal::cli::bash_completion(app) : shoal::cli::zsh_completion(app))
+            .c_str(),
+        stdout);
+    return 0;
+  }
+  if (*manual) {
+    std::fputs(shoal::cli::manual_page(app, "shoal " SHOAL_VERSION).c_str(), stdout);
+    return 0;
   }
 
   shoal::cli::context c;

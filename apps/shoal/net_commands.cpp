@@ -114,7 +114,8 @@ int run_daemon(const context& c, const std::string& listen, const std::string& h
                             c.config.max_peer_connections,
                             c.config.max_control_connections,
                             "off",
-                            {}};
+                            {},
+                            rates->source};
   opts.http_listen = http_listen.empty() ? c.config.http_listen : http_listen;
   for (const auto& b : opts.bootstrap)
     if (auto a = net::parse_address(b, "--bootstrap"); !a) return fail(c, a.err());

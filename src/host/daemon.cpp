@@ -75,8 +75,9 @@ int daemon_impl::run() {
   spdlog::info("node {} listening on {} (control socket {})", identity_.self.id.str(), listen_text_,
                control_socket_path(opts_.data_dir).string());
   if (up_.rate() || down_.rate())
-    spdlog::info("rate limits: upload {}, download {}", rate_text(up_.rate()),
-                 rate_text(down_.rate()));
+    spdlog::info("rate limits: upload {}, download {} (from {})", rate_text(up_.rate()),
+                 rate_text(down_.rate()),
+                 opts_.limits_source.empty() ? "flags" : opts_.limits_source);
   spdlog::info(
       "{} file descriptors: at most {} peer connections ({} of them in their handshake), {} "
       "control connections, {} data files open for serving, {} HTTP clients",

@@ -46,6 +46,8 @@ struct daemon_options {
     log_settings log;
   };
   std::function<result<reloaded>()> reload;
+  // Where the rate limits above came from, for the start line ("limits.json", "flags", ...).
+  std::string limits_source;
 };
 
 // The control socket of a data directory.
