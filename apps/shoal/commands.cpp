@@ -27,10 +27,13 @@ result<std::unique_ptr<store::store>> open_store(const context& c, store::access
 }
 
 // For commands that only read content (export, verify): the store for writing when it is free,
-// else, while a daemon holds it, a read-only view beside the daemon (SQLite WAL allows that).
+// else, while a daemon holds it, a read-only view beside the daemon (SQLite WAL allows that),
+// and a read-only view too where this process may not write (read-only media, another user's
+// store): reading needs no lock there, since nothing of this process can change it.
 result<std::unique_ptr<store::store>> open_store_to_read(const context& c) {
   auto s = open_store(c, store::access::read_write);
-  if (!s && s.err().code == errc::busy) return open_store(c, store::access::read_only);
+  if (!s && (s.err().code == errc::busy || s.err().code == errc::permission_denied))
+    return open_store(c, store::access::read_only);
   return s;
 }
 

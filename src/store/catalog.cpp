@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace shoal::store {
@@ -136,6 +138,44 @@ result<std::unique_ptr<catalog>> catalog::open(const std::filesystem::path& file
     SHOAL_TRY(c->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()));
   }
   return c;
+}
+
+result<std::unique_ptr<catalog>> catalog::open_read_only(const std::filesystem::path& file) {
+  const auto attempt = [&](bool immutable) -> result<std::unique_ptr<catalog>> {
+    sqlite3* db = nullptr;
+    // A URI, so that the immutable flag can be given; the path is escaped as a URI path.
+    std::string uri = "file:";
+    for (unsigned char ch : file.string()) {
+      if (std::isalnum(ch) || std::strchr("/._-~", ch))
+        uri += static_cast<char>(ch);
+      else {
+        char esc[4];
+        std::snprintf(esc, sizeof esc, "%%%02X", ch);
+        uri += esc;
+      }
+    }
+    if (immutable) uri += "?immutable=1";
+    const int rc = sqlite3_open_v2(
+        uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<catalog> c(new catalog(db, file));
+    if (rc != SQLITE_OK) return c->db_error("cannot open");
+    sqlite3_busy_timeout(db, 5000);
+    statement v(db, "PRAGMA user_version");
+    if (!v.prepared() || v.step() != SQLITE_ROW)
+      return c->db_error("cannot read the schema version");
+    const auto version = v.int64(0);
+    if (version != schema_version)
+      return error{errc::unsupported,
+                   "catalog \"" + file.string() + "\" has schema version " +
+                       std::to_string(version) + " and this build reads " +
+                       std::to_string(schema_version) + ": " +
+                       (version > schema_version ? "upgrade shoal"
+                                                 : "any writing command upgrades it in place")};
+    return c;
+  };
+  auto r = attempt(false);
+  if (r || r.err().code != errc::permission_denied) return r;
+  return attempt(true);
 }
 
 catalog::~catalog() {

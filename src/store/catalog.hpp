@@ -47,6 +47,10 @@ class catalog {
   static constexpr int schema_version = 1;
 
   static result<std::unique_ptr<catalog>> open(const std::filesystem::path& file);
+  // Reads only: never creates, converts or upgrades the database. Beside a running writer it
+  // reads through the WAL as usual; on read-only media, where SQLite cannot create the WAL's
+  // shared-memory file, it opens the database as immutable (nothing can be writing it there).
+  static result<std::unique_ptr<catalog>> open_read_only(const std::filesystem::path& file);
   ~catalog();
   catalog(const catalog&) = delete;
   catalog& operator=(const catalog&) = delete;

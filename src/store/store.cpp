@@ -120,6 +120,13 @@ result<unique_fd> store::lock_directory(const fs::path& dir) {
 }
 
 result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
+  // Said plainly: otherwise a file named as the data directory reads as "not a directory" on
+  // some path inside it, or as an empty store.
+  if (std::error_code ec; fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    return error{errc::invalid_argument,
+                 "data directory " + quoted(dir) +
+                     " is not a directory; give --data-dir (or SHOAL_DATA_DIR, or data_dir) a "
+                     "directory of its own"};
   if (mode == access::read_write) {
     SHOAL_TRY(make_directories(dir, 0700));
     for (const char* sub : {"data", "meta", "tmp"}) SHOAL_TRY(make_directories(dir / sub, 0700));
@@ -134,7 +141,9 @@ result<std::unique_ptr<store>> store::open(const fs::path& dir, access mode) {
   // A read-only view of a directory where nothing was ever stored is an empty in-memory
   // catalog, so that `shoal ls` creates no files.
   const bool nothing_stored = mode == access::read_only && !fs::exists(dir / "catalog.db");
-  auto cat = catalog::open(nothing_stored ? fs::path(":memory:") : dir / "catalog.db");
+  auto cat = nothing_stored               ? catalog::open(":memory:")
+             : mode == access::read_write ? catalog::open(dir / "catalog.db")
+                                          : catalog::open_read_only(dir / "catalog.db");
   if (!cat) {
     error e = std::move(cat).err();
     if (e.code == errc::store_corrupt)

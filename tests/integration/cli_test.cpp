@@ -385,5 +385,44 @@ TEST_F(cli_test, full_disk_is_reported_and_leaves_the_store_consistent) {
   EXPECT_EQ(json::parse(ls.out).at(0).at("id"), id);
 }
 
+// Issue 22, item 9: a store on read-only media (a backup, a mounted image) can be listed and
+// exported, and a data directory that is a file says so.
+TEST_F(cli_test, a_store_on_a_read_only_mount_is_listed_and_exported) {
+  if (::geteuid() != 0) GTEST_SKIP() << "a read-only bind mount needs root";
+  write_bytes(dir_ / "f.bin", pattern_bytes(300000, 12));
+  const std::string id = add(dir_ / "rw", dir_ / "f.bin");
+  fs::create_directories(dir_ / "ro");
+  if (::mount((dir_ / "rw").c_str(), (dir_ / "ro").c_str(), nullptr, MS_BIND, nullptr) != 0)
+    GTEST_SKIP() << "cannot bind-mount here: " << std::strerror(errno);
+  struct unmount {
+    fs::path p;
+    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{dir_ / "ro"};
+  if (::mount(nullptr, (dir_ / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) !=
+      0)
+    GTEST_SKIP() << "cannot make the bind mount read-only: " << std::strerror(errno);
+  auto ls = shoal_.run(in(dir_ / "ro", {"--json", "ls"}));
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  ASSERT_EQ(json::parse(ls.out).size(), 1u);
+  EXPECT_EQ(json::parse(ls.out).at(0).at("id"), id);
+  auto ex = shoal_.run(in(dir_ / "ro", {"export", id, "-o", (dir_ / "out.bin").string()}));
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_EQ(read_bytes(dir_ / "out.bin"), pattern_bytes(300000, 12));
+  // A writing command says what is wrong with the directory, and changes nothing.
+  auto add_ro = shoal_.run(in(dir_ / "ro", {"add", (dir_ / "f.bin").string()}));
+  EXPECT_EQ(add_ro.exit_code, 1);
+  EXPECT_NE(add_ro.err.find("Read-only file system"), std::string::npos) << add_ro.err;
+}
+
+TEST_F(cli_test, a_data_directory_that_is_a_file_is_named_as_such) {
+  write_bytes(dir_ / "not-a-dir", pattern_bytes(10, 1));
+  for (const char* cmd : {"ls", "gc"}) {
+    auto r = shoal_.run(in(dir_ / "not-a-dir", {"--json", cmd}));
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_NE(r.err.find("is not a directory; give --data-dir"), std::string::npos) << r.err;
+    EXPECT_EQ(json::parse(r.out).at("error").at("code"), "invalid_argument");
+  }
+}
+
 }  // namespace
 }  // namespace shoal::testing
