@@ -68,7 +68,10 @@ struct issued {
 result<issued> sign_request(const authority& ca, X509_req_st* csr, const issue_options& options,
                             std::string_view origin);
 
-// A certificate request for `key` with commonName `name`, signed by `key`.
-result<x509_req_ptr> make_request(evp_pkey_st* key, const std::string& name);
+// A certificate request for `key` with commonName `name`, signed by `key`; with a `network`,
+// its organizationName says which network it is for, so that another network's authority
+// refuses it rather than issue a certificate the node cannot use (membership.md, 5.2).
+result<x509_req_ptr> make_request(evp_pkey_st* key, const std::string& name,
+                                  const std::string& network = {});
 
 }  // namespace shoal::member

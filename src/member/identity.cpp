@@ -89,7 +89,7 @@ result<init_result> init_identity(const std::filesystem::path& data_dir,
   if (!key) return std::move(key).err();
   auto id = node_id_of(key->get(), "node key");
   SHOAL_ASSERT(id.ok());
-  auto csr = make_request(key->get(), name);
+  auto csr = make_request(key->get(), name, *network_name);
   if (!csr) return std::move(csr).err();
 
   // node.key first, with O_EXCL: it is what marks the node as initialised, and of two

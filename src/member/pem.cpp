@@ -164,8 +164,12 @@ bool same_public_key(evp_pkey_st* a, evp_pkey_st* b) {
 }
 
 std::string common_name(const X509_name_st* name) {
+  return name_entry(name, NID_commonName);
+}
+
+std::string name_entry(const X509_name_st* name, int nid) {
   if (name == nullptr) return {};
-  const int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  const int i = X509_NAME_get_index_by_NID(name, nid, -1);
   if (i < 0) return {};
   const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
   unsigned char* utf8 = nullptr;

@@ -46,6 +46,8 @@ bool same_public_key(evp_pkey_st* a, evp_pkey_st* b);
 
 // The first commonName of a name, or "" when it has none.
 std::string common_name(const X509_name_st* name);
+// The name's first entry of type `nid` (NID_organizationName...), UTF-8; "" when it has none.
+std::string name_entry(const X509_name_st* name, int nid);
 
 // Seconds since the Unix epoch, now, from the system clock.
 std::int64_t unix_now();

@@ -64,10 +64,18 @@ class member_test : public ::testing::Test {
   }
 
   // Signs the data directory's request and writes the certificate to `out`.
+  // `any_network`: the node's key in a request that names no network (as requests made
+  // before they named one), so that an authority of another network signs it too.
   fs::path sign(const authority& ca, const fs::path& data_dir, const issue_options& options,
-                const std::string& out = "node.cert") {
+                const std::string& out = "node.cert", bool any_network = false) {
     auto csr = read_csr(paths_of(data_dir).csr);
     EXPECT_TRUE(csr.ok());
+    if (any_network) {
+      auto key = read_key(paths_of(data_dir).key);
+      EXPECT_TRUE(key.ok());
+      csr = make_request(key->get(), common_name(X509_REQ_get_subject_name(csr->get())));
+      EXPECT_TRUE(csr.ok());
+    }
     auto issued = sign_request(ca, csr->get(), options, "node.csr");
     EXPECT_TRUE(issued.ok()) << (issued.ok() ? "" : issued.err().message);
     const auto path = dir_ / out;
@@ -303,6 +311,27 @@ TEST_F(member_test, wrong_request_signature_is_rejected) {
   EXPECT_NE(r.err().message.find("forged.csr"), std::string::npos) << r.err().message;
 }
 
+// Issue 22, item 10: an authority does not sign a request made for another network.
+TEST_F(member_test, a_request_for_another_network_is_refused_with_both_names) {
+  auto key = generate_ed25519_key();
+  ASSERT_TRUE(key.ok());
+  auto other = make_request(key->get(), "node-1", "other-org");
+  ASSERT_TRUE(other.ok());
+  auto r = sign_request(ca_, other->get(), valid_window(), "node.csr");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+  EXPECT_NE(r.err().message.find("made for network 'other-org', not '" + ca_.network_name + "'"),
+            std::string::npos)
+      << r.err().message;
+  // Made for this network, or (an older request) for none: signed.
+  auto mine = make_request(key->get(), "node-1", ca_.network_name);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_TRUE(sign_request(ca_, mine->get(), valid_window(), "node.csr").ok());
+  auto plain = make_request(key->get(), "node-1");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(sign_request(ca_, plain->get(), valid_window(), "node.csr").ok());
+}
+
 TEST_F(member_test, request_with_another_key_type_is_rejected) {
   pkey_ptr ec(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   ASSERT_NE(ec, nullptr);
@@ -345,7 +374,8 @@ TEST_F(member_test, install_refuses_a_certificate_from_another_authority) {
   init(data());
   auto other = make_authority("other", now_);
   ASSERT_TRUE(other.ok());
-  auto r = install_certificate(data(), sign(*other, data(), valid_window()), now_);
+  auto r = install_certificate(data(), sign(*other, data(), valid_window(), "node.cert", true),
+                               now_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().code, errc::untrusted);
   EXPECT_NE(r.err().message.find("not issued by network 'acme' (issuer: 'other')"),
