@@ -285,7 +285,10 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
       return 0;
     }
     if (ev == "progress") {
-      progress.update(last.value("stored_bytes", 0ull), last.value("total_bytes", 0ull));
+      progress.update(
+          last.value("stored_bytes", 0ull), last.value("total_bytes", 0ull),
+          host::fetch_detail(last.value("stage", ""), last.value("peers", 0u),
+                             last.value("connecting", 0u), last.value("redialing", 0u)));
     } else if (ev == "error") {
       progress.finish();
       return fail(c, error_from(last));
@@ -472,6 +475,9 @@ int status(const context& c) {
                 host::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
                 host::format_bytes(f.value("total_bytes", 0.0)).c_str(),
                 f.value("origin_only", false) ? "  (origin only)" : "");
+    std::printf("    %s\n", host::fetch_detail(f.value("stage", ""), f.value("peers", 0u),
+                                               f.value("connecting", 0u), f.value("redialing", 0u))
+                                .c_str());
     std::printf("    from the --from peers %s, from peers in the swarm %s\n",
                 host::format_bytes(f.value("from_sources", 0.0)).c_str(),
                 host::format_bytes(f.value("from_peers", 0.0)).c_str());

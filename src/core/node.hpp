@@ -104,6 +104,13 @@ struct lookup_summary {
   double ms = 0;
 };
 
+// What a fetch is doing, for people (the progress line, status): in this order, the first that
+// holds. Peers serving it: reading the metadata (the manifest and piece hashes) or fetching
+// blocks. None: a DHT lookup for holders runs, connections are in their handshake, addresses
+// wait to be dialed again, or nothing is left to try until the next lookup.
+enum class fetch_stage { metadata, fetching, looking_up, connecting, redialing, waiting };
+const char* fetch_stage_name(fetch_stage s);
+
 // A fetch as reported while it runs and when it ends.
 struct fetch_report {
   content_id id;
@@ -114,6 +121,9 @@ struct fetch_report {
   std::uint64_t duplicate_blocks = 0;
   std::uint64_t full_swarms = 0;  // peers that hung up because their swarm was full
   std::string waiting;
+  fetch_stage stage = fetch_stage::waiting;
+  std::size_t connecting = 0;  // connections of this fetch still in their TLS or hello handshake
+  std::size_t redialing = 0;   // addresses to be dialed again after a failure
   bool origin_only = false;
   int lookups = 0;
   std::size_t holders_found = 0;

@@ -320,6 +320,24 @@ void node::run_redials(time_point now) {
   }
 }
 
+const char* fetch_stage_name(fetch_stage s) {
+  switch (s) {
+    case fetch_stage::metadata:
+      return "metadata";
+    case fetch_stage::fetching:
+      return "fetching";
+    case fetch_stage::looking_up:
+      return "looking_up";
+    case fetch_stage::connecting:
+      return "connecting";
+    case fetch_stage::redialing:
+      return "redialing";
+    case fetch_stage::waiting:
+      return "waiting";
+  }
+  return "waiting";
+}
+
 fetch_report node::report_of(time_point now, const job& j) const {
   fetch_report r;
   r.id = j.f.id();
@@ -333,6 +351,21 @@ fetch_report node::report_of(time_point now, const job& j) const {
   r.duplicate_blocks = j.f.duplicate_blocks();
   r.full_swarms = j.full_swarms;
   r.waiting = j.f.waiting();
+  for (const auto& [p, a] : j.dialed)
+    if (const link* l = find_link(p); l && !l->open && !l->closed) ++r.connecting;
+  r.redialing = j.redialing.size();
+  const auto ph = j.f.current_phase();
+  if (r.progress.peers > 0)
+    r.stage = ph == fetch::phase::manifest || ph == fetch::phase::hashes ? fetch_stage::metadata
+                                                                         : fetch_stage::fetching;
+  else if (j.lookup)
+    r.stage = fetch_stage::looking_up;
+  else if (r.connecting > 0)
+    r.stage = fetch_stage::connecting;
+  else if (r.redialing > 0)
+    r.stage = fetch_stage::redialing;
+  else
+    r.stage = fetch_stage::waiting;
   r.origin_only = j.origin_only;
   r.lookups = j.lookups;
   r.holders_found = j.providers_found.size();

@@ -33,12 +33,28 @@ progress_reporter::~progress_reporter() {
   finish();
 }
 
+std::string fetch_detail(const std::string& stage, std::size_t peers, std::size_t connecting,
+                         std::size_t redialing) {
+  const auto n = [](std::size_t k, const char* one) {
+    return std::to_string(k) + " " + one + (k == 1 ? "" : "s");
+  };
+  if (stage == "fetching") return n(peers, "peer");
+  if (stage == "metadata") return "reading the manifest from " + n(peers, "peer");
+  if (stage == "looking_up") return "looking up holders in the DHT";
+  if (stage == "connecting") return "connecting to " + n(connecting, "peer");
+  if (stage == "redialing")
+    return "no holder answers; " + std::to_string(redialing) + " to dial again";
+  if (stage == "waiting") return "no holder found yet; looking again";
+  return {};
+}
+
 std::string progress_text(progress_style style, const std::string& label, std::uint64_t done,
-                          std::uint64_t total, double rate, std::size_t width) {
+                          std::uint64_t total, double rate, std::size_t width,
+                          const std::string& detail) {
   std::string text;
   const std::string rate_part = rate > 0 ? format_bytes(rate) + "/s" : "";
   if (total == 0) {
-    text = label + ": waiting for the content's size";
+    text = label + ": " + (detail.empty() ? "waiting for the content's size" : detail);
     if (done > 0) text += " (" + format_bytes(static_cast<double>(done)) + ")";
   } else {
     const double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
@@ -52,11 +68,13 @@ std::string progress_text(progress_style style, const std::string& label, std::u
                          format_bytes(static_cast<double>(done)),
                          format_bytes(static_cast<double>(total)));
       if (!rate_part.empty()) text += "  " + rate_part + "  ETA " + format_duration(eta);
+      if (!detail.empty()) text += "  " + detail;
     } else {
       text = fmt::format("{}: {:.0f}% ({} of {})", label, fraction * 100,
                          format_bytes(static_cast<double>(done)),
                          format_bytes(static_cast<double>(total)));
       if (!rate_part.empty()) text += " at " + rate_part + ", ETA " + format_duration(eta);
+      if (!detail.empty()) text += "; " + detail;
     }
   }
   // Cut to the terminal (a bar only: a plain line may wrap, it is not redrawn).
@@ -75,9 +93,10 @@ std::size_t terminal_width() {
 
 }  // namespace
 
-void progress_reporter::update(std::uint64_t done, std::uint64_t total) {
+void progress_reporter::update(std::uint64_t done, std::uint64_t total, std::string detail) {
   done_ = done;
   total_ = total;
+  detail_ = std::move(detail);
   if (style_ == progress_style::quiet) return;
   const auto now = clock::now();
   if (!first_ || done < first_->second) first_ = {now, done};
@@ -90,8 +109,9 @@ void progress_reporter::update(std::uint64_t done, std::uint64_t total) {
 
   const double elapsed = std::chrono::duration<double>(now - first_->first).count();
   const double rate = elapsed > 0.5 ? static_cast<double>(done - first_->second) / elapsed : 0;
-  const std::string text = progress_text(style_, label_, done, total, rate,
-                                         style_ == progress_style::bar ? terminal_width() : 0);
+  const std::string text =
+      progress_text(style_, label_, done, total, rate,
+                    style_ == progress_style::bar ? terminal_width() : 0, detail_);
   if (style_ == progress_style::bar)
     std::fprintf(stderr, "\r\033[K%s", text.c_str());
   else

@@ -24,14 +24,23 @@ std::string format_duration(double seconds);
 // known yet), `width` the terminal's columns for a bar (0: unknown; a line is cut to fit, so a
 // narrow terminal does not wrap every redraw). With total 0 the size is not known yet, and the
 // text says so instead of "100% (0 B of 0 B)".
+// `detail` says what the work is doing besides (a fetch's stage and peers, fetch_detail): after
+// the figures, or instead of the size while it is not known.
 std::string progress_text(progress_style style, const std::string& label, std::uint64_t done,
-                          std::uint64_t total, double rate, std::size_t width);
+                          std::uint64_t total, double rate, std::size_t width,
+                          const std::string& detail = {});
+
+// A fetch's stage for its progress line, from the daemon's progress event (stage, peers,
+// connecting, redialing; control.md 4.3): "4 peers", "looking up holders in the DHT",
+// "connecting to 2 peers", "no holder answers; 1 to dial again".
+std::string fetch_detail(const std::string& stage, std::size_t peers, std::size_t connecting,
+                         std::size_t redialing);
 
 class progress_reporter {
  public:
   progress_reporter(std::string label, progress_style style);
   ~progress_reporter();
-  void update(std::uint64_t done, std::uint64_t total);
+  void update(std::uint64_t done, std::uint64_t total, std::string detail = {});
   // Clears the bar (the caller prints the outcome).
   void finish();
 
@@ -46,6 +55,7 @@ class progress_reporter {
   clock::time_point last_draw_{};
   std::uint64_t done_ = 0;
   std::uint64_t total_ = 0;
+  std::string detail_;
   bool drawn_ = false;
   bool finished_ = false;
 };

@@ -203,8 +203,8 @@ result<issued> sign_request(const authority& ca, X509_req_st* csr, const issue_o
                      "': the node ran `shoal init --network " + asked +
                      ".cert` and would not accept a certificate of '" + ca.network_name +
                      "'. Sign it with that network's authority, or give the node a new data "
-                     "directory and run `shoal init --network " + ca.network_name +
-                     ".cert` there"};
+                     "directory and run `shoal init --network " +
+                     ca.network_name + ".cert` there"};
   SHOAL_TRY(check_labels(options.labels));
   if (options.not_after_unix <= options.not_before_unix)
     return error{errc::invalid_argument, "the certificate's validity window is empty"};
@@ -247,10 +247,9 @@ result<x509_req_ptr> make_request(evp_pkey_st* key, const std::string& name,
   SHOAL_ASSERT(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) == 1);
   auto subject = name_with_cn(name);
   if (!network.empty())
-    SHOAL_ASSERT(X509_NAME_add_entry_by_NID(
-                     subject.get(), NID_organizationName, MBSTRING_UTF8,
-                     reinterpret_cast<const unsigned char*>(network.data()),
-                     static_cast<int>(network.size()), -1, 0) == 1);
+    SHOAL_ASSERT(X509_NAME_add_entry_by_NID(subject.get(), NID_organizationName, MBSTRING_UTF8,
+                                            reinterpret_cast<const unsigned char*>(network.data()),
+                                            static_cast<int>(network.size()), -1, 0) == 1);
   SHOAL_ASSERT(X509_REQ_set_subject_name(req.get(), subject.get()) == 1);
   SHOAL_ASSERT(X509_REQ_set_pubkey(req.get(), key) == 1);
   const int n = X509_REQ_sign(req.get(), key, nullptr);

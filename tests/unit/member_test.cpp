@@ -374,8 +374,8 @@ TEST_F(member_test, install_refuses_a_certificate_from_another_authority) {
   init(data());
   auto other = make_authority("other", now_);
   ASSERT_TRUE(other.ok());
-  auto r = install_certificate(data(), sign(*other, data(), valid_window(), "node.cert", true),
-                               now_);
+  auto r =
+      install_certificate(data(), sign(*other, data(), valid_window(), "node.cert", true), now_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().code, errc::untrusted);
   EXPECT_NE(r.err().message.find("not issued by network 'acme' (issuer: 'other')"),

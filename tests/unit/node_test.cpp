@@ -64,6 +64,29 @@ class node_rules : public ::testing::Test {
   }
 };
 
+// Issue 22, item 3: the progress line says what a fetch waits for.
+TEST_F(node_rules, a_fetch_reports_its_stage_while_it_connects_and_redials) {
+  const std::size_t h = holder();
+  const std::size_t f = net.add({}, 2);
+  net.slow_dials.insert(net.members[h].at.str());
+  net[f].start_fetch(net.now, from({net.members[h].at}));
+  net.run();
+  auto r = net[f].report(net.now, content.id);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->stage, fetch_stage::connecting);
+  EXPECT_EQ(r->connecting, 1u);
+  // Nobody listens there: the address waits to be dialed again.
+  net.unreachable.insert(net.members[h].at.str());
+  net.finish_dials();
+  net.run();
+  r = net[f].report(net.now, content.id);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->stage, fetch_stage::redialing);
+  EXPECT_EQ(r->redialing, 1u);
+  EXPECT_EQ(r->connecting, 0u);
+  EXPECT_STREQ(fetch_stage_name(r->stage), "redialing");
+}
+
 TEST_F(node_rules, a_fetch_completes_and_says_goodbye_to_a_complete_holder) {
   const std::size_t h = holder();
   const std::size_t f = net.add({}, 2);

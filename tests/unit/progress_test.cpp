@@ -29,5 +29,16 @@ TEST(progress, a_bar_fits_a_narrow_terminal) {
   EXPECT_NE(wide.find("ETA 0:03"), std::string::npos) << wide;
 }
 
+TEST(progress, a_fetch_says_its_stage_and_peers) {
+  EXPECT_EQ(progress_text(progress_style::lines, "fetching sh1abc", 0, 0, 0, 0,
+                          fetch_detail("looking_up", 0, 0, 0)),
+            "fetching sh1abc: looking up holders in the DHT");
+  EXPECT_EQ(fetch_detail("connecting", 0, 2, 0), "connecting to 2 peers");
+  EXPECT_EQ(fetch_detail("redialing", 0, 0, 1), "no holder answers; 1 to dial again");
+  EXPECT_EQ(progress_text(progress_style::lines, "x", 1 << 20, 4 << 20, 1 << 20, 0,
+                          fetch_detail("fetching", 1, 0, 0)),
+            "x: 25% (1.0 MiB of 4.0 MiB) at 1.0 MiB/s, ETA 0:03; 1 peer");
+}
+
 }  // namespace
 }  // namespace shoal::host
