@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/merkle.hpp"
+#include "core/path_rules.hpp"
 #include "core/random.hpp"
 
 namespace shoal {
@@ -317,6 +318,8 @@ void fetch::handle_manifest_part(time_point now, peer_handle p, const wire::mani
                        std::to_string(m.total_size) + " bytes does not continue the " +
                        std::to_string(manifest_bytes_.size()) + " bytes received");
   manifest_total_ = m.total_size;
+  if (m.offset == 0 && !m.name.empty() && path_rules::check_component(m.name))
+    offered_name_ = m.name;
   manifest_bytes_.insert(manifest_bytes_.end(), m.data.begin(), m.data.end());
   if (manifest_bytes_.size() < manifest_total_) {
     actions_.push_back(fetch_actions::send{p, wire::get_manifest{id_, manifest_bytes_.size()}});

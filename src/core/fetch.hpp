@@ -182,6 +182,9 @@ class fetch {
   void handle_peer_removed(time_point now, peer_handle p);
 
   void handle_manifest_part(time_point now, peer_handle p, const wire::manifest_part& m);
+  // The name the peer that sent the manifest gives the content, when it is a valid path
+  // component (content.md section 5); else empty.
+  const std::string& offered_name() const { return offered_name_; }
   void handle_hashes(time_point now, peer_handle p, const wire::hashes& h);
   void handle_bitfield(time_point now, peer_handle p, const wire::bitfield& b);
   void handle_have(time_point now, peer_handle p, const wire::have& h);
@@ -376,6 +379,7 @@ class fetch {
   time_point unheld_since_{};  // epoch: every missing piece has a holder (as last checked)
   time_point unheld_checked_{};
   std::string waiting_;
+  std::string offered_name_;
   std::string last_refusal_;  // the last reject that said a peer does not hold a piece
   bool unstuck_ = false;      // a stuck peer was unstuck since schedule() last ran over them all
 };

@@ -83,6 +83,8 @@ struct node_config {
 // What the node knows of a content it holds, all or some of (node_actions::load_content).
 struct held_content {
   std::vector<std::uint8_t> manifest_bytes;
+  // The name the store keeps for it, sent to fetchers as a hint (wire.md 4.5); may be empty.
+  std::string name;
   std::vector<hash256> piece_hashes;
   content_layout layout;
   piece_set have;
@@ -231,6 +233,8 @@ struct authenticated_peer {
 // A fetch to start (node::start_fetch).
 struct fetch_request {
   content_id id;
+  // The name to keep it under; empty: the name its holder gives with the manifest, if valid,
+  // else the content ID.
   std::string name;
   std::vector<address> sources;  // --from
   bool origin_only = false;      // the sources alone: no DHT, no peer exchange, no announcements

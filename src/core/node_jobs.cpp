@@ -196,7 +196,10 @@ void node::pump(time_point now, const content_id& cid) {
       close_link(now, d->peer, d->code, d->text);
     } else if (auto* o = std::get_if<fetch_actions::open_content>(&*a)) {
       actions_.push_back(
-          node_actions::open_content{cid, std::move(o->m), std::move(o->piece_hashes), j.name});
+          node_actions::open_content{cid, std::move(o->m), std::move(o->piece_hashes),
+                                     !j.name.empty()               ? j.name
+                                     : !j.f.offered_name().empty() ? j.f.offered_name()
+                                                                   : cid.str()});
     } else if (auto* w = std::get_if<fetch_actions::write_piece>(&*a)) {
       actions_.push_back(node_actions::write_piece{cid, w->piece, std::move(w->data)});
     } else if (auto* st = std::get_if<fetch_actions::piece_stored>(&*a)) {

@@ -5,6 +5,7 @@
 
 #include "core/merkle.hpp"
 #include "core/node.hpp"
+#include "core/path_rules.hpp"
 
 namespace shoal {
 
@@ -109,7 +110,8 @@ void node::serve_manifest(time_point now, peer_handle p, const wire::get_manifes
                       "asked for the manifest at offset " + std::to_string(g.offset) + " of " +
                           std::to_string(bytes.size()));
   const std::size_t len = std::min<std::size_t>(wire::max_manifest_chunk, bytes.size() - g.offset);
-  wire::manifest_part part{g.content, bytes.size(), g.offset, {}};
+  wire::manifest_part part{g.content, bytes.size(), g.offset, {}, {}};
+  if (g.offset == 0 && path_rules::check_component(h->name)) part.name = h->name;
   part.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(g.offset),
                    bytes.begin() + static_cast<std::ptrdiff_t>(g.offset + len));
   send(p, std::move(part));

@@ -73,6 +73,8 @@ void write_fields(writer& w, const manifest_part& m) {
   w.id(m.content);
   w.u64(m.total_size);
   w.u64(m.offset);
+  w.u8(static_cast<std::uint8_t>(m.name.size()));
+  w.text(m.name);
   w.bytes(m.data);
 }
 void write_fields(writer& w, const get_hashes& m) {
@@ -266,6 +268,8 @@ result<manifest_part> parse(reader& r, std::type_identity<manifest_part>) {
   m.content = r.id("content");
   m.total_size = r.u64("total_size");
   m.offset = r.u64("offset");
+  const auto name_len = r.u8("name_len");
+  m.name = r.text(name_len, "name");
   const auto data = r.rest();
   SHOAL_TRY(r.end());
   m.data.assign(data.begin(), data.end());

@@ -33,6 +33,7 @@ inline constexpr std::uint32_t max_manifest_chunk = 256 * 1024;
 inline constexpr std::uint32_t max_hashes_per_message = 8192;
 inline constexpr std::uint64_t max_bitfield_pieces = 8ull * 1024 * 1024;  // 1 MiB of bits
 inline constexpr std::size_t max_agent = 64;
+inline constexpr std::size_t max_content_name = 255;  // manifest_part.name, bytes
 inline constexpr std::size_t max_peers_per_message = 64;
 // DHT answers (docs/protocol/dht.md): closer nodes and providers of a key, each at most this many.
 inline constexpr std::size_t max_dht_nodes = 20;
@@ -120,8 +121,12 @@ struct get_manifest {
 };
 struct manifest_part {
   content_id content;
-  std::uint64_t total_size = 0;    // of the encoded manifest, 1 .. 64 MiB
-  std::uint64_t offset = 0;        // offset + data.size() <= total_size
+  std::uint64_t total_size = 0;  // of the encoded manifest, 1 .. 64 MiB
+  std::uint64_t offset = 0;      // offset + data.size() <= total_size
+  // The name the holder keeps for the content (the file or top directory it was added as), in
+  // the part at offset 0; else empty. A hint, not covered by the content ID: a fetcher uses it
+  // only when it is a valid path component (content.md section 5).
+  std::string name;                // at most max_content_name bytes
   std::vector<std::uint8_t> data;  // 1 .. max_manifest_chunk bytes
   bool operator==(const manifest_part&) const = default;
 };

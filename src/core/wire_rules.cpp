@@ -160,6 +160,12 @@ result<void> check(const manifest_part& m) {
     return too_big(t, "total_size " + num(m.total_size) + " is over the manifest size limit " +
                           num(manifest_bytes_max));
   if (m.data.empty()) return bad(t, "data is empty; a part carries at least 1 byte");
+  if (m.name.size() > max_content_name)
+    return too_big(
+        t, "name is " + num(m.name.size()) + " bytes, over the limit of " + num(max_content_name));
+  if (!m.name.empty() && m.offset != 0)
+    return bad(t,
+               "a name in the part at offset " + num(m.offset) + "; only the first part has one");
   if (m.data.size() > max_manifest_chunk)
     return too_big(t, "data is " + num(m.data.size()) + " bytes, over the limit of " +
                           num(max_manifest_chunk));

@@ -213,7 +213,8 @@ std::optional<held_content> daemon_impl::load(const content_id& id) {
   store::content_reader* r = reader(id);
   if (!r) return std::nullopt;
   (void)r->refresh();
-  return held_content{r->record().manifest_bytes, r->record().piece_hashes, r->layout(), r->have()};
+  return held_content{r->record().manifest_bytes, r->record().summary.name,
+                      r->record().piece_hashes, r->layout(), r->have()};
 }
 
 result<piece_data> daemon_impl::read(const content_id& id, piece_index p) {
@@ -243,6 +244,7 @@ void daemon_impl::open_content(time_point now, const node_actions::open_content&
   if (w == watched_.end() || w->second.seq != node_.fetch_seq(o.id)) return;
   watched_fetch& f = w->second;
   const std::uint64_t seq = f.seq;
+  f.name = o.name;  // the node's choice: the request's, else the holder's, else the ID
   if (auto r = begin_output(f, o.id, o.m); !r) return node_.handle_opened(now, o.id, seq, r.err());
   auto partial = store_->open_partial(o.m, o.name, o.piece_hashes);
   if (!partial) return node_.handle_opened(now, o.id, seq, partial.err());

@@ -13,7 +13,7 @@ void daemon_impl::start_get(const std::shared_ptr<reply_sink>& client, const jso
   if (!id) return reply_error(client, id.err());
   fetch_request r;
   r.id = *id;
-  r.name = req.value("name", id->str());
+  r.name = req.value("name", std::string());  // none: the holder's name, else the ID
   const std::filesystem::path output = req.value("output", std::string());
   r.origin_only = req.value("origin_only", false);
   const bool detach = req.value("detach", false);
@@ -69,6 +69,7 @@ result<bool> daemon_impl::begin_fetch(fetch_request r, watched_fetch f,
         store_->open_partial(rd.get_manifest(), rd.record().summary.name, rd.record().piece_hashes);
     if (!partial) return std::move(partial).err();
     f.partial = std::move(*partial);
+    f.name = rd.record().summary.name;
     SHOAL_TRY(begin_output(f, id, rd.get_manifest()));
     spdlog::info("resuming {}: {} of {} pieces already verified", id.str(),
                  f.partial->have().count(), f.partial->have().size());
@@ -94,7 +95,7 @@ void daemon_impl::gateway_open(const content_id& id, std::function<void(const er
   if (existing && (*existing)->have().complete()) return done(nullptr);
   fetch_request r;
   r.id = id;
-  r.name = existing ? (*existing)->record().summary.name : id.str();
+  r.name = existing ? (*existing)->record().summary.name : std::string();
   if (auto no = node_.fetch_impossible(r)) return done(&*no);
   watched_fetch f;
   f.name = r.name;

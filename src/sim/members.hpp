@@ -53,8 +53,8 @@ inline synthetic_content make_synthetic_content(std::mt19937_64& rng, std::uint6
   const content_id id = content_id::of_manifest(bytes);
   content_layout layout(m);
   piece_set have(layout.piece_count(), true);
-  return {id,
-          held_content{std::move(bytes), std::move(hashes), std::move(layout), std::move(have)}};
+  return {id, held_content{
+                  std::move(bytes), {}, std::move(hashes), std::move(layout), std::move(have)}};
 }
 
 }  // namespace shoal::sim

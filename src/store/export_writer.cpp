@@ -42,8 +42,19 @@ result<std::unique_ptr<export_writer>> export_writer::begin(const content_id& id
                                                             const std::string& name) {
   fs::path target = out;
   std::error_code ec;
-  if (fs::is_directory(out, ec))
+  if (fs::is_directory(out, ec)) {
+    // A file goes inside an existing directory, as cp does. A tree goes inside only when asked
+    // with a trailing slash: else exporting the same tree twice to the same path would put the
+    // second copy inside the first (issue 22, item 5).
+    if (m.kind == root_kind::directory && !out.filename().empty())
+      return error{errc::already_exists,
+                   "cannot export the tree to " + quoted(out) +
+                       ": it already exists. To put it inside, as " +
+                       quoted(out / (path_rules::check_component(name).ok() ? name : id.str())) +
+                       ", end the path with a slash (" + out.string() +
+                       "/); to replace it, remove it first"};
     target = out / (path_rules::check_component(name).ok() ? name : id.str());
+  }
   if (fs::exists(fs::symlink_status(target, ec)))
     return error{errc::already_exists,
                  "cannot export to " + quoted(target) + ": it already exists"};

@@ -99,10 +99,16 @@ TEST_F(cli_test, add_and_export_a_tree) {
   auto ex = shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "out").string()}));
   ASSERT_EQ(ex.exit_code, 0) << ex.err;
   expect_same_tree(dir_ / "release", dir_ / "out");
-  // An existing directory receives the content under its name.
+  // The same export again does not nest a second copy inside the first (issue 22, item 5): a
+  // tree goes inside an existing directory only when the path ends with a slash.
+  auto again = shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "out").string()}));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("end the path with a slash"), std::string::npos) << again.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "release"));
   fs::create_directories(dir_ / "into");
-  ASSERT_EQ(shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "into").string()})).exit_code,
-            0);
+  ASSERT_EQ(
+      shoal_.run(in(dir_ / "d1", {"export", id, "-o", (dir_ / "into").string() + "/"})).exit_code,
+      0);
   expect_same_tree(dir_ / "release", dir_ / "into" / "release");
   // A single file exports to a file.
   const std::string file_id = add(dir_ / "d1", dir_ / "release/data/odd.bin");

@@ -443,14 +443,17 @@ TEST_F(transfer_test, output_into_a_directory_and_a_taken_output_path) {
   auto st = net_.shoal(&b, {"--json", "ls"});
   EXPECT_EQ(json::parse(st.out).size(), 0u) << "nothing was fetched: " << st.out;
 
-  // An existing directory receives the content inside it, named by its ID, and nothing of the
-  // daemon's temporary tree is left beside it.
+  // An existing directory receives the content inside it, under the name the origin added it
+  // as (issue 22, item 5; it was the content ID), which the catalog keeps too; and nothing of
+  // the daemon's temporary tree is left beside it.
   const auto dir = net_.dir() / "models";
   fs::create_directories(dir);
   r = net_.get(b, id, {a.listen}, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err << cli::slurp(b.log);
-  EXPECT_EQ(json::parse(r.out).value("output", ""), (dir / id).string());
-  EXPECT_TRUE(read_file(dir / id) == bytes);
+  EXPECT_EQ(json::parse(r.out).value("output", ""), (dir / "model.bin").string());
+  EXPECT_TRUE(read_file(dir / "model.bin") == bytes);
+  st = net_.shoal(&b, {"--json", "ls"});
+  EXPECT_EQ(json::parse(st.out).at(0).value("name", ""), "model.bin") << st.out;
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 1u);

@@ -80,7 +80,7 @@ struct memory_content {
     std::vector<wire::message> out;
     if (auto* g = std::get_if<wire::get_manifest>(&req)) {
       const std::size_t len = std::min<std::size_t>(chunk, manifest_bytes.size() - g->offset);
-      wire::manifest_part p{id, manifest_bytes.size(), g->offset, {}};
+      wire::manifest_part p{id, manifest_bytes.size(), g->offset, {}, {}};
       p.data.assign(manifest_bytes.begin() + static_cast<std::ptrdiff_t>(g->offset),
                     manifest_bytes.begin() + static_cast<std::ptrdiff_t>(g->offset + len));
       out.push_back(p);

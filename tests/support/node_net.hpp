@@ -30,10 +30,11 @@ class node_net {
     wire::peer_entry entry;
     std::map<content_id, held_content> store;
     std::vector<node_actions::fetch_ended> ended;
-    std::vector<node_actions::lookup_ended> lookups;          // lookups it started (node::lookup)
-    std::vector<node_actions::close> closes;                  // every close it asked for
-    std::vector<node_actions::dial> dials;                    // every dial it asked for
-    std::vector<time_point> dial_times;                       // and when
+    std::vector<node_actions::lookup_ended> lookups;  // lookups it started (node::lookup)
+    std::vector<node_actions::close> closes;          // every close it asked for
+    std::vector<node_actions::dial> dials;            // every dial it asked for
+    std::vector<std::string> opened_names;            // the names open_content gave, in order
+    std::vector<time_point> dial_times;               // and when
     std::vector<std::pair<peer_handle, wire::message>> sent;  // every message it sent
     std::vector<std::string> logs;
     std::vector<log_level> log_levels;  // of each line in logs
@@ -229,6 +230,7 @@ class node_net {
       n.handle_content_loaded(now, lc->id,
                               it == m.store.end() ? std::nullopt : std::optional(it->second));
     } else if (auto* o = std::get_if<node_actions::open_content>(&a)) {
+      m.opened_names.push_back(o->name);
       content_layout layout(o->m);
       n.handle_opened(now, o->id, n.fetch_seq(o->id), piece_set(layout.piece_count()));
     } else if (auto* w = std::get_if<node_actions::write_piece>(&a)) {

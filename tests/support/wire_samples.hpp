@@ -72,10 +72,15 @@ inline std::vector<message> samples() {
   v.push_back(goodbye{static_cast<reason>(0xFFFF), "caf\xc3\xa9 \xf0\x9f\x90\x9f"});
   v.push_back(get_manifest{cid(0), 0});
   v.push_back(get_manifest{cid(0xFF), manifest_bytes_max - 1});
-  v.push_back(manifest_part{cid(1), 1, 0, {0x42}});
-  v.push_back(manifest_part{cid(2), manifest_bytes_max, manifest_bytes_max - max_manifest_chunk,
+  v.push_back(manifest_part{cid(1), 1, 0, {}, {0x42}});
+  v.push_back(manifest_part{cid(1), 1, 0, "release-42.tar", {0x42}});
+  v.push_back(manifest_part{cid(1), 1, 0, std::string(max_content_name, 'n'), {0x42}});
+  v.push_back(manifest_part{cid(2),
+                            manifest_bytes_max,
+                            manifest_bytes_max - max_manifest_chunk,
+                            {},
                             pattern(max_manifest_chunk)});
-  v.push_back(manifest_part{cid(3), 1000, 10, pattern(990)});
+  v.push_back(manifest_part{cid(3), 1000, 10, {}, pattern(990)});
   v.push_back(get_hashes{cid(4), piece_index{0}, 1});
   v.push_back(get_hashes{cid(4), piece_index{piece_index_limit - max_hashes_per_message},
                          max_hashes_per_message});

@@ -64,6 +64,31 @@ class node_rules : public ::testing::Test {
   }
 };
 
+// Issue 22, item 5: a fetch that was given no name keeps the holder's, if it is a valid name.
+TEST_F(node_rules, a_fetch_keeps_the_name_its_holder_gives_when_it_was_given_none) {
+  const auto fetched_name = [&](const std::string& holders, const std::string& asked) {
+    test::node_net n;
+    const std::size_t h = n.add({}, 1);
+    held_content held = content.held;
+    held.name = holders;
+    n.members[h].store.emplace(content.id, held);
+    n[h].handle_held(n.now, content.id, held.layout.piece_count(), true);
+    const std::size_t f = n.add({}, 2);
+    fetch_request r = from({n.members[h].at});
+    r.name = asked;
+    n[f].start_fetch(n.now, r);
+    n.run();
+    EXPECT_EQ(n.members[f].opened_names.size(), 1u);
+    return n.members[f].opened_names.empty() ? std::string() : n.members[f].opened_names[0];
+  };
+  EXPECT_EQ(fetched_name("release-42.tar", ""), "release-42.tar");
+  EXPECT_EQ(fetched_name("release-42.tar", "mine"), "mine");  // the fetcher's own name wins
+  EXPECT_EQ(fetched_name("", ""), content.id.str());
+  // A name that is not one valid component is not used, nor even sent.
+  EXPECT_EQ(fetched_name("../../etc", ""), content.id.str());
+  EXPECT_EQ(fetched_name("a/b", ""), content.id.str());
+}
+
 // Issue 22, item 3: the progress line says what a fetch waits for.
 TEST_F(node_rules, a_fetch_reports_its_stage_while_it_connects_and_redials) {
   const std::size_t h = holder();

@@ -42,10 +42,11 @@ struct raw {
 
 // Bytes of a body before its open-ended last field (data, hashes, bits), or the whole body for
 // types whose fields are all self-delimiting.
-std::size_t fixed_size(msg_type t, std::size_t body_size) {
+std::size_t fixed_size(msg_type t, const bytes& b) {
+  const std::size_t body_size = b.size();
   switch (t) {
-    case msg_type::manifest_part:
-      return 1 + 32 + 8 + 8;
+    case msg_type::manifest_part:  // its name is self-delimiting (a length byte first)
+      return body_size > 49 ? 1 + 32 + 8 + 8 + 1 + std::size_t{b[49]} : body_size;
     case msg_type::hashes:
       return 1 + 32 + 8;
     case msg_type::bitfield:
@@ -135,7 +136,7 @@ TEST(wire, every_truncation_fails_or_changes_the_message) {
         continue;
       }
       // Only a cut inside an open-ended last field can leave a valid (shorter) message.
-      EXPECT_GT(cut, fixed_size(t, b.size())) << type_name(t) << " cut at " << cut;
+      EXPECT_GT(cut, fixed_size(t, b)) << type_name(t) << " cut at " << cut;
       EXPECT_FALSE(*r == m) << type_name(t);
     }
   }
@@ -220,7 +221,7 @@ TEST(wire, every_trailing_byte_fails) {
   for (const auto& m : samples()) {
     const auto t = type_of(m);
     auto b = body(m);
-    const bool open_tail = fixed_size(t, b.size()) != b.size();
+    const bool open_tail = fixed_size(t, b) != b.size();
     if (open_tail && t != msg_type::bitfield) continue;  // covered below
     for (std::uint8_t extra : std::initializer_list<std::uint8_t>{0x00, 0x01, 0xFF}) {
       auto longer = b;
@@ -233,7 +234,7 @@ TEST(wire, every_trailing_byte_fails) {
   auto b = body(block{ref(0, 0), {}, pattern(max_block_data)});
   b.push_back(0);
   expect_error(b, errc::limit_exceeded, "data is 16385 bytes");
-  b = body(manifest_part{cid(1), 10, 5, pattern(5)});
+  b = body(manifest_part{cid(1), 10, 5, {}, pattern(5)});
   b.push_back(0);
   expect_error(b, errc::invalid_argument, "offset 5 + data length 6 is past total_size 10");
   b = body(hashes{cid(1), piece_index{0}, {hsh(1)}});
@@ -316,7 +317,7 @@ TEST(wire, get_manifest_bounds) {
 
 raw part(std::uint64_t total, std::uint64_t offset, std::size_t len) {
   raw r;
-  r.u8(0x11).id().u64(total).u64(offset).fill(len, 0x33);
+  r.u8(0x11).id().u64(total).u64(offset).u8(0).fill(len, 0x33);
   return r;
 }
 
@@ -333,6 +334,10 @@ TEST(wire, manifest_part_bounds) {
   expect_error(part(10, 10, 1).b, errc::invalid_argument, "offset 10 + data length 1");
   expect_error(part(10, 0, 11).b, errc::invalid_argument, "past total_size 10");
   expect_error(part(10, ~std::uint64_t{0}, 1).b, errc::invalid_argument, "past total_size");
+  // The holder's name for the content rides in the first part only.
+  expect_ok(raw{}.u8(0x11).id().u64(10).u64(0).u8(3).fill(3, 'a').fill(1, 0x33).b);
+  expect_error(raw{}.u8(0x11).id().u64(10).u64(5).u8(3).fill(3, 'a').fill(1, 0x33).b,
+               errc::invalid_argument, "only the first part has one");
 }
 
 TEST(wire, get_hashes_bounds) {
