@@ -177,5 +177,38 @@ TEST_F(testbed_fixture, churn_a_quarter_of_the_hosts_then_the_origin_die_and_the
   }
 }
 
+// Issue 21, item 2: off the loopback, the HTTP server answers nothing without the token. A
+// client in another host of the testbed (a real, non-loopback address) gets 401 for a read of
+// the API, the gateway and the metrics, and 200 with the token.
+TEST_F(testbed_fixture, a_client_off_the_loopback_needs_the_token_for_every_request) {
+  up("tbhttp", 2, "1gbit");
+  test_node& node = net_.add_node("node");
+  const auto file = net_.dir() / "f.bin";
+  write_random(file, 300000, 7);
+  const std::string id = net_.add(node, file);
+  start(node, 0, "--http-listen " + addr(0) + ":7421");
+  std::string token;
+  std::ifstream(node.dir / "http.token") >> token;
+  ASSERT_EQ(token.size(), 64u);
+  const auto code = [&](const std::string& path, const std::string& auth = "") {
+    return sh(testbed + " exec " + name_ + " 1 curl -sS -o /dev/null -w '%{http_code}' " +
+              (auth.empty() ? "" : "-H 'Authorization: Bearer " + auth + "' ") + "http://" +
+              addr(0) + ":7421" + path)
+        .out;
+  };
+  for (const std::string& path :
+       std::vector<std::string>{"/api/v1/status", "/content/" + id, "/metrics", "/healthz"}) {
+    EXPECT_EQ(code(path), "401") << path;
+    EXPECT_EQ(code(path, std::string(64, '0')), "401") << path;
+    EXPECT_EQ(code(path, token), "200") << path;
+  }
+  // The bytes themselves, with the token, are the file's.
+  const auto r =
+      sh(testbed + " exec " + name_ + " 1 curl -sS -H 'Authorization: Bearer " + token + "' -o " +
+         (net_.dir() / "copy.bin").string() + " http://" + addr(0) + ":7421/content/" + id);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(same_file(file, net_.dir() / "copy.bin"));
+}
+
 }  // namespace
 }  // namespace shoal::testing
