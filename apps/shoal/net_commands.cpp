@@ -70,6 +70,12 @@ result<json> daemon_op(host::control_connection& conn, const json& req,
     if (ev == "error") return error_from(reply);
     if (ev == "progress" && progress)
       progress->update(reply.value("done_bytes", 0ull), reply.value("total_bytes", 0ull));
+    if (ev == "queued" && progress) {
+      const auto ahead = reply.value("ahead", 0u);
+      progress->update(0, 0,
+                       "waiting in the daemon behind " + std::to_string(ahead) + " operation" +
+                           (ahead == 1 ? "" : "s") + " (one add or verify runs at a time)");
+    }
     if (ev == "done") {
       reply.erase("event");
       return reply;

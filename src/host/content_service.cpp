@@ -79,11 +79,12 @@ void content_service::add(const std::shared_ptr<reply_sink>& client, const json&
   auto progress = progress_to(client, stop);
   // The client travels to the worker and back by move, so that its last reference is never
   // dropped on the worker (a session belongs to the io thread); progress holds a weak one.
-  worker_.post([this, client, source, pin, stop, progress, dir = store_.dir()]() mutable {
+  enqueue(client, [this, client, source, pin, stop, progress, dir = store_.dir()]() mutable {
     auto staged = stopping_
                       ? result<store::staged_add>(error{errc::cancelled, "the daemon is stopping"})
                       : store::store::stage_add(dir, source, progress, stop.get());
     asio::post(io_, [this, client = std::move(client), pin, staged = std::move(staged)]() mutable {
+      dequeue();
       if (stopping_) return;  // dropped: its temporary data file goes with it
       if (!staged) return reply_error(client, staged.err());
       const std::string name = staged->name();
@@ -105,7 +106,7 @@ void content_service::verify(const std::shared_ptr<reply_sink>& client, const co
                                                 "it arrives); verify it when the fetch is done"});
   auto stop = std::make_shared<std::atomic<bool>>(false);
   auto progress = progress_to(client, stop);
-  worker_.post([this, client, id, stop, progress, dir = store_.dir()]() mutable {
+  enqueue(client, [this, client, id, stop, progress, dir = store_.dir()]() mutable {
     result<store::verify_result> r = error{errc::cancelled, "the daemon is stopping"};
     if (!stopping_) {
       // A view of its own: the store object belongs to the io thread. It reports bad pieces
@@ -115,6 +116,7 @@ void content_service::verify(const std::shared_ptr<reply_sink>& client, const co
                : result<store::verify_result>(view.err());
     }
     asio::post(io_, [this, client = std::move(client), id, r = std::move(r)]() mutable {
+      dequeue();
       if (stopping_) return;
       if (!r) return reply_error(client, r.err());
       bool marked = r->bad_pieces.empty();
@@ -133,6 +135,14 @@ void content_service::verify(const std::shared_ptr<reply_sink>& client, const co
       reply(client, verify_json(id, *r, now, marked));
     });
   });
+}
+
+void content_service::enqueue(const std::shared_ptr<reply_sink>& client,
+                              std::function<void()> task) {
+  // Without a word, a second add would look hung until the first is done.
+  if (in_line_ > 0) client->send(json{{"event", "queued"}, {"ahead", in_line_}});
+  ++in_line_;
+  worker_.post(std::move(task));
 }
 
 store::progress_fn content_service::progress_to(const std::shared_ptr<reply_sink>& client,

@@ -64,8 +64,13 @@ class content_service {
   boost::asio::io_context& io_;
   store::store& store_;
   changed_fn changed_;
+  // Says `queued` to a client whose add or verify waits behind others (one runs at a time).
+  void enqueue(const std::shared_ptr<reply_sink>& client, std::function<void()> task);
+  void dequeue() { --in_line_; }
+
   std::atomic<bool> stopping_{false};
-  disk_worker worker_;  // last: its thread goes first
+  std::size_t in_line_ = 0;  // adds and verifies posted and not answered yet (io thread)
+  disk_worker worker_;       // last: its thread goes first
 };
 
 }  // namespace shoal::host

@@ -5,6 +5,9 @@
 // once; Ctrl-C on a `get` cancels the fetch it started, unless --detach.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -21,6 +24,34 @@ using nlohmann::json;
 json parse_out(const run_result& r) {
   return json::parse(r.out, nullptr, false);
 }
+
+// A raw control connection that sends one request line; read_all() takes every reply line
+// until the daemon closes it (bounded: 60 s without a byte ends it).
+struct raw_control {
+  int fd = -1;
+  raw_control(const fs::path& sock, const std::string& line) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = sock.string();
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    timeval tv{60, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+  ~raw_control() { ::close(fd); }
+  std::string read_all() {
+    std::string reply;
+    char buf[4096];
+    for (int i = 0; i < 100000; ++i) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+    return reply;
+  }
+};
 
 // The keys of a JSON object, to compare the shape of two outputs.
 std::vector<std::string> keys(const json& j) {
@@ -93,6 +124,31 @@ TEST(content_ops, add_pin_rm_and_gc_go_through_a_running_daemon_with_the_same_ou
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   ASSERT_EQ(parse_out(ls).size(), 1u) << ls.out;
   EXPECT_EQ(parse_out(ls)[0].value("id", ""), spare);
+}
+
+// One add or verify runs at a time in the daemon: the one that waits is told so at once,
+// instead of looking hung until the other is done.
+TEST(content_ops, an_add_that_waits_behind_another_is_told_it_is_queued) {
+  test_network net;
+  auto& a = net.add_node("a");
+  net.start(a);
+  write_bytes(net.dir() / "big.bin", pattern_bytes(384u << 20, 1));
+  write_bytes(net.dir() / "small.bin", pattern_bytes(1000, 2));
+  const auto add = [&](const std::string& name) {
+    return "{\"op\": \"add\", \"path\": \"" + (net.dir() / name).string() + "\"}\n";
+  };
+  raw_control first(a.dir / "control.sock", add("big.bin"));
+  raw_control second(a.dir / "control.sock", add("small.bin"));
+  const std::string one = first.read_all(), two = second.read_all();
+  // Whichever the daemon read second waited, and heard so before its answer.
+  const bool q1 = one.find("\"event\":\"queued\"") != std::string::npos;
+  const bool q2 = two.find("\"event\":\"queued\"") != std::string::npos;
+  EXPECT_NE(q1, q2) << one << "\n---\n" << two;
+  const std::string& waited = q1 ? one : two;
+  EXPECT_NE(waited.find("\"ahead\":1"), std::string::npos) << waited;
+  EXPECT_LT(waited.find("queued"), waited.find("\"event\":\"done\"")) << waited;
+  EXPECT_NE(one.find("\"event\":\"done\""), std::string::npos) << one;
+  EXPECT_NE(two.find("\"event\":\"done\""), std::string::npos) << two;
 }
 
 TEST(content_ops, verify_through_the_daemon_marks_damaged_pieces_missing_there) {
