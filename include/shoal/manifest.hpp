@@ -1,12 +1,13 @@
 // The manifest describes one content: a single file, or a directory tree with its files, empty
-// files and empty directories, executable bits, sizes and per-file Merkle roots. Its canonical
-// encoding (docs/protocol/content.md) is what the content ID hashes, so encode() of a valid
-// manifest is a pure function of the tree.
+// files and empty directories, symbolic links, permission bits, sizes and per-file Merkle roots.
+// Its canonical encoding (docs/protocol/content.md) is what the content ID hashes, so encode() of a
+// valid manifest is a pure function of the tree.
 //
 // Thread safety: plain values and pure functions.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,17 @@
 
 namespace shoal {
 
-enum class entry_type : std::uint8_t { file = 1, directory = 2 };
+enum class entry_type : std::uint8_t { file = 1, directory = 2, symlink = 3 };
 enum class root_kind : std::uint8_t { file = 1, directory = 2 };
+
+// Permission bits a manifest keeps (the setuid, setgid and sticky bits are never kept).
+inline constexpr std::uint16_t permission_bits = 0777;
+// What an entry without an explicit mode has: a file 0644, or 0755 when executable; a
+// directory 0755. Contents whose entries all have these stay in format version 1.
+inline constexpr std::uint16_t default_file_mode = 0644, default_executable_mode = 0755,
+                               default_directory_mode = 0755;
+inline constexpr std::size_t link_target_bytes_max = 4095;
+inline constexpr int link_depth_max = 40;  // links followed in one resolution, as Linux does
 
 struct manifest_entry {
   entry_type type = entry_type::file;
@@ -25,8 +35,15 @@ struct manifest_entry {
   std::string path;         // relative, '/'-separated; empty for a single-file content
   std::uint64_t size = 0;   // files only
   hash256 root;             // files only: the file's Merkle root
+  // Files and directories: the permission bits when they are not the default above (then, for
+  // a file, executable is their owner-execute bit). None: the default.
+  std::optional<std::uint16_t> mode;
+  std::string target;  // symbolic links only: the link's text, relative, resolving inside
   bool operator==(const manifest_entry&) const = default;
 };
+
+// The permission bits an export gives a file or directory entry.
+std::uint16_t mode_of(const manifest_entry& e);
 
 struct manifest {
   root_kind kind = root_kind::directory;
@@ -53,6 +70,11 @@ inline content_id id_of(const manifest& m) {
   const auto bytes = encode(m);
   return content_id::of_manifest(bytes);
 }
+
+// Where `path` leads inside a directory manifest, following its symbolic links (at most
+// link_depth_max): the index of the entry, or none when nothing is there (a dangling link, a
+// missing name) or the path leaves the tree. "" is the top directory (returns none).
+std::optional<std::uint32_t> resolve(const manifest& m, std::string_view path);
 
 // Where each file's bytes and pieces sit in a content: files are laid end to end in manifest
 // order (data offsets), and pieces are numbered across files in the same order.

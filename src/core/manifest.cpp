@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/merkle.hpp"
@@ -11,10 +12,91 @@ namespace shoal {
 namespace {
 
 constexpr std::uint8_t magic[4] = {'S', 'H', 'M', 'F'};
-constexpr std::uint8_t format_version = 1;
+// Version 1 has files and directories with an executable bit; version 2 adds symbolic links
+// and permission bits. A manifest is encoded in version 1 whenever that can express it, so
+// every tree keeps one encoding and the IDs of version-1 contents stay as they were.
+constexpr std::uint8_t version_1 = 1, version_2 = 2;
 constexpr std::uint8_t flag_executable = 0x01;
-constexpr std::size_t entry_fixed_size = 4;  // type, flags, path length
+constexpr std::size_t entry_fixed_size_1 = 4;  // type, flags, path length
+constexpr std::size_t entry_fixed_size_2 = 5;  // type, mode, path length
 constexpr std::size_t file_fields_size = 8 + 32;
+
+bool needs_version_2(const manifest_entry& e) {
+  return e.type == entry_type::symlink || e.mode.has_value();
+}
+bool needs_version_2(const manifest& m) {
+  return std::any_of(m.entries.begin(), m.entries.end(),
+                     [](const manifest_entry& e) { return needs_version_2(e); });
+}
+std::uint16_t default_mode(const manifest_entry& e) {
+  if (e.type == entry_type::directory) return default_directory_mode;
+  return e.executable ? default_executable_mode : default_file_mode;
+}
+
+using path_index = std::unordered_map<std::string_view, std::uint32_t>;
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+std::vector<std::string> components(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    const std::size_t slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+// Walks `target` from the directory `at` (its components), following the manifest's links, as
+// the kernel resolves a path: `..` goes up from where a link led, not from where it was written.
+// Names the manifest lacks are kept as names (they stay inside the tree); `why` says how a walk
+// failed: out of the tree, or too many links.
+bool walk(const manifest& m, const path_index& idx, std::vector<std::string>& at,
+          std::string_view target, int depth, std::string& why) {
+  for (const std::string& c : components(target)) {
+    if (c == ".") continue;
+    if (c == "..") {
+      if (at.empty()) {
+        why = "leads out of the tree";
+        return false;
+      }
+      at.pop_back();
+      continue;
+    }
+    at.push_back(c);
+    const auto it = idx.find(joined(at));
+    if (it == idx.end() || m.entries[it->second].type != entry_type::symlink) continue;
+    if (depth >= link_depth_max) {
+      why = "goes through more than " + std::to_string(link_depth_max) + " links (a loop?)";
+      return false;
+    }
+    at.pop_back();  // the link's name gives way to where it points, from its own directory
+    if (!walk(m, idx, at, m.entries[it->second].target, depth + 1, why)) return false;
+  }
+  return true;
+}
+
+// A link's text: relative, '/'-separated, each part ".", ".." or a valid name.
+result<void> check_target(std::string_view t) {
+  if (t.empty()) return error{errc::invalid_argument, "the link target is empty"};
+  if (t.size() > link_target_bytes_max)
+    return error{errc::invalid_argument, "the link target is longer than 4095 bytes"};
+  if (t.front() == '/')
+    return error{errc::invalid_argument, "the link target is absolute: \"" + std::string(t) + "\""};
+  if (t.back() == '/' || t.find("//") != std::string_view::npos)
+    return error{errc::invalid_argument, "the link target has an empty part"};
+  for (const std::string& c : components(t)) {
+    if (c == "." || c == "..") continue;
+    if (auto r = path_rules::check_component(c); !r)
+      return error{errc::invalid_argument, "the link target: " + r.err().message};
+  }
+  return {};
+}
 
 error invalid(std::string message) {
   return error{errc::invalid_manifest, std::move(message)};
@@ -67,6 +149,22 @@ class reader {
 
 }  // namespace
 
+std::uint16_t mode_of(const manifest_entry& e) {
+  return e.mode ? *e.mode : default_mode(e);
+}
+
+std::optional<std::uint32_t> resolve(const manifest& m, std::string_view path) {
+  if (m.kind != root_kind::directory) return std::nullopt;
+  path_index idx;
+  for (std::uint32_t i = 0; i < m.entries.size(); ++i) idx.emplace(m.entries[i].path, i);
+  std::vector<std::string> at;
+  std::string why;
+  if (path.empty() || !walk(m, idx, at, path, 0, why) || at.empty()) return std::nullopt;
+  const auto it = idx.find(joined(at));
+  if (it == idx.end()) return std::nullopt;
+  return it->second;
+}
+
 result<void> validate(const manifest& m) {
   if (m.kind == root_kind::file) {
     if (m.entries.size() != 1)
@@ -87,11 +185,13 @@ result<void> validate(const manifest& m) {
   }
 
   std::unordered_set<std::string_view> directories;
+  const bool v2 = needs_version_2(m);
   std::uint64_t encoded_size = 4 + 2 + 4;  // magic, version and kind, entry count
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     const manifest_entry& e = m.entries[i];
-    encoded_size +=
-        entry_fixed_size + e.path.size() + (e.type == entry_type::file ? file_fields_size : 0);
+    encoded_size += (v2 ? entry_fixed_size_2 : entry_fixed_size_1) + e.path.size() +
+                    (e.type == entry_type::file ? file_fields_size : 0) +
+                    (e.type == entry_type::symlink ? 2 + e.target.size() : 0);
     if (encoded_size > manifest_bytes_max)
       return error{errc::limit_exceeded, "the manifest would exceed the limit of 64 MiB at " +
                                              describe(e, i) +
@@ -108,11 +208,33 @@ result<void> validate(const manifest& m) {
         return invalid(describe(e, i) + ": parent directory \"" + std::string(parent) +
                        "\" is not a directory entry of the manifest");
     }
+    if (e.type != entry_type::symlink && !e.target.empty())
+      return invalid(describe(e, i) + ": only a symbolic link has a target");
+    if (e.mode) {
+      if (e.type == entry_type::symlink)
+        return invalid(describe(e, i) + ": a symbolic link has no mode");
+      if ((*e.mode & ~permission_bits) != 0)
+        return invalid(describe(e, i) + ": mode " + std::to_string(*e.mode) +
+                       " has bits besides the permission bits (0777)");
+      if (*e.mode == default_mode(e))
+        return invalid(describe(e, i) +
+                       ": an explicit mode equal to the default is not canonical (leave it out)");
+      if (e.type == entry_type::file && e.executable != ((*e.mode & 0100) != 0))
+        return invalid(describe(e, i) + ": the executable bit disagrees with the mode");
+    }
     switch (e.type) {
       case entry_type::directory:
         if (e.executable || e.size != 0 || !e.root.is_zero())
           return invalid(describe(e, i) + ": a directory has no size, root or executable bit");
         directories.insert(e.path);
+        break;
+      case entry_type::symlink:
+        if (m.kind != root_kind::directory)
+          return invalid(describe(e, i) + ": a symbolic link is only inside a directory");
+        if (e.executable || e.size != 0 || !e.root.is_zero())
+          return invalid(describe(e, i) + ": a symbolic link has no size, root or executable bit");
+        if (auto r = check_target(e.target); !r)
+          return invalid(describe(e, i) + ": " + r.err().message);
         break;
       case entry_type::file:
         if (e.size > file_size_max)
@@ -127,23 +249,44 @@ result<void> validate(const manifest& m) {
                        std::to_string(static_cast<int>(e.type)));
     }
   }
+  // Every link resolves inside the tree, through the other links as the kernel would follow
+  // them, so an export never writes or points outside its target.
+  if (m.kind == root_kind::directory && v2) {
+    path_index idx;
+    for (std::uint32_t i = 0; i < m.entries.size(); ++i) idx.emplace(m.entries[i].path, i);
+    for (std::size_t i = 0; i < m.entries.size(); ++i) {
+      const manifest_entry& e = m.entries[i];
+      if (e.type != entry_type::symlink) continue;
+      std::vector<std::string> at = components(path_rules::parent_of(e.path));
+      std::string why;
+      if (!walk(m, idx, at, e.target, 1, why))
+        return invalid(describe(e, i) + ": the link to \"" + e.target + "\" " + why);
+    }
+  }
   return {};
 }
 
 std::vector<std::uint8_t> encode(const manifest& m) {
   SHOAL_ASSERT(validate(m).ok());
+  const bool v2 = needs_version_2(m);
   std::vector<std::uint8_t> out(std::begin(magic), std::end(magic));
-  out.push_back(format_version);
+  out.push_back(v2 ? version_2 : version_1);
   out.push_back(static_cast<std::uint8_t>(m.kind));
   put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const manifest_entry& e : m.entries) {
     out.push_back(static_cast<std::uint8_t>(e.type));
-    out.push_back(e.executable ? flag_executable : 0);
+    if (v2)
+      put_u16(out, e.type == entry_type::symlink ? 0 : mode_of(e));
+    else
+      out.push_back(e.executable ? flag_executable : 0);
     put_u16(out, static_cast<std::uint16_t>(e.path.size()));
     out.insert(out.end(), e.path.begin(), e.path.end());
     if (e.type == entry_type::file) {
       put_u64(out, e.size);
       out.insert(out.end(), e.root.bytes.begin(), e.root.bytes.end());
+    } else if (e.type == entry_type::symlink) {
+      put_u16(out, static_cast<std::uint16_t>(e.target.size()));
+      out.insert(out.end(), e.target.begin(), e.target.end());
     }
   }
   return out;
@@ -161,9 +304,11 @@ result<manifest> decode_manifest(byte_span bytes) {
   std::uint32_t count = 0;
   if (!in.u8(version) || !in.u8(kind) || !in.big_endian(count))
     return invalid("manifest truncated in its header");
-  if (version != format_version)
+  if (version != version_1 && version != version_2)
     return error{errc::unsupported, "manifest format version " + std::to_string(version) +
-                                        " is not supported (this build reads version 1)"};
+                                        " is not supported (this build reads versions 1 and 2)"};
+  const bool v2 = version == version_2;
+  const std::size_t entry_fixed_size = v2 ? entry_fixed_size_2 : entry_fixed_size_1;
   if (count > manifest_entries_max)
     return error{errc::limit_exceeded, "manifest declares " + std::to_string(count) +
                                            " entries; the limit is " +
@@ -177,31 +322,54 @@ result<manifest> decode_manifest(byte_span bytes) {
   m.entries.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     const std::size_t at = in.offset();
-    std::uint8_t type = 0, flags = 0;
-    std::uint16_t path_len = 0;
-    if (!in.u8(type) || !in.u8(flags) || !in.big_endian(path_len) || in.remaining() < path_len)
+    const auto truncated = [&] {
       return invalid("entry " + std::to_string(i) + " truncated at offset " + std::to_string(at));
+    };
+    std::uint8_t type = 0, flags = 0;
+    std::uint16_t mode = 0, path_len = 0;
+    if (!in.u8(type) || !(v2 ? in.big_endian(mode) : in.u8(flags)) || !in.big_endian(path_len) ||
+        in.remaining() < path_len)
+      return truncated();
     manifest_entry e;
     e.type = static_cast<entry_type>(type);
     e.path.resize(path_len);
     (void)in.bytes(reinterpret_cast<std::uint8_t*>(e.path.data()), path_len);
-    if (e.type != entry_type::file && e.type != entry_type::directory)
+    if (e.type != entry_type::file && e.type != entry_type::directory &&
+        !(v2 && e.type == entry_type::symlink))
       return invalid("entry " + std::to_string(i) + " at offset " + std::to_string(at) +
                      " has unknown type " + std::to_string(type));
-    if ((flags & ~flag_executable) != 0 || (e.type == entry_type::directory && flags != 0))
-      return invalid("entry " + std::to_string(i) + " at offset " + std::to_string(at) +
-                     " has undefined flags " + std::to_string(flags));
-    e.executable = (flags & flag_executable) != 0;
+    if (v2) {
+      if ((mode & ~permission_bits) != 0 || (e.type == entry_type::symlink && mode != 0))
+        return invalid("entry " + std::to_string(i) + " at offset " + std::to_string(at) +
+                       " has mode " + std::to_string(mode) + ", not permission bits" +
+                       (e.type == entry_type::symlink ? " (a link's is 0)" : ""));
+      if (e.type == entry_type::file) e.executable = (mode & 0100) != 0;
+      if (e.type != entry_type::symlink && mode != default_mode(e)) e.mode = mode;
+    } else {
+      if ((flags & ~flag_executable) != 0 || (e.type == entry_type::directory && flags != 0))
+        return invalid("entry " + std::to_string(i) + " at offset " + std::to_string(at) +
+                       " has undefined flags " + std::to_string(flags));
+      e.executable = (flags & flag_executable) != 0;
+    }
     if (e.type == entry_type::file) {
       if (in.remaining() < file_fields_size || !in.big_endian(e.size) ||
           !in.bytes(e.root.bytes.data(), 32))
-        return invalid("entry " + std::to_string(i) + " truncated at offset " + std::to_string(at));
+        return truncated();
+    } else if (e.type == entry_type::symlink) {
+      std::uint16_t target_len = 0;
+      if (!in.big_endian(target_len) || in.remaining() < target_len) return truncated();
+      e.target.resize(target_len);
+      (void)in.bytes(reinterpret_cast<std::uint8_t*>(e.target.data()), target_len);
     }
     m.entries.push_back(std::move(e));
   }
   if (in.remaining() != 0)
     return invalid(std::to_string(in.remaining()) +
                    " trailing bytes after the last entry at offset " + std::to_string(in.offset()));
+  if (v2 && !needs_version_2(m))
+    return invalid(
+        "a version-2 manifest without links or explicit modes is not canonical: version 1 "
+        "expresses it");
   if (auto r = validate(m); !r) return std::move(r).err();
   return m;
 }

@@ -192,11 +192,18 @@ std::optional<json> listing(const manifest& m, const content_id& id, const std::
     exists = true;
     const std::string rest = e.path.substr(prefix.size());
     if (rest.find('/') != std::string::npos) continue;  // deeper
-    json j{{"name", rest}, {"type", e.type == entry_type::file ? "file" : "directory"}};
+    json j{{"name", rest},
+           {"type", e.type == entry_type::file        ? "file"
+                    : e.type == entry_type::directory ? "directory"
+                                                      : "symlink"}};
     if (e.type == entry_type::file) {
       j["size"] = e.size;
       j["executable"] = e.executable;
     }
+    if (e.type == entry_type::symlink)
+      j["target"] = e.target;
+    else
+      j["mode"] = fmt::format("{:04o}", mode_of(e));
     entries.push_back(std::move(j));
   }
   if (!exists) return std::nullopt;
@@ -255,17 +262,21 @@ void respond(const http_api& api, const std::shared_ptr<http_session>& session,
     res.keep_alive(req.keep_alive());
     return session->reply(std::move(res));
   }
-  // Which file: the single file of a file content, or the entry at `path`.
+  // Which file: the single file of a file content, or the entry at `path`, where the content's
+  // symbolic links lead (never out of it: content.md 6.3).
+  std::string path = target.path;
+  if (m.kind == root_kind::directory && !path.empty())
+    if (auto i = resolve(m, path)) path = m.entries[*i].path;
   const file_layout* file = nullptr;
   for (const auto& f : rd.layout().files()) {
     const auto& e = m.entries[f.entry];
     if ((m.kind == root_kind::file && target.path.empty()) ||
-        (m.kind == root_kind::directory && e.path == target.path && !target.path.empty()))
+        (m.kind == root_kind::directory && e.path == path && !path.empty()))
       file = &f;
   }
   if (!file) {
     if (m.kind == root_kind::directory)
-      if (auto l = listing(m, cid, target.path)) return send_listing(session, req, *l, etag);
+      if (auto l = listing(m, cid, path)) return send_listing(session, req, *l, etag);
     return session->reply(
         http_error(req, http::status::not_found,
                    {errc::not_found,

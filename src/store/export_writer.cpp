@@ -100,12 +100,20 @@ result<void> export_writer::create_tree() {
   for (const manifest_entry& e : m_.entries) {
     const fs::path dest = m_.kind == root_kind::file ? tmp_ : tmp_ / e.path;
     if (e.type == entry_type::directory) {
-      if (::mkdir(dest.c_str(), 0777) != 0)
+      if (::mkdir(dest.c_str(), 0700) != 0)
         return system_error(errno, "cannot create " + quoted(dest));
       dirs_.push_back(dest);
+      dir_modes_.push_back(mode_of(e));
       continue;
     }
-    auto fd = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, e.executable ? 0777 : 0666);
+    if (e.type == entry_type::symlink) {
+      // The manifest's rules keep the link inside the tree (content.md 6.3).
+      if (::symlink(e.target.c_str(), dest.c_str()) != 0)
+        return system_error(errno, "cannot create the link " + quoted(dest));
+      continue;
+    }
+    // Owner-only while it is written; the manifest's mode is set when it is complete.
+    auto fd = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (!fd) return std::move(fd).err();
   }
   return {};
@@ -172,10 +180,20 @@ result<export_result> export_writer::finish(const fs::path& data_file,
     if (!fd) return std::move(fd).err();
     if (::ftruncate(fd->get(), static_cast<off_t>(layout_.files()[i].size)) != 0)
       return system_error(errno, "cannot set the size of " + quoted(p));
+    // The exact mode, not masked by the umask: it is part of the content.
+    if (::fchmod(fd->get(), mode_of(m_.entries[layout_.files()[i].entry])) != 0)
+      return system_error(errno, "cannot set the mode of " + quoted(p));
     SHOAL_TRY(sync_file(fd->get(), p));
   }
   // Directory entries are flushed too, so that after a crash the renamed tree is whole.
   for (const fs::path& d : dirs_) SHOAL_TRY(sync_directory(d));
+  // Then the directories' modes, children before parents, so that a read-only directory is
+  // made so only once everything inside it is written. (dirs_[0] is the top, which keeps the
+  // mode it was created with: a content has no mode for its top directory.)
+  for (std::size_t k = dir_modes_.size(); k-- > 0;)
+    if (::chmod(dirs_[dirs_.size() - dir_modes_.size() + k].c_str(), dir_modes_[k]) != 0)
+      return system_error(
+          errno, "cannot set the mode of " + quoted(dirs_[dirs_.size() - dir_modes_.size() + k]));
   // RENAME_NOREPLACE: a target created meanwhile is not silently replaced.
   if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) != 0)
     return system_error(errno, "cannot move the export into place at " + quoted(target_));

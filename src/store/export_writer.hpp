@@ -70,6 +70,7 @@ class export_writer {
   piece_set written_;
   std::uint64_t bytes_ = 0;
   std::vector<fs::path> dirs_;
+  std::vector<std::uint16_t> dir_modes_;  // of the directory entries, in dirs_ order after the top
   // A few files open at once (most recently used first): a tree of thousands of files must
   // not need thousands of descriptors.
   std::list<open_file_entry> open_;

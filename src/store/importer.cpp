@@ -21,6 +21,16 @@ std::string quoted(const fs::path& p) {
   return "\"" + p.string() + "\"";
 }
 
+// Modes the manifest keeps: the permission bits, when they are not the default (manifest.hpp).
+// Setuid, setgid and sticky bits are dropped: a fetched file must not gain privileges.
+void set_mode(manifest_entry& e, mode_t st_mode) {
+  const auto perms = static_cast<std::uint16_t>(st_mode & permission_bits);
+  if (e.type == entry_type::file) e.executable = (st_mode & S_IXUSR) != 0;
+  e.mode = perms;
+  if (perms == mode_of(manifest_entry{e.type, e.executable, {}, 0, {}, std::nullopt, {}}))
+    e.mode.reset();
+}
+
 result<void> scan_directory(const fs::path& dir, const std::string& prefix, scanned_tree& out,
                             std::size_t depth) {
   std::error_code ec;
@@ -44,18 +54,25 @@ result<void> scan_directory(const fs::path& dir, const std::string& prefix, scan
     e.source = p;
     if (S_ISDIR(st.st_mode)) {
       e.entry.type = entry_type::directory;
+      set_mode(e.entry, st.st_mode);
       out.entries.push_back(std::move(e));
       SHOAL_TRY(scan_directory(p, rel, out, depth + 1));
     } else if (S_ISREG(st.st_mode)) {
       e.entry.type = entry_type::file;
       e.entry.size = static_cast<std::uint64_t>(st.st_size);
-      e.entry.executable = (st.st_mode & S_IXUSR) != 0;
+      set_mode(e.entry, st.st_mode);
       out.total_size += e.entry.size;
       out.entries.push_back(std::move(e));
     } else if (S_ISLNK(st.st_mode)) {
-      return error{errc::unsupported, "cannot add " + quoted(p) +
-                                          ": symbolic links are not supported (copy the target in "
-                                          "its place, or remove the link)"};
+      // Stored as a link, never followed: its text is kept, and the manifest's rules (checked
+      // before any byte is copied) refuse one that leads out of the tree.
+      std::string target(path_rules::path_bytes_max + 1, '\0');
+      const ssize_t n = ::readlink(p.c_str(), target.data(), target.size());
+      if (n < 0) return system_error(errno, "cannot read the link " + quoted(p));
+      target.resize(static_cast<std::size_t>(n));
+      e.entry.type = entry_type::symlink;
+      e.entry.target = std::move(target);
+      out.entries.push_back(std::move(e));
     } else {
       return error{errc::unsupported,
                    "cannot add " + quoted(p) + ": only regular files and directories can be added"};
@@ -102,7 +119,7 @@ result<scanned_tree> scan_source(const fs::path& given) {
     scanned_entry e;
     e.entry.type = entry_type::file;
     e.entry.size = static_cast<std::uint64_t>(st.st_size);
-    e.entry.executable = (st.st_mode & S_IXUSR) != 0;
+    set_mode(e.entry, st.st_mode);
     e.source = source;
     tree.total_size = e.entry.size;
     tree.entries.push_back(std::move(e));
@@ -112,6 +129,16 @@ result<scanned_tree> scan_source(const fs::path& given) {
     std::sort(
         tree.entries.begin(), tree.entries.end(),
         [](const scanned_entry& a, const scanned_entry& b) { return a.entry.path < b.entry.path; });
+    // The tree's shape (paths, links) is checked now, before any byte is read: its files as
+    // empty ones, since their roots are not known yet.
+    manifest shape{root_kind::directory, {}};
+    for (const auto& se : tree.entries) {
+      manifest_entry e = se.entry;
+      e.size = 0;
+      shape.entries.push_back(std::move(e));
+    }
+    if (auto r = validate(shape); !r)
+      return error{r.err().code, "cannot add " + quoted(given) + ": " + r.err().message};
   } else {
     return error{errc::unsupported, "cannot add " + quoted(source) +
                                         ": only regular files and directories can be added"};

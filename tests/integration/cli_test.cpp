@@ -217,12 +217,14 @@ TEST_F(cli_test, bad_inputs_get_clear_errors) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(json::parse(bad.out).at("error").at("code"), "invalid_argument");
 
+  // A link inside a tree is kept (below); one that leads out of it is refused, by name, before
+  // anything is copied.
   write_bytes(dir_ / "tree/file", pattern_bytes(10));
-  fs::create_symlink("file", dir_ / "tree/link");
+  fs::create_symlink("../../outside", dir_ / "tree/link");
   auto link = shoal_.run(in(dir_ / "d", {"add", (dir_ / "tree").string()}));
   EXPECT_EQ(link.exit_code, 1);
-  EXPECT_NE(link.err.find("symbolic link"), std::string::npos) << link.err;
-  EXPECT_NE(link.err.find("tree/link"), std::string::npos) << link.err;
+  EXPECT_NE(link.err.find("\"link\""), std::string::npos) << link.err;
+  EXPECT_NE(link.err.find("leads out of the tree"), std::string::npos) << link.err;
 
   write_bytes(dir_ / "f.bin", pattern_bytes(100));
   const std::string id = add(dir_ / "d", dir_ / "f.bin");
@@ -273,6 +275,46 @@ TEST_F(cli_test, usage_errors_and_data_directory_hygiene) {
   add(dir_ / "shared", dir_ / "f.bin");
   EXPECT_EQ(fs::status(dir_ / "shared").permissions() & fs::perms::all, fs::perms(0755));
   EXPECT_EQ(fs::status(dir_ / "shared" / "data").permissions() & fs::perms::all, fs::perms(0700));
+}
+
+// Issue 22, item 11: files kept their executable bit alone, and trees with symbolic links were
+// refused. Now the permission bits and the links come back out as they went in.
+TEST_F(cli_test, modes_and_symbolic_links_come_back_out_as_they_went_in) {
+  const auto t = dir_ / "app";
+  fs::create_directories(t / "bin");
+  fs::create_directories(t / "conf");
+  fs::create_directories(t / "node_modules");
+  write_bytes(t / "bin/tool", pattern_bytes(100, 1));
+  write_bytes(t / "conf/secret.key", pattern_bytes(32, 2));
+  write_bytes(t / "conf/app.toml", pattern_bytes(20, 3));
+  ::chmod((t / "bin/tool").c_str(), 0750);
+  ::chmod((t / "conf/secret.key").c_str(), 0600);
+  ::chmod((t / "conf/app.toml").c_str(), 0644);
+  ::chmod((t / "conf").c_str(), 0710);
+  fs::create_symlink("../bin/tool", t / "node_modules/tool");
+  fs::create_symlink("conf", t / "settings");
+  fs::create_symlink("missing-for-now", t / "dangling");
+  const std::string id = add(dir_ / "d", t);
+  auto ex = shoal_.run(in(dir_ / "d", {"export", id, "-o", (dir_ / "copy").string()}));
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  const auto mode = [](const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  const auto c = dir_ / "copy";
+  EXPECT_EQ(mode(c / "bin/tool"), 0750u);
+  EXPECT_EQ(mode(c / "conf/secret.key"), 0600u);
+  EXPECT_EQ(mode(c / "conf/app.toml"), 0644u);
+  EXPECT_EQ(mode(c / "conf"), 0710u);
+  EXPECT_TRUE(fs::is_symlink(c / "node_modules/tool"));
+  EXPECT_EQ(fs::read_symlink(c / "node_modules/tool"), "../bin/tool");
+  EXPECT_EQ(read_bytes(c / "node_modules/tool"), pattern_bytes(100, 1));  // through the link
+  EXPECT_EQ(fs::read_symlink(c / "settings"), "conf");
+  EXPECT_EQ(fs::read_symlink(c / "dangling"), "missing-for-now");
+  // The same tree with other modes is another content.
+  ::chmod((t / "conf/secret.key").c_str(), 0640);
+  EXPECT_NE(add(dir_ / "d", t), id);
 }
 
 TEST_F(cli_test, unreadable_file_is_reported) {

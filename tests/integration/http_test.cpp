@@ -54,6 +54,7 @@ class http_test : public ::testing::Test {
     fs::create_directories(net.dir() / "tree/docs");
     write_bytes(net.dir() / "tree/model.bin", big);
     write_bytes(net.dir() / "tree/docs/read me.txt", {'h', 'i', '\n'});
+    fs::create_symlink("../model.bin", net.dir() / "tree/docs/latest");
     id = net.add(*a, net.dir() / "tree");
     net.start(*a);
     ASSERT_FALSE(a->http.empty()) << cli::slurp(a->log);
@@ -115,6 +116,16 @@ TEST_F(http_test, the_gateway_serves_files_ranges_and_listings_as_rfc_9110_says)
   ASSERT_EQ(root["entries"].size(), 2u) << r.out;
   EXPECT_EQ(root["entries"][0].value("name", ""), "docs");
   EXPECT_EQ(root["entries"][1].value("size", 0), 1000000);
+  EXPECT_EQ(root["entries"][1].value("mode", ""), "0644");
+  // A symbolic link of the content is listed as one, and followed inside the content.
+  r = run_tool("curl -sS " + url("/content/" + id + "/docs"));
+  const json docs = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(docs.is_object()) << r.out;
+  ASSERT_EQ(docs["entries"].size(), 2u) << r.out;
+  EXPECT_EQ(docs["entries"][0].value("type", ""), "symlink") << r.out;
+  EXPECT_EQ(docs["entries"][0].value("target", ""), "../model.bin") << r.out;
+  r = run_tool("curl -sS -H 'Range: bytes=0-9' " + url("/content/" + id + "/docs/latest"));
+  EXPECT_EQ(r.out, slice(big, 0, 9));
 
   // Refusals: a `..` path (sent as is), an unknown ID, a path that is not in the content.
   r = run_tool("curl -sS --path-as-is -o /dev/null -w '%{http_code}' " +

@@ -75,6 +75,9 @@ TEST_F(transfer_test, multi_file_tree_fetched_and_identical) {
   fs::permissions(tree / "bin" / "start.sh", fs::perms::owner_exec, fs::perm_options::add);
   write_file(tree / "EMPTY", {});
   fs::create_directories(tree / "empty-dir");
+  // A link and a mode other than the default travel too (format version 2).
+  fs::create_symlink("models/weights.bin", tree / "latest");
+  fs::permissions(tree / "models" / "small.bin", fs::perms::owner_read | fs::perms::owner_write);
   const std::string id = net_.add(a, tree);
   net_.start(a);
   net_.start(b);
@@ -88,6 +91,9 @@ TEST_F(transfer_test, multi_file_tree_fetched_and_identical) {
   EXPECT_EQ(done.value("event", ""), "done");
   EXPECT_EQ(done.value("output", ""), out.string());
   expect_same_tree(tree, out);
+  EXPECT_EQ(fs::read_symlink(out / "latest"), "models/weights.bin");
+  EXPECT_EQ(fs::status(out / "models" / "small.bin").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
   // B now holds the content, complete and verifiable, and can serve it.
   auto v = net_.shoal(&b, {"verify", id});
   EXPECT_EQ(v.exit_code, 0) << v.err;

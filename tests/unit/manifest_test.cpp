@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/merkle.hpp"
 #include "core/path_rules.hpp"
 
@@ -137,8 +139,10 @@ TEST(manifest, decoder_rejects_bad_fields) {
     b[at] = v;
     return decode_manifest(b);
   };
-  EXPECT_EQ(with(0, 'X').err().code, errc::invalid_manifest);    // magic
-  EXPECT_EQ(with(4, 2).err().code, errc::unsupported);           // version
+  EXPECT_EQ(with(0, 'X').err().code, errc::invalid_manifest);  // magic
+  EXPECT_EQ(with(4, 3).err().code, errc::unsupported);         // version
+  // Version 2 is known, but these bytes are a version-1 layout: not a valid version 2.
+  EXPECT_EQ(with(4, 2).err().code, errc::invalid_manifest);
   EXPECT_EQ(with(5, 9).err().code, errc::invalid_manifest);      // kind
   EXPECT_EQ(with(10, 7).err().code, errc::invalid_manifest);     // first entry's type
   EXPECT_EQ(with(11, 0x02).err().code, errc::invalid_manifest);  // undefined flag
@@ -151,6 +155,86 @@ TEST(manifest, decoder_rejects_bad_fields) {
   auto more_than_present = good;
   more_than_present[8] = 0x10;  // count 0x1007: within the limit but far beyond the bytes
   EXPECT_EQ(decode_manifest(more_than_present).err().code, errc::invalid_manifest);
+}
+
+manifest_entry link(std::string path, std::string target) {
+  manifest_entry e;
+  e.type = entry_type::symlink;
+  e.path = std::move(path);
+  e.target = std::move(target);
+  return e;
+}
+
+// Issue 22, item 11: symbolic links and permission bits, in format version 2.
+TEST(manifest, links_and_modes_round_trip_in_version_2_and_plain_trees_stay_version_1) {
+  EXPECT_EQ(encode(sample())[4], 1);  // nothing new in it: its ID is what it was
+  manifest m = sample();
+  auto secret = file("secret.key", 32);
+  secret.mode = 0600;
+  auto shared = dir("shared");
+  shared.mode = 0775;
+  m.entries.push_back(secret);
+  m.entries.push_back(shared);
+  m.entries.push_back(link("shared/latest", "../sub/deep/data.bin"));
+  std::sort(m.entries.begin(), m.entries.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  ASSERT_TRUE(validate(m).ok()) << validate(m).err().message;
+  const auto bytes = encode(m);
+  EXPECT_EQ(bytes[4], 2);
+  auto back = decode_manifest(bytes);
+  ASSERT_TRUE(back.ok()) << back.err().message;
+  EXPECT_EQ(*back, m);
+  EXPECT_EQ(mode_of(m.entries[0]), 0644);  // a.txt, the default
+  // Through the link, to the file it names.
+  auto at = resolve(m, "shared/latest");
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(m.entries[*at].path, "sub/deep/data.bin");
+  // Every prefix of the version-2 encoding is refused, as for version 1.
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_manifest(byte_span(bytes.data(), n)).ok()) << n;
+}
+
+TEST(manifest, links_that_leave_the_tree_or_loop_are_refused_and_the_rest_kept) {
+  const auto check = [](std::vector<manifest_entry> entries) {
+    manifest m;
+    m.entries = std::move(entries);
+    std::sort(m.entries.begin(), m.entries.end(),
+              [](const auto& a, const auto& b) { return a.path < b.path; });
+    return validate(m);
+  };
+  EXPECT_FALSE(check({link("up", "..")}).ok());
+  EXPECT_FALSE(check({dir("a"), link("a/x", "../../etc/passwd")}).ok());
+  EXPECT_FALSE(check({link("abs", "/etc/passwd")}).ok());
+  EXPECT_FALSE(check({link("empty", "")}).ok());
+  EXPECT_FALSE(check({link("slashes", "a//b")}).ok());
+  // Through another link: a/up leads to the top, so a/up/.. would be above it.
+  const auto via = check({dir("a"), link("a/up", ".."), link("x", "a/up/..")});
+  ASSERT_FALSE(via.ok());
+  EXPECT_NE(via.err().message.find("out of the tree"), std::string::npos) << via.err().message;
+  const auto loop = check({link("p", "q/x"), link("q", "p")});
+  ASSERT_FALSE(loop.ok());
+  EXPECT_NE(loop.err().message.find("links"), std::string::npos) << loop.err().message;
+  // Kept: a dangling link inside, a link to a directory, an npm workspace's links.
+  EXPECT_TRUE(check({link("dangling", "not-there")}).ok());
+  EXPECT_TRUE(check({dir("a"), link("a/here", "."), link("top", "a")}).ok());
+  const auto npm =
+      check({dir("node_modules"), dir("node_modules/.bin"), dir("packages"), dir("packages/pkg"),
+             dir("packages/pkg/bin"), file("packages/pkg/bin/cmd.js", 10),
+             link("node_modules/pkg", "../packages/pkg"),
+             link("node_modules/.bin/cmd", "../pkg/bin/cmd.js")});
+  EXPECT_TRUE(npm.ok()) << npm.err().message;
+  // A mode equal to the default is not written (one tree, one encoding), nor a link's mode.
+  auto f = file("f", 1);
+  f.mode = 0644;
+  EXPECT_FALSE(check({f}).ok());
+  auto l = link("l", "f");
+  l.mode = 0777;
+  EXPECT_FALSE(check({file("f", 1), l}).ok());
+  auto exec = file("x", 1, true);
+  exec.mode = 0700;
+  EXPECT_TRUE(check({exec}).ok());
+  exec.mode = 0600;  // says not executable while the bit says it is
+  EXPECT_FALSE(check({exec}).ok());
 }
 
 TEST(content_layout, numbers_pieces_across_files) {

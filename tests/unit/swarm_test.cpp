@@ -294,8 +294,8 @@ TEST(swarm_exchange, a_newcomer_is_told_of_a_full_sample_of_listening_members) {
 TEST(swarm_answer, refusals_violations_and_the_first_copy_rule) {
   manifest m;
   m.kind = root_kind::file;
-  m.entries.push_back(
-      manifest_entry{entry_type::file, false, "", 3 * merkle::piece_size + 100, hash256{{9}}});
+  m.entries.push_back(manifest_entry{
+      entry_type::file, false, "", 3 * merkle::piece_size + 100, hash256{{9}}, {}, {}});
   const content_layout layout(m);  // 4 pieces, the last of 100 bytes (one block)
   ASSERT_EQ(layout.piece_count(), pieces);
   swarm s;
