@@ -30,9 +30,11 @@ PIECE_SIZE = BLOCK_SIZE * BLOCKS_PER_PIECE   # 256 KiB
 Z = bytes(32)                    # the hash of a subtree that holds no real leaf
 
 MAGIC = b"SHMF"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1      # plain trees; version 2 when a tree has links or non-default modes
+FORMAT_VERSION_2 = 2
 KIND_FILE, KIND_DIRECTORY = 1, 2
-TYPE_FILE, TYPE_DIRECTORY = 1, 2
+TYPE_FILE, TYPE_DIRECTORY, TYPE_SYMLINK = 1, 2, 3
+LINK_DEPTH_MAX = 40
 FLAG_EXECUTABLE = 0x01
 
 ENTRIES_MAX = 1 << 20
@@ -184,13 +186,49 @@ def path_problem(path):
 # Manifest
 
 class Entry:
-    def __init__(self, path, directory=False, data=b"", executable=False):
+    def __init__(self, path, directory=False, data=b"", executable=False, mode=None, link=None):
         self.path = path.encode("utf-8") if isinstance(path, str) else path
         self.directory = directory
+        self.link = link.encode("utf-8") if isinstance(link, str) else link  # a link's target
         self.executable = executable
-        self.size = 0 if directory else len(data)
-        self.root = Z if directory else file_root(data)
-        self.tree = None if directory else FileTree(data)
+        self.mode = mode  # None: the default (0644, 0755 if executable; directories 0755)
+        plain = directory or link is not None
+        self.size = 0 if plain else len(data)
+        self.root = Z if plain else file_root(data)
+        self.tree = None if plain else FileTree(data)
+
+    def effective_mode(self):
+        if self.mode is not None:
+            return self.mode
+        return 0o755 if self.directory or self.executable else 0o644
+
+
+def link_leaves_tree(entries, link):
+    """Resolves `link` as the kernel would, through the tree's links; the reason it fails."""
+    by_path = {e.path: e for e in entries}
+
+    def walk(at, target, depth):
+        for part in target.split(b"/"):
+            if part == b".":
+                continue
+            if part == b"..":
+                if not at:
+                    return "leads out of the tree"
+                at.pop()
+                continue
+            at.append(part)
+            hit = by_path.get(b"/".join(at))
+            if hit is not None and hit.link is not None:
+                if depth >= LINK_DEPTH_MAX:
+                    return "too many links"
+                at.pop()
+                why = walk(at, hit.link, depth + 1)
+                if why:
+                    return why
+        return None
+
+    parent = link.path.rpartition(b"/")[0]
+    return walk(parent.split(b"/") if parent else [], link.link, 1)
 
 
 def validate(kind, entries):
@@ -207,6 +245,16 @@ def validate(kind, entries):
             if e.directory:
                 dirs.add(e.path)
     for e in entries:
+        if e.link is not None:
+            assert kind == KIND_DIRECTORY and e.mode is None and not e.executable
+            t = e.link
+            assert 0 < len(t) <= 4095 and not t.startswith(b"/") and not t.endswith(b"/")
+            assert all(p in (b".", b"..") or path_problem(p) is None for p in t.split(b"/"))
+            assert link_leaves_tree(entries, e) is None, e.path
+            continue
+        if e.mode is not None:
+            assert 0 <= e.mode <= 0o777 and e.mode != Entry(b"", e.directory, b"", e.executable).effective_mode()
+            assert e.directory or e.executable == bool(e.mode & 0o100)
         if e.directory:
             assert not e.executable and e.size == 0 and e.root == Z
         else:
@@ -216,13 +264,22 @@ def validate(kind, entries):
 
 def encode_manifest(kind, entries):
     validate(kind, entries)
+    v2 = any(e.link is not None or e.mode is not None for e in entries)
     out = bytearray(MAGIC)
-    out += struct.pack(">BBI", FORMAT_VERSION, kind, len(entries))
+    out += struct.pack(">BBI", FORMAT_VERSION_2 if v2 else FORMAT_VERSION, kind, len(entries))
     for e in entries:
-        flags = FLAG_EXECUTABLE if e.executable else 0
-        out += struct.pack(">BBH", TYPE_DIRECTORY if e.directory else TYPE_FILE, flags, len(e.path))
+        kind_byte = (TYPE_SYMLINK if e.link is not None
+                     else TYPE_DIRECTORY if e.directory else TYPE_FILE)
+        if v2:
+            mode = 0 if e.link is not None else e.effective_mode()
+            out += struct.pack(">BHH", kind_byte, mode, len(e.path))
+        else:
+            flags = FLAG_EXECUTABLE if e.executable else 0
+            out += struct.pack(">BBH", kind_byte, flags, len(e.path))
         out += e.path
-        if not e.directory:
+        if e.link is not None:
+            out += struct.pack(">H", len(e.link)) + e.link
+        elif not e.directory:
             out += struct.pack(">Q", e.size) + e.root
     assert len(out) <= MANIFEST_BYTES_MAX
     return bytes(out)
@@ -419,6 +476,30 @@ def main():
                % sum(e.size for e in tree_sorted))
     out.append("- piece-set bitmap with pieces 0, 2 and 5 present: `%s`"
                % bitmap(len(gp), [0, 2, 5]).hex())
+    out.append("")
+
+    out.append("#### Directory tree with links and modes (format version 2)\n")
+    v2_entries = [
+        Entry("bin", directory=True),
+        Entry("bin/tool", data=b"#!/bin/sh\necho tool\n", executable=True, mode=0o750),
+        Entry("conf", directory=True, mode=0o700),
+        Entry("conf/secret.key", data=b"k" * 32, mode=0o600),
+        Entry("latest", link="bin/tool"),
+        Entry("readme.txt", data=b"hello\n"),
+    ]
+    v2_tree = directory_manifest(v2_entries)
+    out.append("Entries in manifest order:\n")
+    for e in sorted(v2_entries, key=lambda e: e.path):
+        if e.link is not None:
+            out.append("- link `%s` -> `%s`" % (e.path.decode(), e.link.decode()))
+        elif e.directory:
+            out.append("- directory `%s`, mode %04o" % (e.path.decode(), e.effective_mode()))
+        else:
+            out.append("- file `%s`, %d bytes, mode %04o, root `%s`"
+                       % (e.path.decode(), e.size, e.effective_mode(), e.root.hex()))
+    out.append("")
+    out.append("- manifest (%d bytes):\n\n```\n%s\n```\n" % (len(v2_tree), wrap_hex(v2_tree)))
+    out.append("- ID: `%s`" % content_id(v2_tree))
     out.append("")
 
     out.append("#### Empty directory (zero entries)\n")

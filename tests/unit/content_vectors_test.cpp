@@ -83,5 +83,29 @@ TEST(content_vectors, content_ids) {
   EXPECT_EQ(id_of(empty_dir).str(), "sh1h3oao3mkcjudzc5tpg7nx2m6phevymwkmlimseld33rbyyz66aaq");
 }
 
+// content.md 9.7: a link and modes, in format version 2.
+TEST(content_vectors, links_and_modes_version_2) {
+  manifest tree;
+  auto tool = file_entry("bin/tool", text("#!/bin/sh\necho tool\n"), true);
+  tool.mode = 0750;
+  auto conf = dir_entry("conf");
+  conf.mode = 0700;
+  auto key = file_entry("conf/secret.key", byte_span(std::vector<std::uint8_t>(32, 'k')));
+  key.mode = 0600;
+  manifest_entry latest;
+  latest.type = entry_type::symlink;
+  latest.path = "latest";
+  latest.target = "bin/tool";
+  tree.entries = {
+      dir_entry("bin"), tool, conf, key, latest, file_entry("readme.txt", text("hello\n"))};
+  const auto bytes = encode(tree);
+  EXPECT_EQ(bytes.size(), 216u);
+  EXPECT_EQ(bytes[4], 2);
+  EXPECT_EQ(id_of(tree).str(), "sh1aubm5wf5z5rznuik7kg23silv4mfsohbpqlpaoo4m2oqq4r4qj6a");
+  auto back = decode_manifest(bytes);
+  ASSERT_TRUE(back.ok()) << back.err().message;
+  EXPECT_EQ(*back, tree);
+}
+
 }  // namespace
 }  // namespace shoal
