@@ -95,8 +95,21 @@ int main(int argc, char** argv) {
   d.path = "sub";
   tree.entries = {file_entry("a", 1, true), file_entry("b", 0, false), d,
                   file_entry("sub/c", 300000, false)};
+  // Version 2: a link (through another, to reach its file) and explicit modes.
+  manifest v2 = tree;
+  v2.entries[1].mode = 0600;
+  manifest_entry up;
+  up.type = entry_type::symlink;
+  up.path = "sub/up";
+  up.target = "..";
+  manifest_entry via;
+  via.type = entry_type::symlink;
+  via.path = "sub/via";
+  via.target = "up/a";
+  v2.entries.push_back(up);
+  v2.entries.push_back(via);
   int n = 0;
-  for (const manifest& m : {single, tree, manifest{}}) {
+  for (const manifest& m : {single, tree, manifest{}, v2}) {
     const auto bytes = encode(m);
     std::ofstream(std::string(argv[1]) + "/m" + std::to_string(n++), std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()),
