@@ -331,7 +331,7 @@ int get(const context& c, const std::string& id_text, const std::vector<std::str
         host::format_bytes(seconds > 0 ? static_cast<double>(received) / seconds : 0).c_str(),
         host::format_bytes(static_cast<double>(r->bytes)).c_str(), r->path.string().c_str());
     if (received > 0)
-      std::fprintf(stderr, "  from the --from peers %s, from peers in the swarm %s\n",
+      std::fprintf(stderr, "  from the origin (--from) %s, from other peers %s\n",
                    host::format_bytes(last.value("from_sources", 0.0)).c_str(),
                    host::format_bytes(last.value("from_peers", 0.0)).c_str());
     const json disc = last.value("discovery", json::object());
@@ -419,11 +419,12 @@ int content_status(const context& c, const std::string& text) {
   }
   if (s.contains("fetch")) {
     const json& f = s["fetch"];
-    std::printf("fetch   %s of %s stored, %d peers; from the --from peers %s, from the swarm %s\n",
-                host::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
-                host::format_bytes(f.value("total_bytes", 0.0)).c_str(), f.value("peers", 0),
-                host::format_bytes(f.value("from_sources", 0.0)).c_str(),
-                host::format_bytes(f.value("from_peers", 0.0)).c_str());
+    std::printf(
+        "fetch   %s of %s stored, %d peers; from the origin (--from) %s, from other peers %s\n",
+        host::format_bytes(f.value("stored_bytes", 0.0)).c_str(),
+        host::format_bytes(f.value("total_bytes", 0.0)).c_str(), f.value("peers", 0),
+        host::format_bytes(f.value("from_sources", 0.0)).c_str(),
+        host::format_bytes(f.value("from_peers", 0.0)).c_str());
   } else {
     std::printf("fetch   none running\n");
   }
@@ -484,7 +485,7 @@ int status(const context& c) {
     std::printf("    %s\n", host::fetch_detail(f.value("stage", ""), f.value("peers", 0u),
                                                f.value("connecting", 0u), f.value("redialing", 0u))
                                 .c_str());
-    std::printf("    from the --from peers %s, from peers in the swarm %s\n",
+    std::printf("    from the origin (--from) %s, from other peers %s\n",
                 host::format_bytes(f.value("from_sources", 0.0)).c_str(),
                 host::format_bytes(f.value("from_peers", 0.0)).c_str());
     const json disc = f.value("discovery", json::object());
