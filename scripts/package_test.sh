@@ -7,8 +7,8 @@
 # would be (and through systemctl itself when systemd runs the machine).
 #
 # Installing changes the machine (a package, a system user, /var/lib/shoal): it is done with
-# `dpkg -i` in CI (CI=true) or when SHOAL_PACKAGE_INSTALL=1, and undone at the end when the
-# package was not installed before. Otherwise only the package's contents are checked.
+# `dpkg -i` in CI (CI=true) or when SHOAL_PACKAGE_INSTALL=1, only on a machine with none of
+# them yet, and undone at the end. Otherwise only the package's contents are checked.
 # Usage: scripts/package_test.sh    (after a release build; scripts/test.sh runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,8 +74,16 @@ if [[ ${CI:-} != true && ${SHOAL_PACKAGE_INSTALL:-} != 1 ]]; then
   exit 0
 fi
 
+# This machine's own node is never touched: with shoal installed, a shoal user or a
+# /var/lib/shoal already here (a store may hold the only copy of a content), the install part
+# is not run, and nothing is removed afterwards.
+if dpkg-query -W -f='${Status}' shoal 2>/dev/null | grep -q "install ok installed" ||
+  getent passwd shoal >/dev/null || [[ -e /var/lib/shoal ]]; then
+  step "not installed: this machine already has shoal, a shoal user or /var/lib/shoal, which this test would change"
+  exit 0
+fi
 step "dpkg -i $(basename "$deb")"
-dpkg-query -W -f='${Status}' shoal 2>/dev/null | grep -q "install ok installed" || installed_here=1
+installed_here=1
 dpkg -i "$deb" >/dev/null
 getent passwd shoal >/dev/null || fail "no shoal user after install"
 [[ $(stat -c '%U %a' /var/lib/shoal) == "shoal 700" ]] || fail "/var/lib/shoal is not shoal's, 0700"
