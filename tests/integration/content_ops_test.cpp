@@ -5,14 +5,12 @@
 // once; Ctrl-C on a `get` cancels the fetch it started, unless --detach.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "support/background_get.hpp"
+#include "support/raw_control.hpp"
 #include "support/test_network.hpp"
 
 namespace shoal::testing {
@@ -24,34 +22,6 @@ using nlohmann::json;
 json parse_out(const run_result& r) {
   return json::parse(r.out, nullptr, false);
 }
-
-// A raw control connection that sends one request line; read_all() takes every reply line
-// until the daemon closes it (bounded: 60 s without a byte ends it).
-struct raw_control {
-  int fd = -1;
-  raw_control(const fs::path& sock, const std::string& line) {
-    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    const std::string path = sock.string();
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    timeval tv{60, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-  }
-  ~raw_control() { ::close(fd); }
-  std::string read_all() {
-    std::string reply;
-    char buf[4096];
-    for (int i = 0; i < 100000; ++i) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      reply.append(buf, static_cast<std::size_t>(n));
-    }
-    return reply;
-  }
-};
 
 // The keys of a JSON object, to compare the shape of two outputs.
 std::vector<std::string> keys(const json& j) {

@@ -4,15 +4,14 @@
 // oversized frames; the fetching daemon killed mid-transfer and resumed.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <cstring>
 
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "support/raw_control.hpp"
 #include "support/rogue_peer.hpp"
 #include "support/test_network.hpp"
 
@@ -393,24 +392,7 @@ TEST_F(transfer_test, malformed_control_requests_get_errors_and_the_daemon_carri
   const std::string id = net_.add(a, net_.dir() / "small.bin");
   net_.start(a);
   const auto ask = [&](const std::string& line) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    const std::string path = (a.dir / "control.sock").string();
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-    std::string reply;
-    char buf[4096];
-    for (int i = 0; i < 100; ++i) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      reply.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return reply;
+    return raw_control(a.dir / "control.sock", line, 10).read_all();
   };
   EXPECT_NE(ask("not json\n").find("not JSON"), std::string::npos);
   EXPECT_NE(ask("{\"op\": 1}\n").find("wrong type"), std::string::npos);
