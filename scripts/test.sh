@@ -23,7 +23,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
 
 echo "== fuzz (${SHOAL_FUZZ_SECONDS:-20} s per target)"
 cmake --preset fuzz -DSHOAL_FUZZ_SECONDS="${SHOAL_FUZZ_SECONDS:-20}" >/dev/null
-cmake --build --preset fuzz -j "$jobs" --target shoal_manifest_fuzz shoal_wire_fuzz shoal_fuzz_seeds
+cmake --build --preset fuzz -j "$jobs" --target shoal_manifest_fuzz shoal_wire_fuzz shoal_revocation_fuzz shoal_fuzz_seeds
 ctest --preset fuzz -L fuzz
 
 echo "== all tests passed"

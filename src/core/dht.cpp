@@ -94,6 +94,19 @@ void node::handle_reconnected(time_point now, const node_id& n) {
     if (p.to == n) actions_.push_back(actions::send{p.at, p.msg});  // same tag: one answer counts
 }
 
+void node::handle_revoked(time_point now, const node_id& n) {
+  last_now_ = std::max(last_now_, now);
+  std::vector<std::uint32_t> tags;
+  for (const auto& [tag, p] : pending_)
+    if (p.to == n) tags.push_back(tag);
+  for (auto tag : tags) query_failed(now, tag);
+  table_.failed(n, 1);  // one failure drops it (or its place among the replacements)
+  std::vector<content_id> held;
+  for (const auto& [c, holders] : records_)
+    if (holders.contains(n)) held.push_back(c);
+  for (const content_id& c : held) forget_record(c, n);
+}
+
 void node::handle_tick(time_point now) {
   last_now_ = std::max(last_now_, now);
   std::vector<std::uint32_t> late;

@@ -112,6 +112,10 @@ class node {
   // The connection to the member was replaced by another (a duplicate closed): answers on their
   // way over the closed one are lost with it, so what it has not answered is asked again.
   void handle_reconnected(time_point now, const node_id& n);
+  // The member is revoked (core/revocation.hpp): its queries fail now, it leaves the routing
+  // table and every record it made is dropped. It can enter again only by speaking to us, which
+  // the node no longer lets it do.
+  void handle_revoked(time_point now, const node_id& n);
   // Deadlines, record expiry, republishing and refreshes.
   void handle_tick(time_point now);
 

@@ -112,6 +112,8 @@ void node::handle_session_event(time_point now, peer_handle p, session_event ev)
             dht_.handle_message(now, dht_entry_of(*l), e);
             pump_dht(now);
           }
+        } else if constexpr (std::is_same_v<T, wire::revocations>) {
+          on_revocations(now, p, e);
         } else if constexpr (std::is_same_v<T, wire::bitfield> || std::is_same_v<T, wire::have>) {
           if (!useful(now, p, e.content)) return;
           if (holds(e.content)) answer(now, p, e.content, e);

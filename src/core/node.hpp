@@ -16,7 +16,8 @@
 //
 // Files: node.cpp (inputs, the tick), node_links.cpp (connections and their rules, peer
 // exchange), node_jobs.cpp (fetch jobs and their give-up rules), node_serving.cpp (answers),
-// node_dht.cpp (the DHT's connections, discovery and bootstrap).
+// node_dht.cpp (the DHT's connections, discovery and bootstrap), node_membership.cpp (the
+// revocation list: adopting, spreading, cutting revoked members off).
 //
 // Thread safety: one thread at a time.
 #pragma once
@@ -35,6 +36,7 @@
 #include "core/address.hpp"
 #include "core/dht.hpp"
 #include "core/fetch.hpp"
+#include "core/revocation.hpp"
 #include "core/session.hpp"
 #include "core/swarm.hpp"
 #include "crypto/sha256.hpp"
@@ -78,6 +80,15 @@ struct node_config {
   bool debug_logs = false;
   fetch_config fetch;  // fetch.synthetic_blocks also makes the serving side send synthetic blocks
   dht::config dht;
+  // The network's name and its authority's public key: a revocation list is adopted only when
+  // it is made for this network and signed by this key (membership.md, section 9). Without a
+  // key every list is refused.
+  std::string network;
+  std::optional<crypto::ed25519_public_key> authority_key;
+  // A node that adopts a newer list sends it on every open connection, and to this many more
+  // members of its DHT routing table that it is not connected to (dialing them), so that the
+  // list spreads epidemically past the connections that happen to be open.
+  std::size_t revocation_fanout = 6;
 };
 
 // What the node knows of a content it holds, all or some of (node_actions::load_content).
@@ -188,6 +199,15 @@ struct fetch_ended {
   error why;
   fetch_report report;
 };
+// A revocation list newer than the one held was adopted: keep it (the host stores it in the data
+// directory and hands it back with handle_revocations at start). If it revokes this node, the
+// node has closed every connection and ended every fetch; the host stops.
+struct revocations_adopted {
+  std::vector<std::uint8_t> bytes;
+  std::uint64_t serial = 0;
+  std::size_t revoked = 0;
+  std::optional<revoked_member> self;  // this node is revoked, with the authority's reason
+};
 // A lookup the host started (node::lookup) ended.
 struct lookup_ended {
   dht::lookup_id id = 0;
@@ -201,7 +221,7 @@ using node_action =
     std::variant<node_actions::dial, node_actions::send, node_actions::close, node_actions::log,
                  node_actions::load_content, node_actions::read_piece, node_actions::open_content,
                  node_actions::write_piece, node_actions::piece_stored, node_actions::fetch_ended,
-                 node_actions::lookup_ended>;
+                 node_actions::lookup_ended, node_actions::revocations_adopted>;
 
 // What went wrong between this node and its peers, counted since it started (the host's
 // /metrics) and the last few in words (its status and dashboard): an operator's first question
@@ -212,6 +232,9 @@ struct node_counters {
   std::uint64_t cut_offs = 0;       // peers a fetch stopped using (bad blocks among them)
   std::uint64_t bad_blocks = 0;     // peers cut off for a block that failed verification
   std::uint64_t refused_dials = 0;  // dials whose certificate check failed, on either side
+  std::uint64_t revoked_refused = 0;      // connections to or from revoked members closed
+  std::uint64_t revocation_lists = 0;     // newer lists adopted
+  std::uint64_t bad_revocation_lists = 0;  // lists from peers refused (forged, foreign, bad)
 };
 struct node_problem {
   time_point at;
@@ -270,6 +293,15 @@ class node {
   // This node's own certificate expires at `expires` (on the clock of `now`): from then on
   // every connection is closed, since no member would admit it any more.
   void handle_own_certificate(time_point now, std::optional<time_point> expires);
+
+  // --- membership (node_membership.cpp) -------------------------------------------------------
+  // A revocation list from the host: the one stored at start, or one published by
+  // `shoal network revoke`. Adopted (true) if it is valid and newer than the one held, else
+  // false for an older or equal serial, or the error that refused it.
+  result<bool> handle_revocations(time_point now, byte_span list);
+  const std::optional<revocation_list>& revocations() const { return revocations_; }
+  // This node's own certificate is revoked: it closed every connection and fetches nothing.
+  bool revoked() const { return self_revoked_; }
 
   // --- the store ------------------------------------------------------------------------------
   // The store holds `pieces_held` pieces of this content (complete: all of them): said for every
@@ -496,6 +528,15 @@ class node {
   void forget_content(const content_id& id);
   void piece_now_stored(const content_id& id, piece_index piece);
 
+  // --- membership (node_membership.cpp) ---
+  void on_revocations(time_point now, peer_handle p, const wire::revocations& m);
+  void adopt_revocations(time_point now, revocation_list l, std::vector<std::uint8_t> bytes,
+                         std::optional<peer_handle> from);
+  // On a connection that just opened: cuts it if the peer is revoked (true), else sends it our
+  // list, if we hold one.
+  bool revocation_check(time_point now, peer_handle p);
+  void cut_revoked(time_point now, peer_handle p);
+
   // --- the DHT (node_dht.cpp) ---
   wire::peer_entry dht_entry_of(const link& l) const;
   bool dht_established(time_point now, peer_handle p);
@@ -518,6 +559,9 @@ class node {
   bool stopping_ = false;
   std::optional<time_point> own_expiry_;  // handle_own_certificate
   bool own_expired_ = false;              // said once
+  std::optional<revocation_list> revocations_;  // the newest valid list seen
+  std::vector<std::uint8_t> revocation_bytes_;  // and its encoding, as sent
+  bool self_revoked_ = false;
   std::map<peer_handle, link> links_;
   std::map<content_id, job> jobs_;
   swarm swarm_;

@@ -69,6 +69,8 @@ void node::adopt(time_point now, job& j, peer_handle p, const std::optional<addr
 }
 
 std::optional<error> node::fetch_impossible(const fetch_request& r) const {
+  if (self_revoked_)
+    return error{errc::untrusted, "this node's certificate is revoked: no member admits it"};
   if (jobs_.contains(r.id) || !r.sources.empty()) return std::nullopt;
   if (!r.origin_only && (!cfg_.bootstrap.empty() || dht_.table().size() > 0)) return std::nullopt;
   return error{errc::invalid_argument,

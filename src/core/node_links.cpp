@@ -68,6 +68,7 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
                      return !jobs_.at(c).origin_only;
                    });
   swarm_.handle_peer_added(p, peer_entry_of(*l), pex);
+  if (revocation_check(now, p)) return;
   if (close_if_duplicate(now, p)) return;
   if (!dht_established(now, p)) return;
   for (const content_id& c : jobs_on(p)) {
@@ -263,6 +264,7 @@ node::holder_use node::use_holder(time_point now, job& j, const wire::peer_entry
   if (j.attached.size() + j.pex_dials.size() + to_attach.size() >= cfg_.max_swarm_peers)
     return holder_use::full;
   if (n == cfg_.self || j.cut_off_nodes.contains(n)) return holder_use::skipped;
+  if (revocations_ && revocations_->revokes(n)) return holder_use::skipped;
   if (std::any_of(j.pex_dials.begin(), j.pex_dials.end(),
                   [&](const auto& d) { return d.second == n; }))
     return holder_use::skipped;

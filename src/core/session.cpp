@@ -90,9 +90,11 @@ void session::on_message(time_point now, wire::message m) {
                              std::is_same_v<T, wire::dht_ack>) {
           events_.push_back(std::move(msg));
         } else if constexpr (std::is_same_v<T, wire::dht_query> ||
-                             std::is_same_v<T, wire::dht_announce>) {
-          // Each is answered at once, so the cost is the answer's bytes: a peer that asks faster
-          // than the budget allows is cut off rather than let it fill our output buffer.
+                             std::is_same_v<T, wire::dht_announce> ||
+                             std::is_same_v<T, wire::revocations>) {
+          // Each is answered at once (a revocation list is verified), so the cost is the
+          // answer's bytes or a signature check: a peer that sends faster than the budget allows
+          // is cut off rather than let it fill our output buffer or our CPU.
           if (!take_dht_budget(now))
             return fail(now, wire::reason::overloaded,
                         "more than " + std::to_string(dht_burst) + " DHT requests in a burst (" +
@@ -384,7 +386,8 @@ void session::send_message(time_point now, wire::message m) {
         else if constexpr (std::is_same_v<T, wire::dht_query> ||
                            std::is_same_v<T, wire::dht_nodes> ||
                            std::is_same_v<T, wire::dht_announce> ||
-                           std::is_same_v<T, wire::dht_ack>)
+                           std::is_same_v<T, wire::dht_ack> ||
+                           std::is_same_v<T, wire::revocations>)
           send_dht(now, x);
         else  // hello, keepalive and goodbye are the session's own
           SHOAL_ASSERT(false && "the node sends no session-level message");

@@ -60,13 +60,14 @@ struct refused {
 }  // namespace session_events
 
 // The peer's requests (get_manifest, get_hashes, request) and answers (manifest_part, hashes,
-// block, reject), announcements (bitfield, have, peers) and DHT messages are passed on as the
-// wire messages.
+// block, reject), announcements (bitfield, have, peers), DHT messages and revocation lists are
+// passed on as the wire messages.
 using session_event =
     std::variant<session_events::established, session_events::closed, session_events::timed_out,
                  session_events::refused, wire::get_manifest, wire::manifest_part, wire::get_hashes,
                  wire::hashes, wire::bitfield, wire::have, wire::request, wire::block, wire::reject,
-                 wire::peers, wire::dht_query, wire::dht_nodes, wire::dht_announce, wire::dht_ack>;
+                 wire::peers, wire::dht_query, wire::dht_nodes, wire::dht_announce, wire::dht_ack,
+                 wire::revocations>;
 
 class session {
  public:

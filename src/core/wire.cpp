@@ -143,6 +143,9 @@ void write_fields(writer& w, const dht_ack& m) {
   w.u32(m.tag);
   w.u16(static_cast<std::uint16_t>(m.code));
 }
+void write_fields(writer& w, const revocations& m) {
+  w.bytes(m.list);
+}
 void write_fields(writer& w, const reject& m) {
   w.u8(static_cast<std::uint8_t>(m.kind));
   w.id(m.ref.content);
@@ -463,6 +466,14 @@ result<dht_ack> parse(reader& r, std::type_identity<dht_ack>) {
   return m;
 }
 
+result<revocations> parse(reader& r, std::type_identity<revocations>) {
+  revocations m;
+  const auto b = r.rest();
+  m.list.assign(b.begin(), b.end());
+  SHOAL_TRY(r.end());
+  return m;
+}
+
 template <typename T>
 result<message> decode_as(byte_span body, msg_type t) {
   reader r(body, t);
@@ -550,6 +561,8 @@ result<message> decode_body(byte_span body) {
       return decode_as<dht_announce>(body, t);
     case msg_type::dht_ack:
       return decode_as<dht_ack>(body, t);
+    case msg_type::revocations:
+      return decode_as<revocations>(body, t);
   }
   return error{errc::invalid_argument, "frame body: unknown message type " + hex8(body[0])};
 }

@@ -66,6 +66,7 @@ enum class msg_type : std::uint8_t {
   dht_nodes = 0x21,
   dht_announce = 0x22,
   dht_ack = 0x23,
+  revocations = 0x30,
 };
 
 // Why a connection ends or a request is refused. Unknown codes decode (as themselves) so that a
@@ -87,6 +88,8 @@ enum class reason : std::uint16_t {
   elsewhere = 11,
   // The peer's (or the sender's own) certificate expired: the connection ends at that moment.
   expired = 12,
+  // The peer's certificate is on the network's revocation list: it is refused from now on.
+  revoked = 13,
 };
 const char* reason_name(reason r) noexcept;
 
@@ -238,9 +241,18 @@ struct dht_ack {
   bool operator==(const dht_ack&) const = default;
 };
 
+// --- Membership (docs/protocol/membership.md, section 9) ---------------------------------------
+// The network's revocation list as the sender holds it, whole: sent when a connection opens and
+// whenever the sender adopts a newer list. The node decodes and verifies it (core/revocation.hpp).
+struct revocations {
+  std::vector<std::uint8_t> list;  // 1 .. max_revocation_bytes
+  bool operator==(const revocations&) const = default;
+};
+inline constexpr std::size_t max_revocation_bytes = max_frame_body - 1;
+
 using message = std::variant<hello, keepalive, goodbye, get_manifest, manifest_part, get_hashes,
                              hashes, bitfield, have, request, block, cancel, reject, peers,
-                             dht_query, dht_nodes, dht_announce, dht_ack>;
+                             dht_query, dht_nodes, dht_announce, dht_ack, revocations>;
 
 msg_type type_of(const message& m) noexcept;
 const char* type_name(msg_type t) noexcept;

@@ -35,6 +35,8 @@ const char* reason_name(reason r) noexcept {
       return "elsewhere";
     case reason::expired:
       return "expired";
+    case reason::revoked:
+      return "revoked";
   }
   return "unknown";
 }
@@ -46,7 +48,7 @@ msg_type type_of(const message& m) noexcept {
       msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,    msg_type::bitfield,
       msg_type::have,          msg_type::request,    msg_type::block,     msg_type::cancel,
       msg_type::reject,        msg_type::peers,      msg_type::dht_query, msg_type::dht_nodes,
-      msg_type::dht_announce,  msg_type::dht_ack};
+      msg_type::dht_announce,  msg_type::dht_ack,    msg_type::revocations};
   static_assert(std::size(types) == std::variant_size_v<message>);
   return types[m.index()];
 }
@@ -89,6 +91,8 @@ const char* type_name(msg_type t) noexcept {
       return "dht_announce";
     case msg_type::dht_ack:
       return "dht_ack";
+    case msg_type::revocations:
+      return "revocations";
   }
   return "unknown";
 }

@@ -299,6 +299,15 @@ result<void> check(const dht_ack&) {
   return {};  // none means stored; any other code (known or not) says why not
 }
 
+result<void> check(const revocations& m) {
+  constexpr auto t = msg_type::revocations;
+  if (m.list.empty()) return bad(t, "the list is empty");
+  if (m.list.size() > max_revocation_bytes)
+    return too_big(t, "list of " + num(m.list.size()) + " bytes, over the limit of " +
+                          num(max_revocation_bytes));
+  return {};
+}
+
 result<void> check_message(const message& m) {
   return std::visit([](const auto& v) { return check(v); }, m);
 }

@@ -1,11 +1,13 @@
 // Writes the fuzzers' starting corpora into a directory:
 //   shoal_fuzz_seeds DIR        valid manifests and content IDs (shoal_manifest_fuzz)
 //   shoal_fuzz_seeds wire DIR   valid frames of every wire message type (shoal_wire_fuzz)
+//   shoal_fuzz_seeds revocations DIR   valid revocation lists (shoal_revocation_fuzz)
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "core/revocation.hpp"
 #include "core/wire.hpp"
 #include "shoal/manifest.hpp"
 
@@ -15,6 +17,28 @@ void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes)
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()),
              static_cast<std::streamsize>(bytes.size()));
+}
+
+// Lists of 0, 1 and 3 entries signed by the fuzz target's key (revocation_fuzz.cpp).
+int revocation_seeds(const std::string& dir) {
+  using namespace shoal;
+  crypto::ed25519_seed s{};
+  s.fill(0x42);
+  const auto key = crypto::ed25519_signer::from_seed(s);
+  if (!key) return 1;
+  for (std::size_t n : {0, 1, 3}) {
+    revocation_list l;
+    l.network = "acme";
+    l.serial = n + 1;
+    l.issued_at = 1'800'000'000;
+    for (std::size_t i = 0; i < n; ++i) {
+      hash256 h;
+      h.bytes[0] = static_cast<std::uint8_t>(i);
+      l.entries.push_back({node_id{h}, 1'800'000'000, i == 1 ? "" : "key lost"});
+    }
+    write_file(dir + "/r" + std::to_string(n), encode(sign(l, *key)));
+  }
+  return 0;
 }
 
 // One seed per message (read in one piece), one stream of all of them read a byte at a time and
@@ -56,6 +80,7 @@ int wire_seeds(const std::string& dir) {
                 {provider_entry{peer_entry{node_id{h}, false, {10, 77, 0, 4}, 7420}, true}}},
       dht_announce{3, c, false},
       dht_ack{3, reason::overloaded},
+      revocations{small},
   };
   std::vector<std::uint8_t> all;
   int n = 0;
@@ -78,6 +103,7 @@ int wire_seeds(const std::string& dir) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "wire") == 0) return wire_seeds(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "revocations") == 0) return revocation_seeds(argv[2]);
   if (argc != 2) return 2;
   using namespace shoal;
   auto file_entry = [](std::string path, std::uint64_t size, bool exec) {

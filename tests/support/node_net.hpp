@@ -38,6 +38,7 @@ class node_net {
     std::vector<std::pair<peer_handle, wire::message>> sent;  // every message it sent
     std::vector<std::string> logs;
     std::vector<log_level> log_levels;  // of each line in logs
+    std::vector<node_actions::revocations_adopted> adopted;  // lists it adopted, in order
     std::uint64_t loads = 0;
   };
 
@@ -239,6 +240,8 @@ class node_net {
       m.ended.push_back(std::move(*e));
     } else if (auto* le = std::get_if<node_actions::lookup_ended>(&a)) {
       m.lookups.push_back(std::move(*le));
+    } else if (auto* ra = std::get_if<node_actions::revocations_adopted>(&a)) {
+      m.adopted.push_back(std::move(*ra));
     }  // read_piece: synthetic blocks are never read; piece_stored: nothing to refresh
   }
 

@@ -143,6 +143,7 @@ inline std::vector<message> samples() {
   v.push_back(dht_announce{2, cid(4), false});
   v.push_back(dht_ack{1, reason::none});
   v.push_back(dht_ack{2, reason::overloaded});
+  v.push_back(revocations{{1, 2, 3}});
   return v;
 }
 

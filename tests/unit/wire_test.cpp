@@ -53,6 +53,8 @@ std::size_t fixed_size(msg_type t, const bytes& b) {
       return 1 + 32 + 8;
     case msg_type::block:
       return 1 + 32 + 8 + 1 + 4 * 32;
+    case msg_type::revocations:  // the list is the rest of the body
+      return 1;
     default:
       return body_size;
   }
