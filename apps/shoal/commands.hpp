@@ -42,6 +42,20 @@ struct sign_args {
 };
 int network_create(const context& c, const std::string& name, const std::filesystem::path& dir);
 int network_sign(const context& c, const sign_args& a);
+// The revocation list (membership.md, section 9).
+struct revoke_args {
+  std::string target;  // a node ID, or a node certificate file
+  std::filesystem::path authority_key;
+  std::filesystem::path authority_cert;  // empty: authority_key with .key replaced by .cert
+  std::filesystem::path list;            // empty: authority_key with .key replaced by .revocations
+  std::string reason;
+};
+// Adds the member to the list and signs it, then hands it to the local daemon, if one runs.
+int network_revoke(const context& c, const revoke_args& a);
+// Hands a list file to the running daemon, which adopts it if newer and spreads it.
+int network_publish(const context& c, const std::filesystem::path& list);
+// The list the running daemon holds.
+int network_revocations(const context& c);
 int init_node(const context& c, const std::filesystem::path& network_cert, const std::string& name);
 int install_certificate(const context& c, const std::filesystem::path& cert);
 int show_identity(const context& c);
@@ -83,6 +97,11 @@ int simulate_swarm(const context& c, sim::swarm_params p);
 // for its `done`, whose fields it returns; `progress` shows the daemon's progress messages.
 result<nlohmann::json> daemon_op(host::control_connection& conn, const nlohmann::json& req,
                                  host::progress_reporter* progress);
+
+// Sends one control request and returns the daemon's one reply (an `error` reply as an error);
+// `what` names the reply in the error when none comes.
+result<nlohmann::json> ask_daemon(const context& c, const nlohmann::json& req,
+                                  const std::string& what);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

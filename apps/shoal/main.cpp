@@ -88,6 +88,27 @@ int main(int argc, char** argv) {
   net_sign->add_option("--label", sign_args.labels, "A label key=value (repeatable)");
   net_sign->add_option("-o,--output", sign_args.output,
                        "Certificate to write (default: the request's path with .cert)");
+  shoal::cli::revoke_args revoke_args;
+  auto* net_revoke = network->add_subcommand(
+      "revoke",
+      "Revoke a member: add it to the signed revocation list and hand the list to the local "
+      "daemon, which spreads it to every member");
+  net_revoke->add_option("member", revoke_args.target, "Node ID (nd1...) or its certificate file")
+      ->required();
+  net_revoke->add_option("--authority", revoke_args.authority_key, "Authority key (NAME.key)")
+      ->required();
+  net_revoke->add_option("--authority-cert", revoke_args.authority_cert,
+                         "Authority certificate (default: the key's path with .cert)");
+  net_revoke->add_option("--reason", revoke_args.reason,
+                         "Why, in a few words (at most 128 bytes); shown to every member");
+  net_revoke->add_option("--list", revoke_args.list,
+                         "The list file to update (default: the key's path with .revocations)");
+  std::string publish_path;
+  auto* net_publish = network->add_subcommand(
+      "publish", "Hand a revocation list to the running daemon, which spreads it if newer");
+  net_publish->add_option("list", publish_path, "The list (NAME.revocations)")->required();
+  auto* net_revocations =
+      network->add_subcommand("revocations", "The revocation list the running daemon holds");
   auto* init = app.add_subcommand(
       "init",
       "Create this node's identity (--network), or install its certificate (--certificate)");
@@ -331,6 +352,9 @@ int main(int argc, char** argv) {
   if (*store_repair) return shoal::cli::repair_store(c);
   if (*net_create) return shoal::cli::network_create(c, network_name, net_out);
   if (*net_sign) return shoal::cli::network_sign(c, sign_args);
+  if (*net_revoke) return shoal::cli::network_revoke(c, revoke_args);
+  if (*net_publish) return shoal::cli::network_publish(c, publish_path);
+  if (*net_revocations) return shoal::cli::network_revocations(c);
   if (*init && init_cert->count() > 0) return shoal::cli::install_certificate(c, certificate);
   if (*init) return shoal::cli::init_node(c, network_cert, node_name);
   if (*id_cmd) return shoal::cli::show_identity(c);

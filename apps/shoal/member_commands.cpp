@@ -1,6 +1,6 @@
-// The membership subcommands: `network create`, `network sign`, `init`, `init --certificate`
-// and `id`. The work is in src/member; this file turns arguments into calls and results into
-// text or JSON.
+// The membership subcommands: `network create`, `network sign`, `network revoke`, `network
+// publish`, `network revocations`, `init`, `init --certificate` and `id`. The work is in
+// src/member; this file turns arguments into calls and results into text or JSON.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "member/files.hpp"
 #include "member/identity.hpp"
 #include "member/pem.hpp"
+#include "member/revocations.hpp"
 
 namespace shoal::cli {
 namespace {
@@ -204,6 +205,126 @@ int show_identity(const context& c) {
   // Like `verify`, the report is printed either way and the status says whether all is well, so
   // a health check can run `shoal id`.
   return s->valid ? 0 : 1;
+}
+
+namespace {
+
+// What the daemon said about a list it was handed, in words.
+void print_published(const json& reply, const fs::path& data_dir) {
+  const json& l = reply["list"];
+  if (reply.value("adopted", false))
+    std::printf(
+        "the daemon at %s adopted it and sends it to its %zu connections; each member "
+        "that adopts it passes it on\n",
+        data_dir.c_str(), reply.value("connections", std::size_t{0}));
+  else
+    std::printf("the daemon at %s holds list %llu already, as new or newer: nothing changed\n",
+                data_dir.c_str(), static_cast<unsigned long long>(l.value("serial", 0ull)));
+}
+
+result<json> publish(const context& c, const std::vector<std::uint8_t>& bytes) {
+  return ask_daemon(c, json{{"op", "revocations"}, {"list", member::revocation_hex(bytes)}},
+                    "answer to the revocation list");
+}
+
+}  // namespace
+
+int network_revoke(const context& c, const revoke_args& a) {
+  const auto cert_path = a.authority_cert.empty() ? swap_extension(a.authority_key, ".key", ".cert")
+                                                  : a.authority_cert;
+  const auto list_path = a.list.empty() ? member::revocation_file_of(a.authority_key) : a.list;
+  auto ca = member::load_authority(a.authority_key, cert_path);
+  if (!ca) return fail(c, ca.err());
+  auto target = member::revocation_target(a.target);
+  if (!target) return fail(c, target.err());
+  auto key = member::network_public_key(ca->cert.get());
+  if (!key) return fail(c, key.err());
+  auto old = member::read_revocation_file(list_path);
+  if (!old) return fail(c, old.err());
+  std::optional<revocation_list> current;
+  if (*old) {
+    auto l = decode_and_verify(**old, ca->network_name, *key);
+    if (!l)
+      return fail(c, {l.err().code, list_path.string() + ": " + l.err().message +
+                                        "; the file is left as it is (give another with --list)"});
+    current = std::move(*l);
+  }
+  auto next = member::add_revocation(*ca, current, *target, a.reason, member::unix_now());
+  if (!next) return fail(c, next.err());
+  const auto bytes = encode(*next);
+  if (auto w = member::write_revocation_file(list_path, bytes); !w) return fail(c, w.err());
+  // The list is signed and saved; it only has to reach one member. With no daemon here, say
+  // how to hand it to one; a daemon that refuses it is an error.
+  const std::string hint = "shoal network publish " +
+                           fs::absolute(list_path).lexically_normal().string() +
+                           " --data-dir DATA_DIR";
+  const bool daemon_here = host::control_connection::open(c.config.data_dir).ok();
+  std::optional<json> reply;
+  if (daemon_here) {
+    auto r = publish(c, bytes);
+    if (!r)
+      return fail(
+          c, {r.err().code, "list " + std::to_string(next->serial) + " is saved in " +
+                                list_path.string() + ", but the daemon at " +
+                                c.config.data_dir.string() + " refused it: " + r.err().message});
+    reply = std::move(*r);
+  }
+  if (c.json) {
+    print_json(json{{"id", target->str()},
+                    {"network", ca->network_name},
+                    {"serial", next->serial},
+                    {"revoked", next->entries.size()},
+                    {"list", list_path.string()},
+                    {"published", reply.has_value()},
+                    {"adopted", reply ? reply->value("adopted", false) : false}});
+    return 0;
+  }
+  std::printf("revoked %s in list %llu of network '%s' (%zu revoked): %s\n", target->str().c_str(),
+              static_cast<unsigned long long>(next->serial), ca->network_name.c_str(),
+              next->entries.size(), list_path.c_str());
+  if (reply)
+    print_published(*reply, c.config.data_dir);
+  else
+    std::printf("no daemon runs at %s to hand it to.\nGive the list to any member: %s\n",
+                c.config.data_dir.c_str(), hint.c_str());
+  return 0;
+}
+
+int network_publish(const context& c, const fs::path& list) {
+  auto bytes = member::read_revocation_file(list);
+  if (!bytes) return fail(c, bytes.err());
+  if (!*bytes) return fail(c, {errc::not_found, "no revocation list at " + list.string()});
+  auto reply = publish(c, **bytes);
+  if (!reply) return fail(c, reply.err());
+  if (c.json) {
+    print_json(*reply);
+    return 0;
+  }
+  print_published(*reply, c.config.data_dir);
+  return 0;
+}
+
+int network_revocations(const context& c) {
+  auto reply = ask_daemon(c, json{{"op", "revocations"}}, "revocation list");
+  if (!reply) return fail(c, reply.err());
+  const json& l = (*reply)["list"];
+  if (c.json) {
+    print_json(l);
+    return 0;
+  }
+  if (l.value("serial", 0ull) == 0) {
+    std::printf("no revocation list: no member is revoked as far as this node knows\n");
+    return 0;
+  }
+  std::printf("revocation list %llu, issued %s: %zu revoked\n",
+              static_cast<unsigned long long>(l.value("serial", 0ull)),
+              member::format_utc(l.value("issued", std::int64_t{0})).c_str(),
+              l.value("revoked", std::size_t{0}));
+  for (const auto& e : l["entries"])
+    std::printf("  %s  since %s  %s\n", e.value("id", "").c_str(),
+                member::format_utc(e.value("since", std::int64_t{0})).c_str(),
+                e.value("reason", "").c_str());
+  return 0;
 }
 
 }  // namespace shoal::cli

@@ -38,9 +38,6 @@ result<store::export_result> written_by_daemon(const json& done) {
 
 }  // namespace
 
-namespace {
-
-// Sends one control request and returns the daemon's one reply (an `error` reply as an error).
 result<json> ask_daemon(const context& c, const json& req, const std::string& what) {
   auto conn = host::control_connection::open(c.config.data_dir);
   if (!conn) return std::move(conn).err();
@@ -52,8 +49,6 @@ result<json> ask_daemon(const context& c, const json& req, const std::string& wh
   if (reply.value("event", "") == "error") return error_from(reply);
   return reply;
 }
-
-}  // namespace
 
 result<json> daemon_op(host::control_connection& conn, const json& req,
                        host::progress_reporter* progress) {

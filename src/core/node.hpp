@@ -160,6 +160,9 @@ struct close {
   peer_handle peer;
   wire::reason code = wire::reason::done;
   std::string text;
+  // The messages sent on it before go first (session::close): the peer needs them to trust
+  // the goodbye (the revocation list that says why it is cut off).
+  bool keep_queued = false;
 };
 struct log {
   log_level level = log_level::info;
@@ -229,11 +232,11 @@ using node_action =
 struct node_counters {
   std::map<wire::reason, std::uint64_t> rejects_sent;      // requests this node refused
   std::map<wire::reason, std::uint64_t> rejects_received;  // requests its peers refused
-  std::uint64_t cut_offs = 0;       // peers a fetch stopped using (bad blocks among them)
-  std::uint64_t bad_blocks = 0;     // peers cut off for a block that failed verification
-  std::uint64_t refused_dials = 0;  // dials whose certificate check failed, on either side
-  std::uint64_t revoked_refused = 0;      // connections to or from revoked members closed
-  std::uint64_t revocation_lists = 0;     // newer lists adopted
+  std::uint64_t cut_offs = 0;              // peers a fetch stopped using (bad blocks among them)
+  std::uint64_t bad_blocks = 0;            // peers cut off for a block that failed verification
+  std::uint64_t refused_dials = 0;         // dials whose certificate check failed, on either side
+  std::uint64_t revoked_refused = 0;       // connections to or from revoked members closed
+  std::uint64_t revocation_lists = 0;      // newer lists adopted
   std::uint64_t bad_revocation_lists = 0;  // lists from peers refused (forged, foreign, bad)
 };
 struct node_problem {
@@ -485,7 +488,8 @@ class node {
   void attach_all(time_point now, const content_id& cid, const std::vector<peer_handle>& ps);
   void attach(time_point now, job& j, peer_handle p);
   void announce_to(time_point now, job& j, peer_handle p);
-  void close_link(time_point now, peer_handle p, wire::reason code, std::string text);
+  void close_link(time_point now, peer_handle p, wire::reason code, std::string text,
+                  bool keep_queued = false);
   void close_idle(time_point now);
   // Closes the connections whose certificate (the peer's, or ours) has expired.
   void close_expired(time_point now);
@@ -557,8 +561,8 @@ class node {
   std::uint64_t next_peer_ = 0;
   std::uint64_t next_job_ = 0;
   bool stopping_ = false;
-  std::optional<time_point> own_expiry_;  // handle_own_certificate
-  bool own_expired_ = false;              // said once
+  std::optional<time_point> own_expiry_;        // handle_own_certificate
+  bool own_expired_ = false;                    // said once
   std::optional<revocation_list> revocations_;  // the newest valid list seen
   std::vector<std::uint8_t> revocation_bytes_;  // and its encoding, as sent
   bool self_revoked_ = false;

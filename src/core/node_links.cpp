@@ -25,11 +25,12 @@ peer_handle node::open_link(time_point, const address& a) {
   return p;
 }
 
-void node::close_link(time_point, peer_handle p, wire::reason code, std::string text) {
+void node::close_link(time_point, peer_handle p, wire::reason code, std::string text,
+                      bool keep_queued) {
   link* l = find_link(p);
   if (!l || l->closed) return;
   l->closed = true;
-  actions_.push_back(node_actions::close{p, code, std::move(text)});
+  actions_.push_back(node_actions::close{p, code, std::move(text), keep_queued});
 }
 
 void node::close_expired(time_point now) {

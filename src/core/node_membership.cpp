@@ -34,7 +34,8 @@ void node::on_revocations(time_point now, peer_handle p, const wire::revocations
     const std::string why = l.err().message;
     problem(now, p, "sent a revocation list that was refused: " + why);
     note(log_level::warn, "refused the revocation list from " + describe(p) + ": " + why);
-    close_link(now, p, wire::reason::protocol_violation, "your revocation list was refused: " + why);
+    close_link(now, p, wire::reason::protocol_violation,
+               "your revocation list was refused: " + why);
     return;
   }
   if (revocations_ && l->serial <= revocations_->serial) {
@@ -58,9 +59,9 @@ void node::adopt_revocations(time_point now, revocation_list l, std::vector<std:
                             (before == 0 ? "none" : std::to_string(before)) + " before)" +
                             (from ? ", from " + describe(*from) : ""));
   const revoked_member* me = list.find(cfg_.self);
-  actions_.push_back(node_actions::revocations_adopted{
-      revocation_bytes_, list.serial, list.entries.size(),
-      me ? std::optional<revoked_member>(*me) : std::nullopt});
+  actions_.push_back(
+      node_actions::revocations_adopted{revocation_bytes_, list.serial, list.entries.size(),
+                                        me ? std::optional<revoked_member>(*me) : std::nullopt});
   if (me) {
     self_revoked_ = true;
     const std::string what = "this node's certificate is revoked by revocation list " +
@@ -71,7 +72,7 @@ void node::adopt_revocations(time_point now, revocation_list l, std::vector<std:
     for (const auto& [p, lk] : links_) {
       if (lk.closed) continue;
       if (lk.open) send(p, wire::revocations{revocation_bytes_});
-      close_link(now, p, wire::reason::revoked, "our certificate is revoked");
+      close_link(now, p, wire::reason::revoked, "our certificate is revoked", true);
     }
     for (const content_id& id : fetches()) finish_job(now, id, error{errc::untrusted, what});
     return;
@@ -122,14 +123,14 @@ void node::cut_revoked(time_point now, peer_handle p) {
   l->refused = true;  // never redialed
   // It is told why, with the list that says so, then cut.
   if (l->open) send(p, wire::revocations{revocation_bytes_});
-  close_link(now, p, wire::reason::revoked, "your certificate is revoked" + revoked_text(*r));
+  close_link(now, p, wire::reason::revoked, "your certificate is revoked" + revoked_text(*r), true);
 }
 
 bool node::revocation_check(time_point now, peer_handle p) {
   if (!revocations_) return false;
   if (self_revoked_) {
     send(p, wire::revocations{revocation_bytes_});
-    close_link(now, p, wire::reason::revoked, "our certificate is revoked");
+    close_link(now, p, wire::reason::revoked, "our certificate is revoked", true);
     return true;
   }
   const link* l = find_link(p);

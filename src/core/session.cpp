@@ -334,8 +334,13 @@ bool session::take_dht_budget(time_point now) {
   return true;
 }
 
-void session::close(time_point now, wire::reason code, std::string text) {
-  fail(now, code, std::move(text));
+void session::close(time_point now, wire::reason code, std::string text, bool keep_queued) {
+  if (!keep_queued) return fail(now, code, std::move(text));
+  if (closed()) return;
+  kept_backlog_ = true;
+  std::string sent = text.substr(0, wire::max_reason);
+  send(now, wire::goodbye{code, std::move(sent)});
+  finish(code, std::move(text), false);
 }
 
 void session::fail(time_point now, wire::reason code, std::string text) {
@@ -386,8 +391,7 @@ void session::send_message(time_point now, wire::message m) {
         else if constexpr (std::is_same_v<T, wire::dht_query> ||
                            std::is_same_v<T, wire::dht_nodes> ||
                            std::is_same_v<T, wire::dht_announce> ||
-                           std::is_same_v<T, wire::dht_ack> ||
-                           std::is_same_v<T, wire::revocations>)
+                           std::is_same_v<T, wire::dht_ack> || std::is_same_v<T, wire::revocations>)
           send_dht(now, x);
         else  // hello, keepalive and goodbye are the session's own
           SHOAL_ASSERT(false && "the node sends no session-level message");

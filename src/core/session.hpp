@@ -121,8 +121,11 @@ class session {
   void send_message(time_point now, wire::message m);
 
   // Sends goodbye and closes. Output queued and not yet polled is dropped (the goodbye goes
-  // first); further input is ignored; output still drains the goodbye.
-  void close(time_point now, wire::reason code, std::string text);
+  // first), unless `keep_queued`: then it goes before the goodbye (a revocation list the peer
+  // must read to trust it). Further input is ignored; output still drains the goodbye.
+  void close(time_point now, wire::reason code, std::string text, bool keep_queued = false);
+  // The session closed with keep_queued: its host must not drop output it holds either.
+  bool kept_backlog() const { return kept_backlog_; }
 
   // --- output ---------------------------------------------------------------------------------
   // Bytes to write to the peer (moved out; empty if none).
@@ -162,6 +165,7 @@ class session {
   std::uint16_t peer_max_ = 0;
   wire::frame_reader reader_;
   std::vector<std::uint8_t> out_;
+  bool kept_backlog_ = false;
   std::size_t unpolled_hello_ = 0;  // bytes of our hello at the front of out_, until polled
   std::deque<session_event> events_;
   // Our outstanding block requests and their deadlines.

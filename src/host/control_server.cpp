@@ -15,7 +15,8 @@ namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
 using nlohmann::json;
 
-constexpr std::size_t max_control_line = 64 * 1024;
+// The largest request is a revocation list in hex (core/revocation.hpp: 692,382 bytes at most).
+constexpr std::size_t max_control_line = 2 * 1024 * 1024;
 // A CLI connection that has sent no request this long is closed (its slot is wanted).
 constexpr auto control_request_timeout = std::chrono::seconds(10);
 

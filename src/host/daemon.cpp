@@ -84,6 +84,7 @@ int daemon_impl::run() {
       descriptors_, limits_.peers, limits_.handshaking, limits_.control, limits_.readers,
       http_ ? std::min(max_http_clients, limits_.http) : 0);
   tell_held();
+  load_revocations();
   node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
   node_.handle_tick(net::now());
   drain();
@@ -107,7 +108,7 @@ int daemon_impl::run() {
   std::error_code fec;
   std::filesystem::remove(control_socket_path(opts_.data_dir), fec);
   spdlog::info("stopped");
-  return 0;
+  return exit_code_;
 }
 
 void daemon_impl::on_established(connection& c) {
@@ -172,7 +173,7 @@ void daemon_impl::drain() {
       auto c = find(cl->peer);
       if (!c) continue;
       if (c->sess() && !c->sess()->closed()) {
-        c->sess()->close(now, cl->code, cl->text);
+        c->sess()->close(now, cl->code, cl->text, cl->keep_queued);
         touch(c);
       } else if (!c->sess()) {
         c->abort();
@@ -191,6 +192,8 @@ void daemon_impl::drain() {
       if (auto r = readers_.find(st->id); r != readers_.end()) (void)r->second->refresh();
     } else if (auto* e = std::get_if<node_actions::fetch_ended>(&*a)) {
       fetch_ended(std::move(*e));
+    } else if (auto* ra = std::get_if<node_actions::revocations_adopted>(&*a)) {
+      revocations_adopted(*ra);
     }
   }
   for (auto& c : touched) c->flush();
@@ -514,6 +517,7 @@ result<std::unique_ptr<daemon>> daemon::create(const daemon_options& opts) {
   if (!listen) return std::move(listen).err();
   auto id = member::load_identity(opts.data_dir);
   if (!id) return std::move(id).err();
+  SHOAL_TRY(detail::check_not_revoked(opts.data_dir, *id));
   auto s = store::store::open(opts.data_dir, store::access::read_write);
   if (!s) return std::move(s).err();
   for (const auto& w : (*s)->warnings()) spdlog::warn("{}", w);

@@ -203,6 +203,7 @@ json daemon_impl::status_json() {
       {"fetches", fetches},
       {"swarms", swarms_json(node_.swarms())},
       {"dht", dht_json(node_)},
+      {"revocations", revocations_json()},
       {"problems", problems_json(now, node_, counters_.refused_incoming)}};
 }
 
@@ -243,6 +244,8 @@ void daemon_impl::handle_control(const std::shared_ptr<control_session>& client,
     start_get(client, req);
   } else if (op == "limits") {
     set_limits(client, req);
+  } else if (op == "revocations") {
+    publish_revocations(client, req);
   } else if (op == "status" && req.contains("id")) {
     auto id = content_id::parse(req.value("id", std::string()));
     auto st = id ? content_status_json(*id) : result<json>(id.err());

@@ -48,6 +48,9 @@ constexpr std::size_t max_http_clients = 256;
 // the next chunks are on their way while the client takes this one.
 constexpr std::uint64_t gateway_read_ahead = 16;
 
+// An error if the revocation list kept in `data_dir` revokes this node: it is not started.
+result<void> check_not_revoked(const std::filesystem::path& data_dir, const member::identity& id);
+
 class daemon_impl final : public daemon, public net::connection_handler {
  public:
   daemon_impl(daemon_options opts, std::unique_ptr<store::store> s, member::identity id,
@@ -65,7 +68,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
         accept_retry_(io_.get_executor()),
         up_(opts_.upload_limit),
         down_(opts_.download_limit),
-        node_(node_config_of(opts_, identity_.self.id, limits_), std::random_device{}()) {}
+        node_(node_config_of(opts_, identity_, limits_), std::random_device{}()) {}
 
   result<void> bind(const net::address& listen);
 
@@ -148,6 +151,15 @@ class daemon_impl final : public daemon, public net::connection_handler {
   // the node serves and announces follows.
   void store_changed(const std::vector<content_service::change>& changes);
 
+  // `revocations`: adopts the revocation list given (hex), which the node then spreads; without
+  // one, says which list the node holds.
+  void publish_revocations(const std::shared_ptr<reply_sink>& client, const json& req);
+  // The list kept in the data directory, handed to the node at start.
+  void load_revocations();
+  // The node adopted a newer list: it is kept; if it revokes this node, the daemon stops.
+  void revocations_adopted(const node_actions::revocations_adopted& a);
+  json revocations_json() const;
+
   // `limits`: changes the rate limits at once (fields absent are left as they are).
   void set_limits(const std::shared_ptr<reply_sink>& client, const json& req);
 
@@ -202,6 +214,7 @@ class daemon_impl final : public daemon, public net::connection_handler {
   accept_retry accept_retry_;
   std::string listen_text_;
   bool stopping_ = false;
+  int exit_code_ = 0;  // run()'s: 3 once this node's certificate is found revoked
   std::map<peer_handle, std::shared_ptr<connection>> connections_;
   std::map<content_id, std::unique_ptr<store::content_reader>> readers_;
   std::map<content_id, watched_fetch> watched_;

@@ -127,6 +127,17 @@ std::string metrics_text(const metrics_input& in) {
            "Connections ended at the handshake by a certificate check, by who dialed");
   w.sample("shoal_connections_refused_total", d(c.refused_incoming), "direction=\"in\"");
   w.sample("shoal_connections_refused_total", d(nc.refused_dials), "direction=\"out\"");
+  w.one("shoal_revoked_disconnects_total", "counter",
+        "Connections to or from revoked members closed (docs/protocol/membership.md, 9.4)",
+        d(nc.revoked_refused));
+  w.family("shoal_revocation_lists_total", "counter",
+           "Revocation lists received: newer ones adopted, and forged or foreign ones refused");
+  w.sample("shoal_revocation_lists_total", d(nc.revocation_lists), "result=\"adopted\"");
+  w.sample("shoal_revocation_lists_total", d(nc.bad_revocation_lists), "result=\"refused\"");
+  const auto& rl = in.n.revocations();
+  w.one("shoal_revocation_serial", "gauge",
+        "Serial of the revocation list this node holds (0: none)", d(rl ? rl->serial : 0));
+  w.one("shoal_revoked_members", "gauge", "Members on that list", d(rl ? rl->entries.size() : 0));
 
   const auto& dht = in.n.dht();
   const auto& st = dht.stats();

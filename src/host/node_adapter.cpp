@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "member/revocations.hpp"
 #include "net/address.hpp"
 
 namespace shoal::host {
@@ -48,10 +49,13 @@ time_point expiry_on_core_clock(std::int64_t not_after_unix) {
   return net::now() + std::chrono::duration_cast<duration>(left);
 }
 
-node_config node_config_of(const daemon_options& opts, const node_id& self,
+node_config node_config_of(const daemon_options& opts, const member::identity& id,
                            const connection_limits& limits) {
   node_config c;
-  c.self = self;
+  c.self = id.self.id;
+  c.network = id.network_name;
+  // load_identity checked the network certificate, Ed25519 key included.
+  if (auto k = member::network_public_key(id.network.get())) c.authority_key = *k;
   c.max_swarm_peers = opts.max_swarm_peers;
   c.content_cache = limits.readers;
   for (const auto& b : opts.bootstrap)

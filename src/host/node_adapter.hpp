@@ -12,6 +12,7 @@
 #include "core/node.hpp"
 #include "host/daemon.hpp"
 #include "host/limits.hpp"
+#include "member/identity.hpp"
 #include "net/connection.hpp"
 
 namespace shoal::host {
@@ -26,7 +27,9 @@ std::optional<wire::peer_entry> ip_of(net::connection& c);
 // left at the handshake has passed.
 time_point expiry_on_core_clock(std::int64_t not_after_unix);
 
-node_config node_config_of(const daemon_options& opts, const node_id& self,
+// The node's configuration: the daemon's options, and from the identity the node's ID, its
+// network's name and the authority key that signs the revocation list.
+node_config node_config_of(const daemon_options& opts, const member::identity& id,
                            const connection_limits& limits);
 
 }  // namespace shoal::host

@@ -246,20 +246,35 @@ void connection::dispatch() {
 void connection::flush() {
   if (session_) {
     auto bytes = session_->poll_output();
+    if (!bytes.empty() && !polled_once_) {
+      // The session's first output starts with its hello.
+      polled_once_ = true;
+      hello_queued_ = true;
+      outbox_bytes_ += bytes.size();
+      outbox_.push_back(std::move(bytes));
+      bytes.clear();
+    }
     if (session_->closed() && !backlog_dropped_) {
+      backlog_dropped_ = true;
       // The goodbye goes next, ahead of answers the peer has not taken yet: a peer cut off for
       // not reading would otherwise never see why (the session dropped its own backlog too).
-      backlog_dropped_ = true;
-      outbox_.clear();
-      outbox_bytes_ = 0;
-      drained_.cancel();
+      // Our hello stays first, and a close that keeps what was queued (a revocation list the
+      // peer must read) drops nothing.
+      if (!session_->kept_backlog()) {
+        const std::size_t keep = hello_queued_ && !outbox_.empty() ? 1 : 0;
+        outbox_.erase(outbox_.begin() + static_cast<std::ptrdiff_t>(keep), outbox_.end());
+        outbox_bytes_ = keep ? outbox_.front().size() : 0;
+        drained_.cancel();
+      }
     }
     // Queued as they come rather than appended to one buffer: appending copied every block a
     // serving node sends once more (5% of its time). Small ones (requests, haves) are still
     // joined, so that they do not each become a TLS record of their own.
     if (!bytes.empty()) {
       outbox_bytes_ += bytes.size();
-      if (!outbox_.empty() && bytes.size() < small_write && outbox_.back().size() < small_write)
+      const bool hello_alone = hello_queued_ && outbox_.size() == 1;
+      if (!outbox_.empty() && !hello_alone && bytes.size() < small_write &&
+          outbox_.back().size() < small_write)
         outbox_.back().insert(outbox_.back().end(), bytes.begin(), bytes.end());
       else
         outbox_.push_back(std::move(bytes));
@@ -281,6 +296,7 @@ asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<co
   while (!outbox_.empty() && !finished_) {
     writing_ = std::move(outbox_.front());
     outbox_.pop_front();
+    hello_queued_ = false;  // it is being written
     outbox_bytes_ -= writing_.size();
     if (outbox_bytes_ <= max_unsent / 2) drained_.cancel();
     boost::system::error_code ec;

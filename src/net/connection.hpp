@@ -128,8 +128,12 @@ class connection : public std::enable_shared_from_this<connection> {
   bool write_in_flight_ = false;
   bool closing_ = false;
   bool backlog_dropped_ = false;  // at the session's close, what was still queued went
-  bool peer_done_ = false;        // the peer's side of the stream ended (or failed)
-  bool half_closed_ = false;      // our side ended: FIN sent after the last byte
+  // Our hello is the front of outbox_, not yet taken by the writer: a backlog dropped at close
+  // keeps it, or the peer would read the goodbye before any hello and not believe its reason.
+  bool hello_queued_ = false;
+  bool polled_once_ = false;
+  bool peer_done_ = false;    // the peer's side of the stream ended (or failed)
+  bool half_closed_ = false;  // our side ended: FIN sent after the last byte
   bool finished_ = false;
   bool shed_ = false;
 };

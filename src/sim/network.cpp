@@ -71,7 +71,7 @@ void network::pump(std::size_t me) {
       send(me, s->peer, std::move(s->msg));
     } else if (auto* c = std::get_if<node_actions::close>(&*a)) {
       on_close(me, *c);
-      hang_up(me, c->peer, c->code, c->text);
+      hang_up(me, c->peer, c->code, c->text, c->keep_queued);
     } else {
       on_action(me, *a);
     }
@@ -206,13 +206,14 @@ void network::forget(std::size_t me, std::uint64_t c) {
 
 // `me` closes the connection with a goodbye (or, not yet open, drops it): its session says
 // goodbye, which reaches the other side behind what has already left.
-void network::hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text) {
+void network::hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text,
+                      bool keep_queued) {
   auto c = conn_of(me, p);
   if (!c) return;
   conn& k = conns_[*c];
   auto& sess = k.s[k.side(me)];
   if (!k.open || !sess) return forget(me, *c);
-  sess->close(w_.now(), code, text);
+  sess->close(w_.now(), code, text, keep_queued);
   dispatch(me, *c);
   flush(me, *c);
 }

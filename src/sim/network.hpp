@@ -141,7 +141,8 @@ class network {
   bool forget_if_done(std::size_t me, std::uint64_t c);
   void settle(std::size_t me, std::uint64_t c);
   void forget(std::size_t me, std::uint64_t c);
-  void hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text);
+  void hang_up(std::size_t me, peer_handle p, wire::reason code, const std::string& text,
+               bool keep_queued);
   void reset(std::uint64_t c, std::size_t me);
   void send(std::size_t me, peer_handle p, wire::message msg);
   double wire_bytes(const std::vector<std::uint8_t>& frame, std::uint64_t& len);

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -148,6 +149,22 @@ class test_network {
     }
     n.daemon = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // Waits (bounded) for the node's daemon to exit by itself: its exit code, -1 if a signal
+  // ended it, or nullopt if it still runs after `limit`.
+  std::optional<int> wait_exit(test_node& n, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (n.daemon != 0) {
+      int status = 0;
+      if (::waitpid(n.daemon, &status, WNOHANG) == n.daemon) {
+        n.daemon = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
   }
 
   // A loopback port that was free a moment ago (bound and released), for a daemon that others
