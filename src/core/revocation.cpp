@@ -127,8 +127,9 @@ result<revocation_list> decode_revocation_list(byte_span bytes) {
   auto magic = r.take(revocation_magic.size(), "the magic");
   if (!magic) return r.take_error();
   if (!std::equal(magic->begin(), magic->end(), revocation_magic.begin()))
-    return bad("does not start with \"SHOALRL1\" (not a revocation list, or a version this "
-               "node does not know)");
+    return bad(
+        "does not start with \"SHOALRL1\" (not a revocation list, or a version this "
+        "node does not know)");
   auto n = r.uint(1, "the network name's length");
   if (!n) return r.take_error();
   if (*n == 0 || *n > max_network_name)

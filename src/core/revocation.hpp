@@ -32,8 +32,8 @@ inline constexpr std::size_t max_revocation_reason = 128;  // bytes of UTF-8
 inline constexpr std::size_t max_network_name = 64;
 // The largest encoding max_revoked entries can take, below the wire's frame limit.
 inline constexpr std::size_t max_revocation_list =
-    8 + 1 + max_network_name + 8 + 8 + 4 + max_revoked * (32 + 8 + 1 + max_revocation_reason) +
-    1 + 64;
+    8 + 1 + max_network_name + 8 + 8 + 4 + max_revoked * (32 + 8 + 1 + max_revocation_reason) + 1 +
+    64;
 
 struct revoked_member {
   node_id node;

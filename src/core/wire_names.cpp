@@ -44,10 +44,10 @@ const char* reason_name(reason r) noexcept {
 msg_type type_of(const message& m) noexcept {
   // In the order of the message variant's alternatives.
   static constexpr msg_type types[] = {
-      msg_type::hello,         msg_type::keepalive,  msg_type::goodbye,   msg_type::get_manifest,
-      msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,    msg_type::bitfield,
-      msg_type::have,          msg_type::request,    msg_type::block,     msg_type::cancel,
-      msg_type::reject,        msg_type::peers,      msg_type::dht_query, msg_type::dht_nodes,
+      msg_type::hello,         msg_type::keepalive,  msg_type::goodbye,    msg_type::get_manifest,
+      msg_type::manifest_part, msg_type::get_hashes, msg_type::hashes,     msg_type::bitfield,
+      msg_type::have,          msg_type::request,    msg_type::block,      msg_type::cancel,
+      msg_type::reject,        msg_type::peers,      msg_type::dht_query,  msg_type::dht_nodes,
       msg_type::dht_announce,  msg_type::dht_ack,    msg_type::revocations};
   static_assert(std::size(types) == std::variant_size_v<message>);
   return types[m.index()];

@@ -37,7 +37,7 @@ class node_net {
     std::vector<time_point> dial_times;               // and when
     std::vector<std::pair<peer_handle, wire::message>> sent;  // every message it sent
     std::vector<std::string> logs;
-    std::vector<log_level> log_levels;  // of each line in logs
+    std::vector<log_level> log_levels;                       // of each line in logs
     std::vector<node_actions::revocations_adopted> adopted;  // lists it adopted, in order
     std::uint64_t loads = 0;
   };

@@ -167,7 +167,8 @@ class revocation_rules : public ::testing::Test {
     return net[i].revocations() ? net[i].revocations()->serial : 0;
   }
   static bool closed_with(const test::node_net::member& m, wire::reason r) {
-    return std::any_of(m.closes.begin(), m.closes.end(), [&](const auto& c) { return c.code == r; });
+    return std::any_of(m.closes.begin(), m.closes.end(),
+                       [&](const auto& c) { return c.code == r; });
   }
 };
 
