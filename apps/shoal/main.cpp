@@ -202,6 +202,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.5));
   sim_dht->add_flag("--restart", dht_sim.restart,
                     "After the crash phase, the crashed members restart with empty tables");
+  sim_dht->add_flag("--revoke", dht_sim.revoke,
+                    "After the crash phase, a member publishes a revocation list revoking "
+                    "another; how fast it reaches every live member (and restarted ones)");
   sim_dht
       ->add_option("--partition", dht_sim.partition,
                    "Then split the network with this share of the members on one side "

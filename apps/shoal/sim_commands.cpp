@@ -36,15 +36,40 @@ void print_figures(const char* phase, const sim::lookup_figures& f) {
               sim::percentile(f.ms, 0.99));
 }
 
+json revocation_json(const sim::revocation_figures& f) {
+  return json{{"live", f.live},
+              {"reached", f.reached},
+              {"ms_median", sim::percentile(f.ms, 0.5)},
+              {"ms_max", sim::percentile(f.ms, 1.0)},
+              {"revoked_learned", f.revoked_learned},
+              {"revoked_links_left", f.revoked_links},
+              {"restarted", f.restarted},
+              {"restarted_learned", f.restart_ms.size()},
+              {"restart_ms_median", sim::percentile(f.restart_ms, 0.5)},
+              {"restart_ms_max", sim::percentile(f.restart_ms, 1.0)},
+              {"restart_rtt_ms_median", sim::percentile(f.restart_rtt_ms, 0.5)}};
+}
+
+void print_revocation(const sim::revocation_figures& f) {
+  std::printf("then a live member published a revocation list revoking another\n");
+  std::printf(
+      "  %zu of %zu live members adopted it: median %.0f ms, max %.0f ms after it was "
+      "published\n",
+      f.reached, f.live, sim::percentile(f.ms, 0.5), sim::percentile(f.ms, 1.0));
+  std::printf("  the revoked member %s; %zu connections to it left open\n",
+              f.revoked_learned ? "learned it and stopped" : "never learned it", f.revoked_links);
+}
+
 }  // namespace
 
 int simulate_dht(const context& c, const sim::dht_params& p) {
   if (!c.json)
     std::printf(
         "seed %llu (replay: shoal sim dht --seed %llu --nodes %zu --lookups %zu --crash %g "
-        "--loss %g%s --partition %g)\n",
+        "--loss %g%s%s --partition %g)\n",
         static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.seed), p.nodes,
-        p.lookups, p.crash, p.loss, p.restart ? " --restart" : "", p.partition);
+        p.lookups, p.crash, p.loss, p.restart ? " --restart" : "", p.revoke ? " --revoke" : "",
+        p.partition);
   std::fflush(stdout);
   // The simulator reads no clock; its speed is measured here, outside it.
   const auto start = std::chrono::steady_clock::now();
@@ -71,6 +96,7 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
            {"violations", r.violations}};
     if (p.crash > 0) j["crashed"] = figures_json(r.crashed);
     if (p.restart && r.crashed_nodes > 0) j["restarted"] = figures_json(r.restarted);
+    if (p.revoke) j["revocation"] = revocation_json(r.revocation);
     if (p.partition > 0) {
       j["split"] = figures_json(r.split);
       j["healed"] = figures_json(r.healed);
@@ -83,8 +109,17 @@ int simulate_dht(const context& c, const sim::dht_params& p) {
       std::printf("then %zu members (%.0f%%) crashed\n", r.crashed_nodes, 100.0 * p.crash);
       print_figures("after the crash", r.crashed);
     }
+    if (p.revoke) print_revocation(r.revocation);
     if (p.restart && r.crashed_nodes > 0) {
       std::printf("then the %zu crashed members restarted, with empty tables\n", r.crashed_nodes);
+      if (p.revoke)
+        std::printf(
+            "  %zu of %zu learned the revocation list: median %.0f ms, max %.0f ms after "
+            "their start (round trip to their bootstrap peer: median %.0f ms)\n",
+            r.revocation.restart_ms.size(), r.revocation.restarted,
+            sim::percentile(r.revocation.restart_ms, 0.5),
+            sim::percentile(r.revocation.restart_ms, 1.0),
+            sim::percentile(r.revocation.restart_rtt_ms, 0.5));
       print_figures("after the restarts", r.restarted);
     }
     if (p.partition > 0) {

@@ -85,10 +85,12 @@ struct node_config {
   // key every list is refused.
   std::string network;
   std::optional<crypto::ed25519_public_key> authority_key;
-  // A node that adopts a newer list sends it on every open connection, and to this many more
-  // members of its DHT routing table that it is not connected to (dialing them), so that the
-  // list spreads epidemically past the connections that happen to be open.
-  std::size_t revocation_fanout = 6;
+  // A node that adopts a newer list sends it on every open connection, and to members of its
+  // DHT routing table that it is not connected to (dialing them): its closest neighbours, and
+  // this many more at random, so that the list spreads epidemically past the connections that
+  // happen to be open (node_membership.cpp).
+  std::size_t revocation_neighbours = 4;
+  std::size_t revocation_fanout = 8;
 };
 
 // What the node knows of a content it holds, all or some of (node_actions::load_content).
@@ -536,8 +538,7 @@ class node {
   void on_revocations(time_point now, peer_handle p, const wire::revocations& m);
   void adopt_revocations(time_point now, revocation_list l, std::vector<std::uint8_t> bytes,
                          std::optional<peer_handle> from);
-  // On a connection that just opened: cuts it if the peer is revoked (true), else sends it our
-  // list, if we hold one.
+  // On a connection that just opened: cuts it if the peer is revoked, or this node is (true).
   bool revocation_check(time_point now, peer_handle p);
   void cut_revoked(time_point now, peer_handle p);
 

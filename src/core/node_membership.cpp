@@ -50,6 +50,9 @@ void node::on_revocations(time_point now, peer_handle p, const wire::revocations
 void node::adopt_revocations(time_point now, revocation_list l, std::vector<std::uint8_t> bytes,
                              std::optional<peer_handle> from) {
   const std::uint64_t before = revocations_ ? revocations_->serial : 0;
+  std::vector<node_id> newly;  // revoked by this list and not by the one held before
+  for (const revoked_member& r : l.entries)
+    if (!revocations_ || !revocations_->revokes(r.node)) newly.push_back(r.node);
   revocations_ = std::move(l);
   revocation_bytes_ = std::move(bytes);
   ++counters_.revocation_lists;
@@ -77,6 +80,22 @@ void node::adopt_revocations(time_point now, revocation_list l, std::vector<std:
     for (const content_id& id : fetches()) finish_job(now, id, error{errc::untrusted, what});
     return;
   }
+  // The node the list came to first (from its host) also tells each newly revoked member it is
+  // not connected to: it dials it (found in its routing table, or by a DHT lookup of its ID,
+  // whose query to it is such a dial), and the connection is cut at its hello with the list, so
+  // the revoked node learns it now and stops, not at its next dial. The lookups start before the
+  // list goes out: a member answers a query before it reads the list that follows it on the
+  // same connection, while the revoked node is still in its routing table.
+  if (!from)
+    for (const node_id& n : newly) {
+      if (link_to(n)) continue;
+      const auto near = dht_.table().closest(dht::key_of(n), 1);
+      if (!near.empty() && near.front().node == n)
+        links_.at(open_link(now, address_of(near.front()))).dht_dial = n;
+      else
+        (void)dht_.lookup(now, dht::lookup_kind::find_node, dht::key_of(n));
+    }
+  pump_dht(now);
   for (const revoked_member& r : list.entries) dht_.handle_revoked(now, r.node);
   std::set<node_id> reached;
   std::vector<peer_handle> cut;
@@ -92,17 +111,23 @@ void node::adopt_revocations(time_point now, revocation_list l, std::vector<std:
     }
   }
   for (peer_handle p : cut) cut_revoked(now, p);
-  // A few members this node is not connected to, at random from the routing table: with each
-  // adopter doing the same the list reaches the members no open connection leads to, in a
-  // number of rounds that grows with the logarithm of the network's size.
-  std::vector<wire::peer_entry> others;
+  // Members this node is not connected to, from its routing table: its closest neighbours by
+  // XOR distance, and a few more at random. Every member is in the routing tables of its own
+  // closest neighbours, so the neighbour pushes reach the members that random choices miss (with
+  // random ones alone, 1,000 members left one to learn it 30 s later from a DHT refresh); the
+  // random ones carry the list across the ID space in a number of rounds that grows with the
+  // logarithm of the network's size.
+  std::vector<wire::peer_entry> others;  // closest first
   for (const wire::peer_entry& e : dht_.table().closest(dht::key_of(cfg_.self), ~std::size_t{0}))
     if (!reached.contains(e.node) && !list.revokes(e.node)) others.push_back(e);
-  for (std::size_t i = 0; i < others.size() && i < cfg_.revocation_fanout; ++i) {
+  const std::size_t near = std::min(others.size(), cfg_.revocation_neighbours);
+  const std::size_t total = std::min(others.size(), near + cfg_.revocation_fanout);
+  for (std::size_t i = near; i < total; ++i) {
     const std::size_t j = i + static_cast<std::size_t>(rng_() % (others.size() - i));
     std::swap(others[i], others[j]);
-    send_dht(now, others[i], wire::revocations{revocation_bytes_});
   }
+  for (std::size_t i = 0; i < total; ++i)
+    send_dht(now, others[i], wire::revocations{revocation_bytes_});
 }
 
 void node::cut_revoked(time_point now, peer_handle p) {
@@ -138,8 +163,7 @@ bool node::revocation_check(time_point now, peer_handle p) {
     cut_revoked(now, p);
     return true;
   }
-  send(p, wire::revocations{revocation_bytes_});
-  return false;
+  return false;  // the list is sent once the DHT's waiting messages are (on_established)
 }
 
 }  // namespace shoal

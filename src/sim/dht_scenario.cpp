@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "core/revocation.hpp"
 #include "sim/members.hpp"
 #include "sim/network.hpp"
 
@@ -45,13 +46,14 @@ class dht_sim final : public network {
         }
       lookups(report_.crashed);
     }
+    if (p_.revoke) revocation_phase();
     if (p_.restart && report_.crashed_nodes > 0) {
       // The crashed members come back, one by one, with empty tables (a restarted daemon keeps
       // no routing state), each with one live member as its bootstrap peer.
       const time_point t = w_.now();
       std::size_t k = 0;
       for (std::size_t i = 0; i < p_.nodes; ++i)
-        if (!at(i).alive)
+        if (!at(i).alive && (!revoked_ || i != *revoked_))
           w_.at(t + p_.join_gap * static_cast<std::int64_t>(k++), [this, i] { come_back(i); });
       w_.run_until(t + p_.join_gap * static_cast<std::int64_t>(k) + 30s);
       lookups(report_.restarted);
@@ -85,7 +87,74 @@ class dht_sim final : public network {
     node_config cfg;
     cfg.self = self;
     cfg.dht = p_.dht;
+    cfg.network = "sim";
+    cfg.authority_key = authority_.public_key();
     return cfg;
+  }
+
+  // The network's authority, from the seed alone (drawing it from the world's generator would
+  // change every run without a revocation phase).
+  static crypto::ed25519_signer authority_of(std::uint64_t seed) {
+    crypto::ed25519_seed s{};
+    for (std::size_t i = 0; i < s.size(); ++i)
+      s[i] = static_cast<std::uint8_t>((seed * 0x9e3779b97f4a7c15ull) >> (8 * (i % 8))) ^
+             static_cast<std::uint8_t>(i);
+    auto k = crypto::ed25519_signer::from_seed(s);
+    SHOAL_ASSERT(k.has_value());
+    return std::move(*k);
+  }
+
+  // A live member publishes a list that revokes another live member; every live member should
+  // adopt it, the revoked one included (which then stops: it is crashed here, as its daemon
+  // exits, and does not restart).
+  void revocation_phase() {
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < p_.nodes; ++i)
+      if (at(i).alive) live.push_back(i);
+    if (live.size() < 3) return;
+    const std::size_t a = w_.next() % live.size();
+    std::size_t b = w_.next() % live.size();
+    if (b == a) b = (b + 1) % live.size();
+    const std::size_t from = live[a], x = live[b];
+    revoked_ = x;
+    revocation_figures& f = report_.revocation;
+    f.live = live.size() - 2;
+    revocation_list l;
+    l.network = "sim";
+    l.serial = 1;
+    l.entries.push_back({at(x).entry.node, 0, "simulated"});
+    const auto bytes = encode(sign(std::move(l), authority_));
+    published_ = w_.now();
+    publisher_ = from;
+    w_.trace("revoke", from, x);
+    auto r = at(from).n->handle_revocations(w_.now(), bytes);
+    SHOAL_ASSERT(r.ok() && *r);
+    pump(from);
+    w_.run_until(*published_ + 30s);
+    // Connections a live member still keeps with it (the revoked side may have forgotten).
+    for (const auto& [h, c] : at(x).conns) {
+      const conn& k = connection(c);
+      const std::size_t o = k.other(x);
+      if (k.open && at(o).alive && !k.gone[k.side(o)]) ++f.revoked_links;
+    }
+    crash(x, true);
+  }
+
+  void adopted(std::size_t me) {
+    if (!published_) return;
+    revocation_figures& f = report_.revocation;
+    const double ms = std::chrono::duration<double, std::milli>(w_.now() - *published_).count();
+    if (auto r = restarted_at_.find(me); r != restarted_at_.end()) {
+      f.restart_ms.push_back(
+          std::chrono::duration<double, std::milli>(w_.now() - r->second.first).count());
+      f.restart_rtt_ms.push_back(r->second.second);
+      restarted_at_.erase(r);
+    } else if (me == *revoked_) {
+      f.revoked_learned = true;
+    } else if (me != publisher_) {
+      ++f.reached;
+      f.ms.push_back(ms);
+    }
   }
 
   // One phase: lookups of random live targets from random live nodes, started lookup_gap apart.
@@ -133,8 +202,18 @@ class dht_sim final : public network {
     for (std::size_t j = 0; j < p_.nodes; ++j)
       if (at(j).alive && j != i) live.push_back(j);
     node_config cfg = config_for(at(i).entry.node);
-    if (!live.empty()) cfg.bootstrap = {address_of(at(live[w_.next() % live.size()]).entry)};
+    const std::optional<std::size_t> boot =
+        live.empty() ? std::nullopt : std::optional(live[w_.next() % live.size()]);
+    if (boot) cfg.bootstrap = {address_of(at(*boot).entry)};
     restart(i, std::move(cfg), w_.next());
+    if (published_) {
+      ++report_.revocation.restarted;
+      const double rtt =
+          boot ? 2 * std::chrono::duration<double, std::milli>(at(i).latency + at(*boot).latency)
+                         .count()
+               : 0;
+      restarted_at_[i] = {w_.now(), rtt};
+    }
     start_ticking(i);
   }
 
@@ -142,6 +221,7 @@ class dht_sim final : public network {
 
   void on_action(std::size_t me, node_action& a) override {
     if (auto* d = std::get_if<node_actions::lookup_ended>(&a)) finished(me, *d);
+    if (std::get_if<node_actions::revocations_adopted>(&a)) adopted(me);
   }  // no member holds or fetches content here: nothing else is asked for
 
   void arrive(std::size_t to, std::uint64_t c, const std::vector<std::uint8_t>& frame) override {
@@ -182,7 +262,12 @@ class dht_sim final : public network {
   }
 
   dht_params p_;
+  crypto::ed25519_signer authority_ = authority_of(p_.seed);
   dht_report report_;
+  std::optional<time_point> published_;
+  std::size_t publisher_ = 0;
+  std::optional<std::size_t> revoked_;
+  std::map<std::size_t, std::pair<time_point, double>> restarted_at_;  // start, RTT to bootstrap
   std::vector<bool> side_;  // which side of a split each member is on
   bool split_ = false;
   std::map<std::pair<std::size_t, dht::lookup_id>, std::pair<std::size_t, lookup_figures*>>

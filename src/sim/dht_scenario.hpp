@@ -27,6 +27,9 @@ struct dht_params {
   double loss = 0.0;           // share of packets lost (each costs a TCP retransmission)
   bool restart = false;        // the crashed members restart after the crash phase
   double partition = 0.0;      // share of members on one side of a split (0: no split phase)
+  // After the crash phase, one live member publishes a revocation list that revokes another
+  // (membership.md section 9); the crashed members that restart (restart) learn it on joining.
+  bool revoke = false;
   duration join_gap = 10ms;    // between two nodes joining
   duration lookup_gap = 5ms;   // between two lookups starting
   duration min_latency = 2ms;  // one-way latency share of a node: uniform in [min, max]
@@ -43,13 +46,27 @@ struct lookup_figures {
   std::size_t failed_queries = 0;
 };
 
+// How a revocation list spread (dht_params::revoke): times from its publication (from a
+// member's restart, for those that restarted) until each member adopted it, virtual time.
+struct revocation_figures {
+  std::size_t live = 0;     // members alive at publication, the revoked one and the publisher not
+  std::size_t reached = 0;  // of them, those that adopted the list
+  std::vector<double> ms;   // each one's adoption time, from the publication
+  bool revoked_learned = false;        // the revoked member adopted the list (and stopped)
+  std::size_t revoked_links = 0;       // connections to the revoked member still open at the end
+  std::size_t restarted = 0;           // crashed members that restarted after it
+  std::vector<double> restart_ms;      // each one's adoption time, from its start
+  std::vector<double> restart_rtt_ms;  // and the round trip to its bootstrap peer
+};
+
 struct dht_report {
   dht_params params;
   lookup_figures healthy;
-  lookup_figures crashed;    // empty if params.crash == 0
-  lookup_figures restarted;  // after the crashed members restarted (params.restart)
-  lookup_figures split;      // within each side of a split (params.partition > 0)
-  lookup_figures healed;     // across the old split, at once after it healed
+  lookup_figures crashed;         // empty if params.crash == 0
+  lookup_figures restarted;       // after the crashed members restarted (params.restart)
+  lookup_figures split;           // within each side of a split (params.partition > 0)
+  lookup_figures healed;          // across the old split, at once after it healed
+  revocation_figures revocation;  // params.revoke
   std::size_t crashed_nodes = 0;
   std::uint64_t messages = 0;  // frames sent (DHT messages, hellos, keepalives, goodbyes)
   std::uint64_t lost = 0;      // packets retransmitted, frames to crashed nodes or across a split

@@ -158,7 +158,13 @@ void network::flush(std::size_t me, std::uint64_t c) {
   const std::vector<std::uint8_t> bytes = sess->poll_output();
   if (sess->closed() && !k.dropped[side]) {
     k.dropped[side] = true;
-    q.clear();
+    // As net::connection does: our hello, if it has not left yet, stays first, and a close that
+    // keeps what was queued (a revocation list before goodbye(revoked)) drops nothing.
+    if (!sess->kept_backlog()) {
+      const bool hello_first = !q.empty() && q.front().size() > 4 &&
+                               q.front()[4] == static_cast<std::uint8_t>(wire::msg_type::hello);
+      q.erase(q.begin() + (hello_first ? 1 : 0), q.end());
+    }
   }
   const bool was_empty = q.empty();
   for (std::size_t at = 0; at + 4 <= bytes.size();) {

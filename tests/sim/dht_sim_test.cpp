@@ -1,7 +1,9 @@
 // The simulator in CI: small DHT scenarios with fixed seeds that assert the invariants (every
 // lookup of a live member finds it, with and without a fifth of the members crashed, after they
 // restart, within each side of a split network and across it once healed; no node exceeds a
-// bound), and determinism (two runs of a seed give the same trace hash; another seed another).
+// bound), a revocation list that reaches every live member, the revoked one and the members that
+// restart after it, and determinism (two runs of a seed give the same trace hash; another seed
+// another).
 #include <gtest/gtest.h>
 
 #include "sim/dht_scenario.hpp"
@@ -41,6 +43,34 @@ TEST(dht_sim, lost_packets_cost_time_not_answers) {
   EXPECT_EQ(r.healthy.found, r.healthy.lookups);  // TCP delivers late, not never
   EXPECT_GT(percentile(r.healthy.ms, 0.99), percentile(clean.healthy.ms, 0.99));
   EXPECT_TRUE(r.violations.empty());
+}
+
+// Issue 23: a list published at one member reaches every live member with a fifth crashed, and
+// the revoked member, which is left with no connection; members that restart learn it from the
+// first member they join through.
+TEST(dht_sim, a_revocation_list_reaches_every_live_member_and_those_that_restart) {
+  for (std::uint64_t seed : {6, 7}) {
+    dht_params p = small(seed);
+    p.lookups = 100;
+    p.revoke = true;
+    p.restart = true;
+    const dht_report r = run_dht(p);
+    const revocation_figures& f = r.revocation;
+    std::printf(
+        "seed %llu: %zu of %zu reached, median %.0f ms, max %.0f ms; restarts: %zu of %zu, "
+        "median %.0f ms (bootstrap round trip %.0f ms)\n",
+        static_cast<unsigned long long>(seed), f.reached, f.live, percentile(f.ms, 0.5),
+        percentile(f.ms, 1.0), f.restart_ms.size(), f.restarted, percentile(f.restart_ms, 0.5),
+        percentile(f.restart_rtt_ms, 0.5));
+    EXPECT_GT(f.live, 200u);
+    EXPECT_EQ(f.reached, f.live) << "seed " << seed;
+    EXPECT_TRUE(f.revoked_learned) << "seed " << seed;
+    EXPECT_EQ(f.revoked_links, 0u) << "seed " << seed;
+    EXPECT_GT(f.restarted, 0u);
+    EXPECT_EQ(f.restart_ms.size(), f.restarted) << "seed " << seed;
+    EXPECT_EQ(r.restarted.found, r.restarted.lookups) << "seed " << seed;
+    EXPECT_TRUE(r.violations.empty());
+  }
 }
 
 TEST(dht_sim, restarted_members_rejoin_and_a_split_network_works_on_each_side_and_heals) {
