@@ -15,6 +15,7 @@
 #include "host/daemon.hpp"
 #include "host/logging.hpp"
 #include "host/saved_limits.hpp"
+#include "member/pem.hpp"
 #include "net/address.hpp"
 #include "store/store.hpp"
 
@@ -454,6 +455,17 @@ int status(const context& c) {
   std::printf("moved   %s up, %s down\n",
               host::format_bytes(s.value("uploaded_bytes", 0.0)).c_str(),
               host::format_bytes(s.value("downloaded_bytes", 0.0)).c_str());
+  const json cert = s.value("certificate", json::object());
+  const std::int64_t left = cert.value("seconds_left", std::int64_t{0});
+  std::printf("cert    expires %s (%s)\n",
+              member::format_utc(cert.value("not_after", std::int64_t{0})).c_str(),
+              left <= 0 ? "expired: no member admits this node"
+                        : ("in " + std::to_string(left / 86400) + " d " +
+                           std::to_string(left % 86400 / 3600) + " h")
+                              .c_str());
+  const json rl = s.value("revocations", json::object());
+  std::printf("revoked %d members (revocation list %d)\n", rl.value("revoked", 0),
+              rl.value("serial", 0));
   const json dht = s.value("dht", json::object());
   std::printf("dht     %d members known, %d records kept for others, %d lookups\n",
               dht.value("contacts", 0), dht.value("records", 0), dht.value("lookups", 0));

@@ -154,9 +154,12 @@ void node::handle_tick(time_point now) {
   close_expired(now);
 }
 
-void node::handle_own_certificate(time_point now, std::optional<time_point> expires) {
+void node::handle_own_certificate(time_point now, std::optional<time_point> expires,
+                                  std::optional<duration> lifetime) {
   own_expiry_ = expires;
+  own_lifetime_ = lifetime;
   own_expired_ = false;
+  own_warned_ = false;
   close_expired(now);
 }
 

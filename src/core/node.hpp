@@ -296,8 +296,11 @@ class node {
   // Timers: fetches, redials, the DHT, discovery, bootstrap, idle connections, certificates.
   void handle_tick(time_point now);
   // This node's own certificate expires at `expires` (on the clock of `now`): from then on
-  // every connection is closed, since no member would admit it any more.
-  void handle_own_certificate(time_point now, std::optional<time_point> expires);
+  // every connection is closed, since no member would admit it any more. With its `lifetime`
+  // (notAfter less notBefore), the node warns once when a fifth of it is left, so that an
+  // operator renews it in time.
+  void handle_own_certificate(time_point now, std::optional<time_point> expires,
+                              std::optional<duration> lifetime = std::nullopt);
 
   // --- membership (node_membership.cpp) -------------------------------------------------------
   // A revocation list from the host: the one stored at start, or one published by
@@ -562,8 +565,10 @@ class node {
   std::uint64_t next_peer_ = 0;
   std::uint64_t next_job_ = 0;
   bool stopping_ = false;
-  std::optional<time_point> own_expiry_;        // handle_own_certificate
+  std::optional<time_point> own_expiry_;  // handle_own_certificate
+  std::optional<duration> own_lifetime_;
   bool own_expired_ = false;                    // said once
+  bool own_warned_ = false;                     // that it expires soon, said once
   std::optional<revocation_list> revocations_;  // the newest valid list seen
   std::vector<std::uint8_t> revocation_bytes_;  // and its encoding, as sent
   bool self_revoked_ = false;

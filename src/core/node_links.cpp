@@ -34,6 +34,17 @@ void node::close_link(time_point, peer_handle p, wire::reason code, std::string 
 }
 
 void node::close_expired(time_point now) {
+  if (own_expiry_ && own_lifetime_ && !own_warned_ && now < *own_expiry_ &&
+      *own_expiry_ - now <= *own_lifetime_ / 5) {
+    own_warned_ = true;
+    const auto left = std::chrono::duration_cast<std::chrono::minutes>(*own_expiry_ - now);
+    note(log_level::warn,
+         "this node's certificate expires in " + std::to_string(left.count() / 60) + " h " +
+             std::to_string(left.count() % 60) +
+             " min (a fifth of its lifetime is left): renew it before then (shoal network "
+             "sign its request, then shoal init --certificate and restart the daemon), or every "
+             "member will refuse it");
+  }
   if (own_expiry_ && now >= *own_expiry_) {
     const std::string what =
         "this node's certificate has expired: no member admits it, so every connection is "

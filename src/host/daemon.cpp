@@ -85,7 +85,9 @@ int daemon_impl::run() {
       http_ ? std::min(max_http_clients, limits_.http) : 0);
   tell_held();
   load_revocations();
-  node_.handle_own_certificate(net::now(), expiry_on_core_clock(identity_.self.not_after_unix));
+  node_.handle_own_certificate(
+      net::now(), expiry_on_core_clock(identity_.self.not_after_unix),
+      std::chrono::seconds(identity_.self.not_after_unix - identity_.self.not_before_unix));
   node_.handle_tick(net::now());
   drain();
   accept_peers();

@@ -3,6 +3,7 @@
 // store's changes made through content_service.
 #include "host/content_json.hpp"
 #include "host/daemon_impl.hpp"
+#include "member/pem.hpp"
 
 namespace shoal::host::detail {
 
@@ -171,7 +172,7 @@ std::string daemon_impl::metrics() {
   for (const auto& [id, c] : connections_)
     if (c->sess() && c->peer()) ++(c->side() == connection::role::dialer ? out : in);
   return metrics_text({node_, net::now(), counters_, up_.rate(), down_.rate(), in, out,
-                       http_ ? http_->open() : 0, *store_});
+                       http_ ? http_->open() : 0, *store_, identity_.self.not_after_unix});
 }
 
 std::optional<std::string> daemon_impl::not_ready() const {
@@ -198,6 +199,9 @@ json daemon_impl::status_json() {
       {"listen_http", http_ ? http_->bound() : std::string("off")},
       {"uploaded_bytes", counters_.uploaded},
       {"downloaded_bytes", counters_.downloaded},
+      {"certificate",
+       {{"not_after", identity_.self.not_after_unix},
+        {"seconds_left", identity_.self.not_after_unix - member::unix_now()}}},
       {"limits", limits_json(up_, down_)},
       {"peers", peers_json(connections_, node_)},
       {"fetches", fetches},

@@ -127,6 +127,9 @@ std::string metrics_text(const metrics_input& in) {
            "Connections ended at the handshake by a certificate check, by who dialed");
   w.sample("shoal_connections_refused_total", d(c.refused_incoming), "direction=\"in\"");
   w.sample("shoal_connections_refused_total", d(nc.refused_dials), "direction=\"out\"");
+  w.one("shoal_certificate_expiry_timestamp_seconds", "gauge",
+        "When this node's certificate expires (Unix time): alert on it minus time() running low",
+        d(static_cast<std::uint64_t>(std::max<std::int64_t>(0, in.certificate_not_after))));
   w.one("shoal_revoked_disconnects_total", "counter",
         "Connections to or from revoked members closed (docs/protocol/membership.md, 9.4)",
         d(nc.revoked_refused));

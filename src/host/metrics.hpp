@@ -33,6 +33,7 @@ struct metrics_input {
   std::size_t connections_in = 0, connections_out = 0;
   std::size_t http_clients = 0;
   store::store& store;
+  std::int64_t certificate_not_after = 0;  // this node's, Unix seconds
 };
 
 std::string metrics_text(const metrics_input& in);

@@ -94,6 +94,9 @@ std::string alert_meaning(int alert) {
       return "it requires a certificate and we sent none";
     case SSL_AD_CERTIFICATE_REVOKED:
       return "it says our certificate is revoked";
+    case SSL_AD_BAD_CERTIFICATE:
+      // OpenSSL's alert for a certificate whose window has not begun, among other faults.
+      return "it found it invalid: not valid yet by its clock (check both clocks), or damaged";
     default:
       return {};
   }

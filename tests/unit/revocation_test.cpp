@@ -266,5 +266,22 @@ TEST_F(revocation_rules, a_revoked_source_is_refused_when_it_answers) {
   EXPECT_TRUE(closed_with(net.members[a], wire::reason::revoked));
 }
 
+// Issue 23, item 2: a node says, once and well before, that its certificate is about to expire.
+TEST_F(revocation_rules, a_node_warns_once_when_a_fifth_of_its_certificate_is_left) {
+  const std::size_t a = member(1);
+  net[a].handle_own_certificate(net.now, net.now + std::chrono::seconds(100),
+                                std::chrono::seconds(100));
+  const auto warnings = [&] {
+    return std::count_if(net.members[a].logs.begin(), net.members[a].logs.end(),
+                         [](const std::string& l) { return l.find("expires in") != l.npos; });
+  };
+  net.advance(std::chrono::seconds(79));
+  EXPECT_EQ(warnings(), 0);
+  net.advance(std::chrono::seconds(2));
+  EXPECT_EQ(warnings(), 1);
+  net.advance(std::chrono::seconds(10));
+  EXPECT_EQ(warnings(), 1);
+}
+
 }  // namespace
 }  // namespace shoal

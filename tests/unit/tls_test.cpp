@@ -206,6 +206,26 @@ TEST_F(tls_test, expired_client_certificate_is_refused) {
   EXPECT_FALSE(verified_peer(c.server.ssl.get()).ok());
 }
 
+// Issue 23, item 6: a certificate whose window starts later (an authority's clock ahead, or a
+// certificate issued for later) is refused on both sides, each saying why.
+TEST_F(tls_test, a_certificate_not_valid_yet_is_refused_on_both_sides) {
+  const auto early = make_member(acme_, "early", now_ + day, now_ + 2 * day);
+  auto ca = context_of(early);
+  auto cb = context_of(member_of(acme_, "beta"));
+  connection c(ca.get(), cb.get());
+  ASSERT_TRUE(c.server.failed);
+  EXPECT_EQ(c.server.why(), "peer certificate is not valid before " + format_utc(now_ + day));
+  ASSERT_TRUE(c.client.failed);
+  EXPECT_NE(c.client.why().find("peer rejected our certificate"), std::string::npos)
+      << c.client.why();
+  EXPECT_NE(c.client.why().find("not valid yet by its clock"), std::string::npos) << c.client.why();
+  // The other way round: the server's certificate is the early one.
+  connection d(cb.get(), ca.get());
+  ASSERT_TRUE(d.client.failed);
+  EXPECT_EQ(d.client.why(), "peer certificate is not valid before " + format_utc(now_ + day));
+  EXPECT_FALSE(verified_peer(d.client.ssl.get()).ok());
+}
+
 TEST_F(tls_test, client_without_certificate_is_refused) {
   ctx_ptr bare(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_min_proto_version(bare.get(), TLS1_3_VERSION);
