@@ -7,7 +7,8 @@
 # verified, and each writes the tree out atomically. A live view shows each node's progress and
 # how much came from the swarm; then, for comparison, the same nodes fetch a tree of the same
 # size from the origin alone under the same limits. Finally a machine certified by another
-# organization tries to fetch from the origin and is refused.
+# organization tries to fetch from the origin and is refused, and the authority revokes a member:
+# every other member cuts it off, and its daemon stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -174,5 +175,22 @@ echo "   node-x was told: $(tail -1 "$work/x-get.err")"
 echo "   the origin logged: $(grep -m1 -i refused "$work/origin.log" | sed 's/^\[[^]]*\] //' || true)"
 [[ ! -e "$work/stolen" ]] || { echo "   unexpected: output written at node-x"; exit 1; }
 echo "   nothing was written at node-x"
+
+echo "== a laptop is lost: the authority revokes ${fetchers[-1]}"
+lost=${fetchers[-1]}
+lost_id=$("$shoal" --data-dir "$work/$lost" id | awk '/^node ID:/ {print $3}')
+"$shoal" --data-dir "$work/origin" network revoke "$lost_id" --authority "$work/authority/acme.key" \
+  --reason "laptop lost" | sed 's/^/   /'
+for _ in $(seq 100); do
+  [[ -S "$work/$lost/control.sock" ]] || break
+  sleep 0.05
+done
+[[ ! -S "$work/$lost/control.sock" ]] || { echo "   unexpected: $lost still runs"; exit 1; }
+echo "   $lost logged: $(grep -m1 "certificate is revoked" "$work/$lost.log" | cut -d' ' -f3- | cut -c1-150)"
+echo "   ${fetchers[0]} holds: $("$shoal" --data-dir "$work/${fetchers[0]}" network revocations | head -1)"
+if "$shoal" --data-dir "$work/$lost" daemon --listen 127.0.0.1:0 --http-listen off 2>"$work/again.err"; then
+  echo "   unexpected: the revoked node started again"; exit 1
+fi
+echo "   started again, it says: $(cut -c1-120 "$work/again.err")..."
 
 echo "== demo done"

@@ -214,8 +214,8 @@ void print_published(const json& reply, const fs::path& data_dir) {
   const json& l = reply["list"];
   if (reply.value("adopted", false))
     std::printf(
-        "the daemon at %s adopted it and sends it to its %zu connections; each member "
-        "that adopts it passes it on\n",
+        "the daemon at %s adopted it: it sends it on its %zu open connections and to members "
+        "of its routing table, and each member that adopts it passes it on\n",
         data_dir.c_str(), reply.value("connections", std::size_t{0}));
   else
     std::printf("the daemon at %s holds list %llu already, as new or newer: nothing changed\n",
