@@ -47,4 +47,19 @@ start_daemon() {
   done
 }
 
+# DATA_DIR HOST LOG ARGS...: the daemon in host HOST of testbed $name (scripts/testbed.sh, as
+# $testbed), waited for until it listens.
+spawn() {
+  local dir=$1 host=$2 log=$3
+  shift 3
+  "$testbed" spawn "$name" "$host" "$log" -- "$shoal" --data-dir "$dir" daemon "$@" > /dev/null
+  local i
+  for ((i = 0; i < 200; i++)); do
+    grep -q 'listening on' "$log" 2> /dev/null && return 0
+    sleep 0.05
+  done
+  cat "$log" >&2
+  die "the daemon in host $host did not start"
+}
+
 "$shoal" network create bench --out "$work/net" > /dev/null

@@ -40,19 +40,6 @@ id=$("$shoal" -q --data-dir "$work/a" add "$work/input.bin")
 a_addr=$("$testbed" addr 0)
 b_addr=$("$testbed" addr 1)
 
-# DATA_DIR HOST LOG ARGS...: the daemon in the host, waited for until it listens.
-spawn() {
-  local dir=$1 host=$2 log=$3
-  shift 3
-  "$testbed" spawn "$name" "$host" "$log" -- "$shoal" --data-dir "$dir" daemon "$@" > /dev/null
-  local i
-  for ((i = 0; i < 200; i++)); do
-    grep -q 'listening on' "$log" 2> /dev/null && return 0
-    sleep 0.05
-  done
-  cat "$log" >&2
-  die "the daemon in host $host did not start"
-}
 spawn "$work/a" 0 "$work/a.log" --listen "$a_addr:7420" --http-listen off
 spawn "$work/b" 1 "$work/b.log" --listen "$b_addr:7420" --http-listen 127.0.0.1:7421 \
   --bootstrap "$a_addr:7420"

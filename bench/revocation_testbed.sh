@@ -33,19 +33,6 @@ head -c $((256 * 1024 * 1024)) /dev/urandom > "$work/input.bin"
 id=$("$shoal" -q --data-dir "$work/n0" add "$work/input.bin")
 boot=$("$testbed" addr 0):7420
 
-# DATA_DIR HOST LOG ARGS...: the daemon in the host, waited for until it listens.
-spawn() {
-  local dir=$1 host=$2 log=$3
-  shift 3
-  "$testbed" spawn "$name" "$host" "$log" -- "$shoal" --data-dir "$dir" daemon "$@" > /dev/null
-  local i
-  for ((i = 0; i < 200; i++)); do
-    grep -q 'listening on' "$log" 2> /dev/null && return 0
-    sleep 0.05
-  done
-  cat "$log" >&2
-  die "the daemon in host $host did not start"
-}
 spawn "$work/n0" 0 "$work/n0.log" --listen "$boot" --http-listen off
 for ((i = 1; i < hosts; i++)); do
   spawn "$work/n$i" "$i" "$work/n$i.log" --listen "$("$testbed" addr "$i"):7420" \

@@ -78,14 +78,18 @@ void node::handle_message(time_point now, const wire::peer_entry& from, const wi
   // Other messages are not the DHT's; the owner does not pass them.
 }
 
-void node::handle_unreachable(time_point now, const node_id& n) {
-  last_now_ = std::max(last_now_, now);
+std::size_t node::fail_queries_to(time_point now, const node_id& n) {
   std::vector<std::uint32_t> tags;
   for (const auto& [tag, p] : pending_)
     if (p.to == n) tags.push_back(tag);
   for (auto tag : tags) query_failed(now, tag);
+  return tags.size();
+}
+
+void node::handle_unreachable(time_point now, const node_id& n) {
+  last_now_ = std::max(last_now_, now);
   // Nothing was pending (a dial for a liveness check raced its deadline): still a failure.
-  if (tags.empty()) table_.failed(n, cfg_.max_failures);
+  if (fail_queries_to(now, n) == 0) table_.failed(n, cfg_.max_failures);
 }
 
 void node::handle_reconnected(time_point now, const node_id& n) {
@@ -96,10 +100,7 @@ void node::handle_reconnected(time_point now, const node_id& n) {
 
 void node::handle_revoked(time_point now, const node_id& n) {
   last_now_ = std::max(last_now_, now);
-  std::vector<std::uint32_t> tags;
-  for (const auto& [tag, p] : pending_)
-    if (p.to == n) tags.push_back(tag);
-  for (auto tag : tags) query_failed(now, tag);
+  fail_queries_to(now, n);
   table_.failed(n, 1);  // one failure drops it (or its place among the replacements)
   std::vector<content_id> held;
   for (const auto& [c, holders] : records_)

@@ -191,6 +191,8 @@ class node {
   void store_record(time_point now, const wire::peer_entry& from, const wire::dht_announce& a);
   void on_nodes(time_point now, const wire::peer_entry& from, const wire::dht_nodes& m);
   void query_failed(time_point now, std::uint32_t tag);
+  // Fails every query pending to `n`; how many there were.
+  std::size_t fail_queries_to(time_point now, const node_id& n);
   void expire_records(time_point now);
   void run_announcements(time_point now);
   void refresh(time_point now);
