@@ -464,8 +464,11 @@ int status(const context& c) {
                            std::to_string(left % 86400 / 3600) + " h")
                               .c_str());
   const json rl = s.value("revocations", json::object());
-  std::printf("revoked %d members (revocation list %d)\n", rl.value("revoked", 0),
-              rl.value("serial", 0));
+  if (rl.value("serial", 0) == 0)
+    std::printf("revoked none (no revocation list)\n");
+  else
+    std::printf("revoked %d members (revocation list %d)\n", rl.value("revoked", 0),
+                rl.value("serial", 0));
   const json dht = s.value("dht", json::object());
   std::printf("dht     %d members known, %d records kept for others, %d lookups\n",
               dht.value("contacts", 0), dht.value("records", 0), dht.value("lookups", 0));
