@@ -40,6 +40,7 @@ void swarm::handle_bitfield(peer_handle p, const wire::bitfield& b, std::uint64_
     return s.first.second == p && set->contains(piece_index(s.first.first));
   });
   if (set->count() > 0) sc.lapsed.erase(p);
+  sc.announcers.insert(p);
   mine[b.content] = std::move(*set);
 }
 
@@ -131,6 +132,7 @@ void swarm::handle_peer_removed(peer_handle p) {
   for (auto& [cid, sc] : counts_) {
     std::erase_if(sc.sending, [&](const auto& s) { return s.first.second == p; });
     sc.lapsed.erase(p);
+    sc.announcers.erase(p);
   }
   auto peer = announced_.find(p);
   if (peer == announced_.end()) return;
@@ -185,7 +187,8 @@ bool swarm::held_elsewhere(time_point now, peer_handle requester, const wire::bl
     if (sent != peer_handle{} && sent != requester && sc.sending.contains({piece, sent}))
       return true;
   }
-  if (sc.sending.size() >= max_pieces_sending) return true;
+  const bool alone = sc.announcers.size() == 1 && sc.announcers.contains(requester);
+  if (sc.sending.size() >= max_pieces_sending && !alone) return true;
   sc.sent_to[piece] = requester;
   sc.sending.emplace(std::pair{piece, requester}, now);
   return false;
