@@ -86,7 +86,6 @@ void node::on_established(time_point now, peer_handle p, const session_events::e
   // After the DHT's waiting queries: a lookup for a member just revoked (node_membership.cpp)
   // must be answered before the peer reads the list and forgets that member.
   if (revocations_) send(p, wire::revocations{revocation_bytes_});
-  l = find_link(p);
   for (const content_id& c : jobs_on(p)) {
     auto it = jobs_.find(c);  // attaching pumps, which may end another fetch
     l = find_link(p);

@@ -207,7 +207,9 @@ json daemon_impl::status_json() {
       {"fetches", fetches},
       {"swarms", swarms_json(node_.swarms())},
       {"dht", dht_json(node_)},
-      {"revocations", revocations_json()},
+      // The summary only: status is polled every second (the dashboard), and a list holds up
+      // to 4,096 entries; `shoal network revocations` shows them.
+      {"revocations", revocations_json(false)},
       {"problems", problems_json(now, node_, counters_.refused_incoming)}};
 }
 

@@ -158,7 +158,8 @@ class daemon_impl final : public daemon, public net::connection_handler {
   void load_revocations();
   // The node adopted a newer list: it is kept; if it revokes this node, the daemon stops.
   void revocations_adopted(const node_actions::revocations_adopted& a);
-  json revocations_json() const;
+  // The list held: serial, issue time, count, and with `with_entries` every entry.
+  json revocations_json(bool with_entries) const;
 
   // `limits`: changes the rate limits at once (fields absent are left as they are).
   void set_limits(const std::shared_ptr<reply_sink>& client, const json& req);

@@ -67,16 +67,16 @@ void daemon_impl::revocations_adopted(const node_actions::revocations_adopted& a
   }
 }
 
-json daemon_impl::revocations_json() const {
+json daemon_impl::revocations_json(bool with_entries) const {
   const auto& l = node_.revocations();
   if (!l) return json{{"serial", 0}, {"revoked", 0}};
+  json out{{"serial", l->serial}, {"issued", l->issued_at}, {"revoked", l->entries.size()}};
+  if (!with_entries) return out;
   json entries = json::array();
   for (const auto& e : l->entries)
     entries.push_back({{"id", e.node.str()}, {"since", e.revoked_at}, {"reason", e.reason}});
-  return json{{"serial", l->serial},
-              {"issued", l->issued_at},
-              {"revoked", l->entries.size()},
-              {"entries", std::move(entries)}};
+  out["entries"] = std::move(entries);
+  return out;
 }
 
 void daemon_impl::publish_revocations(const std::shared_ptr<reply_sink>& client, const json& req) {
@@ -93,7 +93,7 @@ void daemon_impl::publish_revocations(const std::shared_ptr<reply_sink>& client,
     reply["connections"] = open;
     drain();
   }
-  reply["list"] = revocations_json();
+  reply["list"] = revocations_json(true);
   client->send(reply);
   client->close_after_writes();
 }
