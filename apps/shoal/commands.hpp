@@ -102,6 +102,9 @@ result<nlohmann::json> daemon_op(host::control_connection& conn, const nlohmann:
 // `what` names the reply in the error when none comes.
 result<nlohmann::json> ask_daemon(const context& c, const nlohmann::json& req,
                                   const std::string& what);
+// The same over a connection already open.
+result<nlohmann::json> ask_daemon(host::control_connection& conn, const nlohmann::json& req,
+                                  const std::string& what);
 
 // Prints an error the way every command does.
 int fail(const context& c, const error& e);

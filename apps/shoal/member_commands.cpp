@@ -222,8 +222,8 @@ void print_published(const json& reply, const fs::path& data_dir) {
                 data_dir.c_str(), static_cast<unsigned long long>(l.value("serial", 0ull)));
 }
 
-result<json> publish(const context& c, const std::vector<std::uint8_t>& bytes) {
-  return ask_daemon(c, json{{"op", "revocations"}, {"list", member::revocation_hex(bytes)}},
+result<json> publish(host::control_connection& conn, const std::vector<std::uint8_t>& bytes) {
+  return ask_daemon(conn, json{{"op", "revocations"}, {"list", member::revocation_hex(bytes)}},
                     "answer to the revocation list");
 }
 
@@ -258,10 +258,10 @@ int network_revoke(const context& c, const revoke_args& a) {
   const std::string hint = "shoal network publish " +
                            fs::absolute(list_path).lexically_normal().string() +
                            " --data-dir DATA_DIR";
-  const bool daemon_here = host::control_connection::open(c.config.data_dir).ok();
+  auto conn = host::control_connection::open(c.config.data_dir);
   std::optional<json> reply;
-  if (daemon_here) {
-    auto r = publish(c, bytes);
+  if (conn) {
+    auto r = publish(*conn, bytes);
     if (!r)
       return fail(
           c, {r.err().code, "list " + std::to_string(next->serial) + " is saved in " +
@@ -294,7 +294,9 @@ int network_publish(const context& c, const fs::path& list) {
   auto bytes = member::read_revocation_file(list);
   if (!bytes) return fail(c, bytes.err());
   if (!*bytes) return fail(c, {errc::not_found, "no revocation list at " + list.string()});
-  auto reply = publish(c, **bytes);
+  auto conn = host::control_connection::open(c.config.data_dir);
+  if (!conn) return fail(c, conn.err());
+  auto reply = publish(*conn, **bytes);
   if (!reply) return fail(c, reply.err());
   if (c.json) {
     print_json(*reply);

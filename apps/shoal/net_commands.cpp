@@ -42,8 +42,12 @@ result<store::export_result> written_by_daemon(const json& done) {
 result<json> ask_daemon(const context& c, const json& req, const std::string& what) {
   auto conn = host::control_connection::open(c.config.data_dir);
   if (!conn) return std::move(conn).err();
-  if (auto r = conn->send(req); !r) return r.err();
-  auto msg = conn->next();
+  return ask_daemon(*conn, req, what);
+}
+
+result<json> ask_daemon(host::control_connection& conn, const json& req, const std::string& what) {
+  if (auto r = conn.send(req); !r) return r.err();
+  auto msg = conn.next();
   if (!msg) return std::move(msg).err();
   if (!msg->has_value()) return error{errc::io_error, "the daemon sent no " + what};
   json reply = std::move(**msg);
