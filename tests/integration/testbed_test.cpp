@@ -65,14 +65,21 @@ class testbed_fixture : public ::testing::Test {
   pid_t start(test_node& n, int i, const std::string& extra = "") {
     std::error_code ec;
     fs::remove(n.dir / "control.sock", ec);
+    const std::size_t log_start = fs::exists(n.log) ? fs::file_size(n.log) : 0;
     const auto r = sh(testbed + " spawn " + name_ + " " + std::to_string(i) + " " + n.log.string() +
                       " -- " + SHOAL_BINARY + " --data-dir " + n.dir.string() +
                       " daemon --listen " + addr(i) + ":7420 " + extra);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     n.listen = addr(i) + ":7420";
-    for (int k = 0; k < 400 && !fs::exists(n.dir / "control.sock"); ++k)
+    // "listening on" is logged once bind() is done, the HTTP token written too; the control
+    // socket alone exists earlier (a test read the token empty under AddressSanitizer).
+    const auto up = [&] {
+      return fs::exists(n.dir / "control.sock") &&
+             cli::slurp(n.log).find("listening on", log_start) != std::string::npos;
+    };
+    for (int k = 0; k < 400 && !up(); ++k)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    EXPECT_TRUE(fs::exists(n.dir / "control.sock")) << cli::slurp(n.log);
+    EXPECT_TRUE(up()) << cli::slurp(n.log);
     return static_cast<pid_t>(std::stol(r.out));
   }
 
